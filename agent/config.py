@@ -1,0 +1,76 @@
+"""The one frozen Settings object: the only module of ours that reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything configurable, read once from `AGENT_*` variables and an optional `.env` file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGENT_", env_file=".env", env_file_encoding="utf-8", frozen=True, extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = True
+
+    # Data
+    database_path: Path = PROJECT_ROOT / "data" / "dealership.db"
+    seed_path: Path = PROJECT_ROOT / "fixtures" / "dealership.yaml"
+    timezone: str = "America/Chicago"
+
+    # Conversation state
+    state_backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    session_ttl_s: int = Field(default=1800, gt=0)
+
+    # Brain
+    brain: Literal["offline", "llm"] = "offline"
+    llm_base_url: str = "http://127.0.0.1:8765/v1"
+    llm_model: str = "local"
+    llm_api_key: SecretStr = SecretStr("not-needed")
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_temperature: float = Field(default=0.0, ge=0, le=2)
+
+    # Escalation: the simulated check for a free human
+    escalation_min_s: float = Field(default=5.0, ge=0)
+    escalation_max_s: float = Field(default=25.0, ge=0)
+    escalation_seed: int | None = None
+    human_available_probability: float = Field(default=0.6, ge=0, le=1)
+    human_agents: tuple[str, ...] = ("Sarah", "Marcus", "Priya")
+
+    # LiveKit (tokens for browser and phone rooms)
+    livekit_url: str = "ws://127.0.0.1:7880"
+    livekit_api_key: str = "devkey"
+    livekit_api_secret: SecretStr = SecretStr("devsecret-devsecret-devsecret-0123")
+    voice_token_ttl_s: int = Field(default=600, gt=0, le=86400)
+
+    # HTTP limits
+    max_message_chars: int = Field(default=2000, gt=0)
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    cors_origins: tuple[str, ...] = ()
+    rate_limit_per_s: float = Field(default=5.0, gt=0)
+    rate_limit_burst: int = Field(default=30, gt=0)
+    ws_heartbeat_s: float = Field(default=20.0, gt=0)
+    ws_max_message_bytes: int = Field(default=16 * 1024, gt=0)
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> Settings:
+        if self.escalation_max_s < self.escalation_min_s:
+            raise ValueError("escalation_max_s must be >= escalation_min_s")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with explicit overrides (for the CLI and tests)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

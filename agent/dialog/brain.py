@@ -1,0 +1,70 @@
+"""The Brain interface: what understands one caller utterance (intent, confidence, slot values)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from datetime import date, time
+from typing import Literal
+
+from agent.dialog.nlu.intents import Intent
+from agent.dialog.state import ConversationState
+from agent.store.models import InventoryVehicle, ServiceType
+
+
+@dataclass(frozen=True)
+class Routing:
+    intent: Intent
+    confidence: float
+    source: str = "offline"
+
+
+@dataclass(frozen=True)
+class SlotUpdate:
+    """Values heard in one utterance; None means "not said" (never "cleared")."""
+
+    appointment_type: Literal["service", "test_drive"] | None = None
+    service: ServiceType | None = None
+    vehicle: InventoryVehicle | None = None
+    vehicle_words: str | None = None
+    day: date | None = None
+    time: time | None = None
+    part_of_day: Literal["morning", "afternoon", "evening"] | None = None
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    yes_no: Literal["yes", "no"] | None = None
+    correction: bool = False
+    confirmation_code: str | None = None
+    choice_index: int | None = None
+    declined: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def merged_with(self, fallback: SlotUpdate) -> SlotUpdate:
+        """Fill what this update left out from another one (ours wins where both speak)."""
+        filled = {
+            name: getattr(fallback, name)
+            for name in self.__dataclass_fields__
+            if getattr(self, name) in (None, False, ()) and getattr(fallback, name) not in (None, False, ())
+        }
+        return replace(self, **filled)
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, name) in (None, False, ()) for name in self.__dataclass_fields__)
+
+
+class Brain(ABC):
+    """Both brains (offline rules + embeddings, or an LLM) sit behind this one interface."""
+
+    name: str = "brain"
+
+    @abstractmethod
+    async def route(self, text: str, state: ConversationState) -> Routing:
+        """Classify what the caller wants, knowing what the agent just asked."""
+
+    @abstractmethod
+    async def extract(self, text: str, state: ConversationState) -> SlotUpdate:
+        """Pull booking values out of the utterance."""
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,160 @@
+"""Conversations: start a session, run one caller turn through the graph, save state, publish events."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from langchain_core.messages import AIMessage, HumanMessage
+
+from agent.dialog.state import ConversationState, CustomerContext
+from agent.dialog.tools.dealership import DealershipTools
+from agent.log import get_logger
+from agent.store.phone_numbers import normalize_phone
+from agent.store.state_store import StateStore
+
+log = get_logger(__name__)
+
+
+class UnknownSession(LookupError):
+    """No live session with that id (never created, ended, or expired)."""
+
+
+class EventSink(Protocol):
+    async def publish(self, session_id: str, event: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    state: ConversationState
+    processing_ms: float
+
+    @property
+    def reply(self) -> str:
+        return self.state.reply
+
+
+def state_event(state: ConversationState) -> dict[str, Any]:
+    """The WebSocket `state_update` message for a state."""
+    dumped = state.to_json()
+    return {
+        "type": "state_update",
+        "session_id": state.session_id,
+        "current_agent": state.current_agent,
+        "intent": state.detected_intent,
+        "confidence": round(state.confidence, 3),
+        "customer": dumped["customer"],
+        "booking_slots": dumped["booking_slots"],
+        "pending_tasks": dumped["pending_tasks"],
+        "escalation_in_progress": state.escalation_in_progress,
+        "human_agent_status": state.human_agent_status,
+        "turn_count": state.turn_count,
+        "ended": state.ended,
+    }
+
+
+class Conversations:
+    """The one entry to the dialog for every channel (HTTP chat today; calls and replay build on it)."""
+
+    def __init__(
+        self,
+        graph: Any,
+        store: StateStore,
+        tools: DealershipTools,
+        events: EventSink,
+        dealership_name: str,
+    ) -> None:
+        self._graph = graph
+        self._store = store
+        self._tools = tools
+        self._events = events
+        self._dealership_name = dealership_name
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[session_id] = lock
+        return lock
+
+    async def start(
+        self, caller_phone: str | None = None, channel: Literal["chat", "voice"] = "chat"
+    ) -> ConversationState:
+        """Create a session, recognise a known caller by phone number, and greet them."""
+        session_id = f"sess_{secrets.token_urlsafe(12)}"
+        customer = CustomerContext(phone=normalize_phone(caller_phone) if caller_phone else None)
+        known = await self._tools.get_customer(caller_phone) if caller_phone else None
+        if known is not None:
+            customer = CustomerContext(
+                customer_id=known.id,
+                name=known.name,
+                phone=known.phone,
+                email=known.email,
+                vehicles=[{"make": v.make, "model": v.model, "year": v.year} for v in known.vehicles],
+            )
+        first_name = (customer.name or "").split(" ")[0]
+        hello = f"Hi {first_name}, thanks" if first_name else "Thanks"
+        greeting = f"{hello} for calling {self._dealership_name}. How can I help you today?"
+        state = ConversationState(
+            session_id=session_id,
+            customer=customer,
+            channel=channel,
+            messages=[AIMessage(content=greeting, name="respond")],
+            reply=greeting,
+        )
+        await self._store.set(session_id, state.to_json())
+        log.info("session_started", session_id=session_id, known_customer=known is not None)
+        return state
+
+    async def get(self, session_id: str) -> ConversationState:
+        data = await self._store.get(session_id)
+        if data is None:
+            raise UnknownSession(session_id)
+        return ConversationState.from_json(data)
+
+    async def handle_turn(self, session_id: str, text: str) -> TurnResult:
+        """Run one caller utterance through the graph; turns of one session never overlap."""
+        async with self._lock(session_id):
+            state = await self.get(session_id)
+            started = time.perf_counter()
+            await self._events.publish(
+                session_id, {"type": "transcript", "session_id": session_id, "role": "user", "content": text}
+            )
+            turn_input = state.model_copy(update={"messages": [*state.messages, HumanMessage(content=text)]})
+            result = await self._graph.ainvoke(turn_input)
+            new_state = ConversationState.model_validate(result)
+            await self._store.set(session_id, new_state.to_json())
+            elapsed_ms = (time.perf_counter() - started) * 1000
+        await self._events.publish(
+            session_id,
+            {
+                "type": "transcript",
+                "session_id": session_id,
+                "role": "assistant",
+                "content": new_state.reply,
+                "agent_type": new_state.current_agent,
+            },
+        )
+        await self._events.publish(session_id, state_event(new_state))
+        await self._events.publish(
+            session_id,
+            {"type": "latency", "session_id": session_id, "data": {"brain_ms": round(elapsed_ms, 1),
+                                                                   "total_ms": round(elapsed_ms, 1)}},
+        )
+        log.info("turn", intent=new_state.detected_intent, agent=new_state.current_agent, ms=round(elapsed_ms, 1))
+        return TurnResult(new_state, elapsed_ms)
+
+    async def end(self, session_id: str) -> bool:
+        """End a session: cancel its background work and forget its state."""
+        async with self._lock(session_id):
+            exists = await self._store.get(session_id) is not None
+            await self._tools.humans.cancel_session(session_id)
+            await self._store.delete(session_id)
+        if exists:
+            await self._events.publish(session_id, {"type": "session_ended", "session_id": session_id})
+        return exists

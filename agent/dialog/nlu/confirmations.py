@@ -1,0 +1,79 @@
+"""Yes/no answers and self-corrections in a caller's reply to a confirmation question."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+YesNo = Literal["yes", "no"]
+
+# Phrases that contain "no"/"not" but mean yes; replaced before the cue scan.
+_YES_IDIOMS = re.compile(
+    r"\b(no problem|no worries|not a problem|why not|no doubt|can't complain|no objection)\b"
+)
+# Uncertainty is neither yes nor no; removed so its "no"/"not" does not count.
+_UNSURE = re.compile(
+    r"\b(i )?(don'?t|do not) know\b|\bnot (sure|certain)\b|\bno idea\b|\bmaybe\b|\bi'?m not positive\b"
+)
+_NO_CUES = re.compile(
+    r"\b(that'?s|that is|it'?s|it is) not (right|correct|it|what i (said|meant|wanted))\b"
+    r"|\b(isn'?t|is not|wasn'?t|not) (right|correct|quite|really|it|good)\b"
+    r"|\b(doesn'?t|does not|won'?t|will not|wouldn'?t|can'?t|cannot) work\b"
+    r"|\bdon'?t think so\b|\bi (don'?t|do not) (want|need) (it|that|to|one|this)\b"
+    r"|\b(don'?t|do not) (book|do|schedule) (it|that)\b|\bnot at all\b|\bno way\b|\bnuh uh\b"
+    r"|\b(no|nope|nah|negative|wrong|incorrect|neither)\b"
+)
+_YES_CUES = re.compile(
+    r"\b(sounds|looks|that'?s|that is|it'?s|all) (good|great|fine|perfect|right|correct|okay|ok)\b"
+    r"|\b(that|it|this|which|friday|monday|tuesday|wednesday|thursday|saturday|sunday) (works|work)\b"
+    r"|\bworks for me\b|\bgo (ahead|for it)\b|\bplease do\b|\b(do|book) it\b|\blet'?s do (it|that)\b"
+    r"|\bof course\b|\buh huh\b|\bmm+ ?hmm+\b|\bmhm+\b|\bthat (would|'?d) be (great|good|perfect|fine)\b"
+    r"|\bi'?d like that\b|\byes sir\b|\byes ma'?am\b|\b(all ?right|alright)\b"
+    r"|\b(yes|yeah|yea|ya|yep|yup|yah|sure|surely|certainly|correct|exactly|absolutely|definitely"
+    r"|affirmative|ok|okay|perfect|yess+|indeed|totally|precisely|confirmed|confirm)\b"
+)
+_BARE_ONLY = re.compile(r"^(right|good|great|fine|cool|awesome|excellent|works)$")
+
+_CORRECTION = re.compile(
+    r"^(actually|wait|no wait|oh wait|hold on|hang on|sorry|oops|correction|scratch that|no no)\b"
+    r"|\b(change|switch|move) (that|it|this|the \w+) to\b|\bmake (that|it|this) \w+"
+    r"|\bi meant?\b|\binstead\b|\bscratch that\b|\bnot \w+ but\b|\b(no|sorry|wait),? i said\b"
+    r"|\bthat'?s not what i said\b|\brather\b|\blet me correct\b|\b(how|what) about\b"
+    r"|\bi (misspoke|made a mistake)\b|\bshould (be|have been)\b"
+)
+
+
+def _normalise(text: str) -> str:
+    lowered = text.lower().replace("’", "'")
+    lowered = re.sub(r"[^a-z0-9' ]+", " ", lowered)
+    return re.sub(r"\s+", " ", lowered).strip()
+
+
+def parse_yes_no(text: str) -> YesNo | None:
+    """Whether a reply means yes or no ("yeah that works" -> yes, "not quite" -> no); None if neither.
+
+    When both occur the last cue wins ("yeah no" -> no, "no no that's fine" -> yes), as speakers
+    end on the answer they mean.
+    """
+    norm = _normalise(text)[:300]
+    if not norm:
+        return None
+    if _BARE_ONLY.match(norm):
+        return "yes"
+    norm = _UNSURE.sub(" ", norm)
+    cues: list[tuple[int, YesNo]] = []
+    masked = _YES_IDIOMS.sub(lambda m: "#" * len(m.group(0)), norm)
+    cues.extend((m.start(), "yes") for m in _YES_IDIOMS.finditer(norm))
+    for m in _NO_CUES.finditer(masked):
+        cues.append((m.start(), "no"))
+        masked = masked[: m.start()] + "#" * (m.end() - m.start()) + masked[m.end() :]
+    cues.extend((m.start(), "yes") for m in _YES_CUES.finditer(masked))
+    if not cues:
+        return None
+    return max(cues)[1]
+
+
+def is_correction(text: str) -> bool:
+    """Whether the caller is changing what they said ("actually, make it Thursday", "no wait, 2 pm")."""
+    norm = _normalise(text)[:300]
+    return bool(norm) and _CORRECTION.search(norm) is not None

@@ -1,0 +1,86 @@
+"""Say things the way people say them on the phone: dates, times, prices, phone numbers, lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+
+_ORDINAL_SUFFIX = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}
+
+
+def ordinal(n: int) -> str:
+    return f"{n}{_ORDINAL_SUFFIX.get(n, 'th')}"
+
+
+def say_date(day: date, today: date | None = None) -> str:
+    """'today', 'tomorrow', 'Tuesday, December 1st'."""
+    if today is not None:
+        delta = (day - today).days
+        if delta == 0:
+            return "today"
+        if delta == 1:
+            return "tomorrow"
+    return f"{day:%A}, {day:%B} {ordinal(day.day)}"
+
+
+def say_time(t: time) -> str:
+    """'10 in the morning', '2:30 in the afternoon', 'noon'."""
+    if t.hour == 12 and t.minute == 0:
+        return "noon"
+    hour12 = t.hour % 12 or 12
+    clock = f"{hour12}" if t.minute == 0 else f"{hour12}:{t.minute:02d}"
+    if t.hour < 12:
+        part = "in the morning"
+    elif t.hour < 17:
+        part = "in the afternoon"
+    else:
+        part = "in the evening"
+    return f"{clock} {part}"
+
+
+def say_when(moment: datetime, today: date | None = None) -> str:
+    return f"{say_date(moment.date(), today)} at {say_time(moment.time())}"
+
+
+def say_price(amount: float) -> str:
+    """'17,900 dollars', '49 dollars', '89 dollars and 95 cents'."""
+    dollars = int(amount)
+    cents = round((amount - dollars) * 100)
+    if cents:
+        return f"{dollars:,} dollars and {cents} cents"
+    return f"{dollars:,} dollars"
+
+
+def say_price_range(low: float, high: float) -> str:
+    if round(low) == round(high):
+        return f"about {say_price(low)}"
+    return f"between {int(low):,} and {say_price(high)}"
+
+
+def say_phone(digits: str) -> str:
+    """'555 014 2233' grouped so a TTS voice pauses where people do."""
+    digits = "".join(c for c in digits if c.isdigit())
+    if len(digits) == 10:
+        return f"{digits[:3]}, {digits[3:6]}, {digits[6:]}"
+    if len(digits) == 11 and digits.startswith("1"):
+        return say_phone(digits[1:])
+    return " ".join(digits)
+
+
+def say_code(code: str) -> str:
+    """A confirmation code letter by letter: 'K 7 P 2 Q 9'."""
+    return " ".join(code.upper())
+
+
+def say_list(items: Sequence[str], conjunction: str = "and") -> str:
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    if len(items) == 2:
+        return f"{items[0]} {conjunction} {items[1]}"
+    return f"{', '.join(items[:-1])}, {conjunction} {items[-1]}"
+
+
+def say_email(email: str) -> str:
+    return email.replace("@", " at ").replace(".", " dot ")

@@ -1,0 +1,113 @@
+"""ConversationState: everything one conversation remembers between turns, serialisable without loss."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.dialog.nlu.intents import Intent
+
+AgentName = Literal["router", "faq", "booking", "escalation", "respond"]
+BookingAction = Literal["book", "cancel", "reschedule"]
+AwaitedSlot = Literal[
+    "action", "service", "vehicle", "day", "time", "name", "phone", "email", "confirm", "code", "choice"
+]
+TaskStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+Priority = Literal["interrupt", "high", "normal"]
+HumanStatus = Literal["checking", "available", "callback_scheduled", "unavailable"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CustomerContext(BaseModel):
+    customer_id: int | None = None
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    vehicles: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class BookingSlots(BaseModel):
+    """What the caller has told us towards one booking, cancellation or reschedule."""
+
+    action: BookingAction | None = None
+    appointment_type: Literal["service", "test_drive"] | None = None
+    service_type: str | None = None
+    service_type_id: int | None = None
+    vehicle: str | None = None
+    inventory_id: int | None = None
+    preferred_date: str | None = None  # ISO date, dealership time zone
+    preferred_time: str | None = None  # HH:MM
+    part_of_day: Literal["morning", "afternoon", "evening"] | None = None
+    customer_name: str | None = None
+    customer_phone: str | None = None
+    customer_email: str | None = None
+    email_declined: bool = False
+    confirmation_code: str | None = None
+    awaiting: AwaitedSlot | None = None
+    offered_times: list[str] = Field(default_factory=list)  # ISO datetimes offered as alternatives
+    completed: bool = False
+
+    def is_active(self) -> bool:
+        return self.action is not None and not self.completed
+
+
+class BackgroundTask(BaseModel):
+    task_id: str
+    task_type: Literal["human_escalation"] = "human_escalation"
+    status: TaskStatus = "pending"
+    created_at: datetime = Field(default_factory=utc_now)
+    finished_at: datetime | None = None
+    human_available: bool | None = None
+    human_agent_name: str | None = None
+    callback_at: datetime | None = None
+
+
+class Notification(BaseModel):
+    notification_id: str
+    task_id: str | None = None
+    message: str
+    priority: Priority = "normal"
+    created_at: datetime = Field(default_factory=utc_now)
+    human_agent_name: str | None = None
+    human_available: bool | None = None
+
+
+class ConversationState(BaseModel):
+    """The graph's state; `draft_reply`, `spoken_notifications` and `reply` are per-turn scratch."""
+
+    model_config = ConfigDict(validate_assignment=False)
+
+    session_id: str
+    messages: Annotated[list[AnyMessage], add_messages] = Field(default_factory=list)
+    current_agent: AgentName = "router"
+    detected_intent: Intent = "unknown"
+    confidence: float = 0.0
+    customer: CustomerContext = Field(default_factory=CustomerContext)
+    booking_slots: BookingSlots = Field(default_factory=BookingSlots)
+    pending_tasks: list[BackgroundTask] = Field(default_factory=list)
+    notifications_queue: list[Notification] = Field(default_factory=list)
+    escalation_in_progress: bool = False
+    human_agent_status: HumanStatus | None = None
+    human_agent_name: str | None = None
+    turn_count: int = 0
+    ended: bool = False
+    created_at: datetime = Field(default_factory=utc_now)
+    last_updated: datetime = Field(default_factory=utc_now)
+    draft_reply: str = ""
+    spoken_notifications: list[str] = Field(default_factory=list)
+    reply: str = ""
+    channel: Literal["chat", "voice"] = "chat"
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ConversationState:
+        return cls.model_validate(data)

@@ -1,0 +1,155 @@
+"""The JSON API: health, sessions, chat turns and LiveKit voice tokens."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from agent.dialog.conversation import UnknownSession
+from agent.dialog.state import ConversationState
+from agent.server.errors import ApiError
+from agent.server.keys import CONVERSATIONS, DATABASE, RATE_LIMITER, SETTINGS, STATE_STORE
+from agent.server.requests import ChatMessage, CreateSession, VoiceTokenRequest, read_json
+from agent.server.tokens import issue_caller_token
+from agent.store.phone_numbers import normalize_phone
+
+routes = web.RouteTableDef()
+
+TURNS = Counter("agent_chat_turns_total", "Chat turns handled", ["intent"])
+TURN_SECONDS = Histogram("agent_turn_processing_seconds", "Dialog processing time per turn")
+
+
+def _client(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _limit(request: web.Request) -> None:
+    if not request.app[RATE_LIMITER].allow(_client(request)):
+        raise ApiError(429, "rate_limited", "Too many requests; slow down and retry in a few seconds.")
+
+
+def clean_message(text: str, max_chars: int) -> str:
+    """Drop control characters (keeping spaces), trim, and refuse empty or oversized messages."""
+    cleaned = "".join(
+        " " if ch in "\t\r\n" else ch for ch in text if ch in "\t\r\n" or unicodedata.category(ch)[0] != "C"
+    ).strip()
+    if not cleaned:
+        raise ApiError(422, "empty_message", "The message is empty.")
+    if len(cleaned) > max_chars:
+        raise ApiError(413, "message_too_long", f"The message is longer than {max_chars} characters.")
+    return cleaned
+
+
+def turn_body(state: ConversationState, processing_ms: float | None = None) -> dict[str, Any]:
+    dumped = state.to_json()
+    body: dict[str, Any] = {
+        "session_id": state.session_id,
+        "reply": state.reply,
+        "intent": state.detected_intent,
+        "confidence": round(state.confidence, 3),
+        "agent": state.current_agent,
+        "slots": dumped["booking_slots"],
+        "customer": dumped["customer"],
+        "escalation_in_progress": state.escalation_in_progress,
+        "human_agent_status": state.human_agent_status,
+        "pending_tasks": dumped["pending_tasks"],
+        "turn_count": state.turn_count,
+        "ended": state.ended,
+    }
+    if processing_ms is not None:
+        body["processing_ms"] = round(processing_ms, 1)
+    return body
+
+
+@routes.get("/health")
+async def health(request: web.Request) -> web.Response:
+    database_ok = await request.app[DATABASE].healthy()
+    store = request.app[STATE_STORE]
+    store_ok = await store.healthy()
+    ok = database_ok and store_ok
+    body = {
+        "status": "ok" if ok else "degraded",
+        "database": "ok" if database_ok else "unavailable",
+        "state_store": {"backend": store.backend, "status": "ok" if store_ok else "unavailable"},
+        "brain": request.app[SETTINGS].brain,
+    }
+    return web.json_response(body, status=200 if ok else 503)
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    response = web.Response(body=generate_latest())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return response
+
+
+@routes.post("/api/sessions")
+async def create_session(request: web.Request) -> web.Response:
+    _limit(request)
+    body = await read_json(request, CreateSession, optional=True)
+    if body.phone is not None and normalize_phone(body.phone) is None:
+        raise ApiError(422, "invalid_phone", "The phone number is not a valid phone number.")
+    state = await request.app[CONVERSATIONS].start(body.phone, channel="voice" if body.channel == "voice" else "chat")
+    return web.json_response(
+        {"session_id": state.session_id, "greeting": state.reply, "customer": state.customer.model_dump()},
+        status=201,
+    )
+
+
+@routes.get("/api/sessions/{session_id}")
+async def get_session(request: web.Request) -> web.Response:
+    try:
+        state = await request.app[CONVERSATIONS].get(request.match_info["session_id"])
+    except UnknownSession:
+        raise ApiError(404, "unknown_session", "No such session (it may have ended or expired).") from None
+    body = turn_body(state)
+    body["messages"] = [
+        {"role": "user" if m.type == "human" else "assistant", "content": m.content} for m in state.messages
+    ]
+    return web.json_response(body)
+
+
+@routes.delete("/api/sessions/{session_id}")
+async def end_session(request: web.Request) -> web.Response:
+    if not await request.app[CONVERSATIONS].end(request.match_info["session_id"]):
+        raise ApiError(404, "unknown_session", "No such session (it may have ended or expired).")
+    return web.json_response({"ended": True})
+
+
+@routes.post("/api/chat")
+async def chat(request: web.Request) -> web.Response:
+    _limit(request)
+    body = await read_json(request, ChatMessage)
+    settings = request.app[SETTINGS]
+    text = clean_message(body.message, settings.max_message_chars)
+    try:
+        result = await request.app[CONVERSATIONS].handle_turn(body.session_id, text)
+    except UnknownSession:
+        raise ApiError(404, "unknown_session", "No such session; create one with POST /api/sessions.") from None
+    TURNS.labels(result.state.detected_intent).inc()
+    TURN_SECONDS.observe(result.processing_ms / 1000)
+    return web.json_response(turn_body(result.state, result.processing_ms))
+
+
+@routes.post("/api/voice/token")
+async def voice_token(request: web.Request) -> web.Response:
+    body = await read_json(request, VoiceTokenRequest)
+    try:
+        await request.app[CONVERSATIONS].get(body.session_id)
+    except UnknownSession:
+        raise ApiError(404, "unknown_session", "No such session; create one with POST /api/sessions.") from None
+    settings = request.app[SETTINGS]
+    token = issue_caller_token(
+        session_id=body.session_id,
+        api_key=settings.livekit_api_key,
+        api_secret=settings.livekit_api_secret.get_secret_value(),
+        url=settings.livekit_url,
+        ttl_s=settings.voice_token_ttl_s,
+        name=body.name,
+    )
+    return web.json_response(
+        {"token": token.token, "room": token.room, "identity": token.identity, "url": token.url, "ttl_s": token.ttl_s}
+    )

@@ -1,0 +1,73 @@
+"""GET /ws/{session_id}: live events of one session (state, transcript, tasks, notifications, latency)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from agent.dialog.conversation import UnknownSession, state_event
+from agent.server.errors import ApiError
+from agent.server.keys import CONVERSATIONS, EVENTS, SETTINGS
+
+routes = web.RouteTableDef()
+
+
+def origin_allowed(request: web.Request) -> bool:
+    """Browsers send Origin; allow our own host and the configured origins. Non-browser clients send none."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    settings = request.app[SETTINGS]
+    if origin in settings.cors_origins or "*" in settings.cors_origins:
+        return True
+    return urlsplit(origin).netloc == request.host
+
+
+async def _heartbeat(ws: web.WebSocketResponse, every_s: float) -> None:
+    while not ws.closed:
+        await asyncio.sleep(every_s)
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await ws.send_json({"type": "heartbeat"})
+
+
+@routes.get("/ws/{session_id}")
+async def session_events(request: web.Request) -> web.StreamResponse:
+    session_id = request.match_info["session_id"]
+    if not origin_allowed(request):
+        raise ApiError(403, "origin_not_allowed", "This origin may not open the event stream.")
+    try:
+        state = await request.app[CONVERSATIONS].get(session_id)
+    except UnknownSession:
+        raise ApiError(404, "unknown_session", "No such session; create one with POST /api/sessions.") from None
+    settings = request.app[SETTINGS]
+    ws = web.WebSocketResponse(heartbeat=settings.ws_heartbeat_s, max_msg_size=settings.ws_max_message_bytes)
+    await ws.prepare(request)
+    hub = request.app[EVENTS]
+    subscriber = hub.subscribe(session_id, ws)
+    subscriber.offer(state_event(state))
+    pump = asyncio.create_task(subscriber.pump(), name=f"ws-pump-{session_id}")
+    beat = asyncio.create_task(_heartbeat(ws, settings.ws_heartbeat_s), name=f"ws-beat-{session_id}")
+    try:
+        async for message in ws:
+            if message.type != WSMsgType.TEXT:
+                continue
+            try:
+                data = json.loads(message.data)
+            except json.JSONDecodeError:
+                subscriber.offer({"type": "error", "error": "Messages must be JSON objects."})
+                continue
+            kind = data.get("type") if isinstance(data, dict) else None
+            if kind == "ping":
+                subscriber.offer({"type": "pong"})
+            elif kind not in ("pong", "heartbeat"):
+                subscriber.offer({"type": "error", "error": f"Unknown message type: {str(kind)[:40]!r}."})
+    finally:
+        hub.unsubscribe(session_id, subscriber)
+        for task in (pump, beat):
+            task.cancel()
+        await asyncio.gather(pump, beat, return_exceptions=True)
+    return ws

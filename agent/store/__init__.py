@@ -1,0 +1,1 @@
+"""Persistent data (SQLite) and conversation state (memory or Redis)."""

@@ -1,0 +1,413 @@
+"""Booking service visits and test drives: availability, atomic booking, cancel, reschedule, callbacks."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal, Protocol, cast
+from zoneinfo import ZoneInfo
+
+from agent.store.availability import SlotCalendar, nearest_free
+from agent.store.db import Database, Params
+from agent.store.models import Appointment, AppointmentKind, Availability, Callback
+from agent.store.phone_numbers import normalize_phone
+
+DEPARTMENT_OF: dict[AppointmentKind, str] = {"service": "service", "test_drive": "sales"}
+# Letters and digits that survive being read out over a phone line: no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+CODE_LENGTH = 6
+_NOT_CODE = re.compile(r"[^A-Z0-9]")
+_Refusal = Literal["taken", "closed", "past", "too_far"]
+_NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+
+class SchedulingError(Exception):
+    """A booking request that cannot be carried out (unknown customer, vehicle not for sale, ...)."""
+
+
+class SlotUnavailable(SchedulingError):
+    """The asked slot cannot be booked; `availability` says why and offers the nearest free slots."""
+
+    def __init__(self, availability: Availability) -> None:
+        super().__init__(f"slot unavailable: {availability.reason}")
+        self.availability = availability
+
+
+class AppointmentNotFound(SchedulingError):
+    """No booked appointment has that confirmation code."""
+
+
+class _Reader(Protocol):
+    async def fetchall(self, sql: str, params: Params = ...) -> list[sqlite3.Row]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    availability: Availability
+    resource: str | None  # the first free resource for the asked slot, when it is free
+
+
+def normalize_code(text: str) -> str:
+    """'abc-123 ', 'A B C 1 2 3' -> 'ABC123'."""
+    return _NOT_CODE.sub("", text.upper())
+
+
+class Scheduling:
+    """Appointments against a slot calendar; capacity per slot is the number of resources of the kind."""
+
+    def __init__(
+        self,
+        db: Database,
+        tz: ZoneInfo,
+        slot_minutes: int = 30,
+        horizon_days: int = 60,
+        lead_time: timedelta = timedelta(hours=1),
+    ) -> None:
+        if slot_minutes <= 0 or horizon_days <= 0:
+            raise ValueError("slot_minutes and horizon_days must be positive")
+        self._db = db
+        self.tz = tz
+        self.slot_minutes = slot_minutes
+        self.horizon_days = horizon_days
+        self.lead_time = lead_time
+
+    async def check_availability(
+        self,
+        kind: AppointmentKind,
+        when: datetime,
+        *,
+        inventory_id: int | None = None,
+        now: datetime | None = None,
+        alternatives: int = 3,
+    ) -> Availability:
+        """Is `when` bookable for `kind` (for a test drive: that car too)? If not, why and what instead."""
+        verdict = await self._evaluate(self._db, kind, when, inventory_id, now, alternatives, None)
+        return verdict.availability
+
+    async def book(
+        self,
+        *,
+        kind: AppointmentKind,
+        when: datetime,
+        customer_id: int,
+        service_type_id: int | None = None,
+        inventory_id: int | None = None,
+        vehicle_id: int | None = None,
+        duration_min: int,
+        notes: str = "",
+        session_id: str | None = None,
+        now: datetime | None = None,
+    ) -> Appointment:
+        """Book atomically; raise `SlotUnavailable` (with alternatives) when the slot cannot be had."""
+        if kind not in DEPARTMENT_OF:
+            raise SchedulingError(f"unknown appointment kind {kind!r}")
+        if not 0 < duration_min <= 24 * 60:
+            raise SchedulingError(f"duration out of range: {duration_min}")
+        try:
+            async with self._db.write() as tx:
+                await _check_references(tx, kind, customer_id, service_type_id, inventory_id, vehicle_id)
+                verdict = await self._evaluate(tx, kind, when, inventory_id, now, 3, None)
+                if verdict.resource is None:
+                    raise SlotUnavailable(verdict.availability)
+                start = self._local(when)
+                row_id = await tx.insert(
+                    "INSERT INTO appointments (confirmation_code, customer_id, appointment_type,"
+                    " service_type_id, inventory_id, vehicle_id, scheduled_date, scheduled_time,"
+                    " duration_min, resource, status, notes, session_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?)",
+                    (
+                        await _unused_code(tx),
+                        customer_id,
+                        kind,
+                        service_type_id,
+                        inventory_id,
+                        vehicle_id,
+                        start.date().isoformat(),
+                        start.strftime("%H:%M"),
+                        duration_min,
+                        verdict.resource,
+                        notes,
+                        session_id,
+                    ),
+                )
+                row = await tx.fetchall("SELECT * FROM appointments WHERE id = ?", (row_id,))
+        except sqlite3.IntegrityError as exc:
+            raise await self._lost_race(exc, kind, when, inventory_id, now) from exc
+        return _appointment(row[0])
+
+    async def cancel(self, confirmation_code: str, *, phone: str | None = None) -> Appointment | None:
+        """Cancel a booked appointment; None when no booked one has that code (and, if given, that phone)."""
+        async with self._db.write() as tx:
+            row = await _booked_by_code(tx, confirmation_code)
+            if row is None:
+                return None
+            if phone is not None:
+                owner = await tx.fetchone("SELECT phone FROM customers WHERE id = ?", (row["customer_id"],))
+                if owner is None or normalize_phone(phone) != owner["phone"]:
+                    return None
+            await tx.execute(
+                f"UPDATE appointments SET status = 'cancelled', updated_at = {_NOW_SQL} WHERE id = ?",
+                (row["id"],),
+            )
+            updated = await tx.fetchall("SELECT * FROM appointments WHERE id = ?", (row["id"],))
+        return _appointment(updated[0])
+
+    async def reschedule(
+        self, confirmation_code: str, when: datetime, *, now: datetime | None = None
+    ) -> Appointment:
+        """Move a booked appointment (same code) in one transaction; on `SlotUnavailable` it stays put."""
+        kind: AppointmentKind = "service"
+        inventory_id: int | None = None
+        try:
+            async with self._db.write() as tx:
+                row = await _booked_by_code(tx, confirmation_code)
+                if row is None:
+                    raise AppointmentNotFound(f"no booked appointment with code {confirmation_code!r}")
+                kind = cast(AppointmentKind, row["appointment_type"])
+                inventory_id = cast(int | None, row["inventory_id"])
+                verdict = await self._evaluate(tx, kind, when, inventory_id, now, 3, row["id"])
+                if verdict.resource is None:
+                    raise SlotUnavailable(verdict.availability)
+                start = self._local(when)
+                await tx.execute(
+                    "UPDATE appointments SET scheduled_date = ?, scheduled_time = ?, resource = ?,"
+                    f" updated_at = {_NOW_SQL} WHERE id = ?",
+                    (start.date().isoformat(), start.strftime("%H:%M"), verdict.resource, row["id"]),
+                )
+                updated = await tx.fetchall("SELECT * FROM appointments WHERE id = ?", (row["id"],))
+        except sqlite3.IntegrityError as exc:
+            raise await self._lost_race(exc, kind, when, inventory_id, now) from exc
+        return _appointment(updated[0])
+
+    async def find_by_code(self, code: str) -> Appointment | None:
+        """The appointment (any status) with this confirmation code, however it was spelled out."""
+        row = await self._db.fetchone(
+            "SELECT * FROM appointments WHERE confirmation_code = ?", (normalize_code(code),)
+        )
+        return None if row is None else _appointment(row)
+
+    async def upcoming_for_customer(self, customer_id: int, now: datetime | None = None) -> list[Appointment]:
+        """The customer's booked appointments from now on, soonest first."""
+        local = self._now(now)
+        rows = await self._db.fetchall(
+            "SELECT * FROM appointments WHERE customer_id = ? AND status = 'booked'"
+            " AND (scheduled_date > ? OR (scheduled_date = ? AND scheduled_time >= ?))"
+            " ORDER BY scheduled_date, scheduled_time",
+            (customer_id, local.date().isoformat(), local.date().isoformat(), local.strftime("%H:%M")),
+        )
+        return [_appointment(row) for row in rows]
+
+    async def list_appointments(self, on: date | None = None) -> list[Appointment]:
+        """All appointments (any status), optionally on one day, in time order."""
+        if on is None:
+            rows = await self._db.fetchall(
+                "SELECT * FROM appointments ORDER BY scheduled_date, scheduled_time, id"
+            )
+        else:
+            rows = await self._db.fetchall(
+                "SELECT * FROM appointments WHERE scheduled_date = ? ORDER BY scheduled_time, id",
+                (on.isoformat(),),
+            )
+        return [_appointment(row) for row in rows]
+
+    async def schedule_callback(
+        self, *, session_id: str, phone: str | None, name: str | None, reason: str, due_at: datetime
+    ) -> Callback:
+        """Record that a person should call this caller back (stored in UTC, returned in local time)."""
+        due_utc = self._local(due_at).astimezone(ZoneInfo("UTC"))
+        # Keep what the caller said even when it does not parse, so a person can still read it.
+        number = normalize_phone(phone) or (phone.strip() if phone and phone.strip() else None)
+        async with self._db.write() as tx:
+            row_id = await tx.insert(
+                "INSERT INTO callbacks (session_id, phone, name, reason, due_at) VALUES (?, ?, ?, ?, ?)",
+                (session_id, number, name, reason, due_utc.isoformat()),
+            )
+            row = await tx.fetchall("SELECT * FROM callbacks WHERE id = ?", (row_id,))
+        return self._callback(row[0])
+
+    async def list_callbacks(self) -> list[Callback]:
+        """Every callback, earliest due first."""
+        rows = await self._db.fetchall("SELECT * FROM callbacks ORDER BY due_at, id")
+        return [self._callback(row) for row in rows]
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    async def _evaluate(
+        self,
+        q: _Reader,
+        kind: AppointmentKind,
+        when: datetime,
+        inventory_id: int | None,
+        now: datetime | None,
+        alternatives: int,
+        exclude_id: int | None,
+    ) -> _Verdict:
+        asked = self._local(when)
+        current = self._now(now)
+        earliest = current + self.lead_time
+        last_day = (current + timedelta(days=self.horizon_days)).date()
+        calendar = await self._calendar(q, DEPARTMENT_OF[kind])
+        resources = [
+            row["name"]
+            for row in await q.fetchall("SELECT name FROM resources WHERE kind = ? ORDER BY name", (kind,))
+        ]
+        busy = await q.fetchall(
+            "SELECT scheduled_date, scheduled_time, resource, inventory_id FROM appointments"
+            " WHERE status = 'booked' AND id IS NOT ? AND scheduled_date BETWEEN ? AND ?"
+            " AND (resource IN (SELECT name FROM resources WHERE kind = ?) OR inventory_id = ?)",
+            (
+                exclude_id,
+                min(asked.date(), earliest.date()).isoformat(),
+                max(asked.date(), last_day).isoformat(),
+                kind,
+                inventory_id,
+            ),
+        )
+        used: dict[tuple[str, str], set[str]] = {}
+        car_busy: set[tuple[str, str]] = set()
+        for row in busy:
+            key = (row["scheduled_date"], row["scheduled_time"])
+            used.setdefault(key, set()).add(row["resource"])
+            if inventory_id is not None and row["inventory_id"] == inventory_id:
+                car_busy.add(key)
+
+        def free_resource(slot: datetime) -> str | None:
+            key = (slot.date().isoformat(), slot.strftime("%H:%M"))
+            if key in car_busy:
+                return None
+            taken = used.get(key, set())
+            return next((name for name in resources if name not in taken), None)
+
+        reason: _Refusal
+        if asked < earliest:
+            reason = "past"
+        elif asked.date() > last_day:
+            reason = "too_far"
+        elif not calendar.is_slot(asked):
+            reason = "closed"
+        elif free_resource(asked) is None:
+            reason = "taken"
+        else:
+            availability = Availability(requested=asked, requested_free=True, alternatives=())
+            return _Verdict(availability, free_resource(asked))
+        offered = nearest_free(
+            calendar,
+            asked,
+            earliest=earliest,
+            last_day=last_day,
+            is_free=lambda slot: free_resource(slot) is not None,
+            count=alternatives,
+        )
+        return _Verdict(Availability(asked, False, offered, reason), None)
+
+    async def _calendar(self, q: _Reader, department: str) -> SlotCalendar:
+        hours = await q.fetchall(
+            "SELECT weekday, opens, closes FROM business_hours WHERE department = ?", (department,)
+        )
+        holidays = await q.fetchall("SELECT day FROM holidays")
+        return SlotCalendar(
+            tz=self.tz,
+            hours={
+                row["weekday"]: (time.fromisoformat(row["opens"]), time.fromisoformat(row["closes"]))
+                for row in hours
+            },
+            closed_days=frozenset(date.fromisoformat(row["day"]) for row in holidays),
+            slot_minutes=self.slot_minutes,
+        )
+
+    async def _lost_race(
+        self,
+        exc: sqlite3.IntegrityError,
+        kind: AppointmentKind,
+        when: datetime,
+        inventory_id: int | None,
+        now: datetime | None,
+    ) -> SchedulingError:
+        """Turn a unique-index violation (someone else got the slot) into SlotUnavailable."""
+        if "UNIQUE" not in str(exc):
+            return SchedulingError(f"booking rejected by the database: {exc}")
+        fresh = await self.check_availability(kind, when, inventory_id=inventory_id, now=now)
+        return SlotUnavailable(Availability(fresh.requested, False, fresh.alternatives, "taken"))
+
+    def _local(self, when: datetime) -> datetime:
+        """Aware datetime in the dealership's zone; a naive one is taken to be local wall time already."""
+        if when.tzinfo is None:
+            return when.replace(tzinfo=self.tz)
+        return when.astimezone(self.tz)
+
+    def _now(self, now: datetime | None) -> datetime:
+        return self._local(now) if now is not None else datetime.now(self.tz)
+
+    def _callback(self, row: sqlite3.Row) -> Callback:
+        return Callback(
+            id=row["id"],
+            session_id=row["session_id"],
+            phone=row["phone"],
+            name=row["name"],
+            reason=row["reason"],
+            due_at=datetime.fromisoformat(row["due_at"]).astimezone(self.tz),
+            status=row["status"],
+        )
+
+
+async def _check_references(
+    q: _Reader,
+    kind: AppointmentKind,
+    customer_id: int,
+    service_type_id: int | None,
+    inventory_id: int | None,
+    vehicle_id: int | None,
+) -> None:
+    if not await q.fetchall("SELECT 1 FROM customers WHERE id = ?", (customer_id,)):
+        raise SchedulingError(f"unknown customer {customer_id}")
+    if service_type_id is not None and not await q.fetchall(
+        "SELECT 1 FROM service_types WHERE id = ?", (service_type_id,)
+    ):
+        raise SchedulingError(f"unknown service type {service_type_id}")
+    if inventory_id is not None:
+        if kind != "test_drive":
+            raise SchedulingError("only a test drive is booked against an inventory vehicle")
+        if not await q.fetchall("SELECT 1 FROM inventory WHERE id = ? AND is_available = 1", (inventory_id,)):
+            raise SchedulingError(f"vehicle {inventory_id} is not available for a test drive")
+    if vehicle_id is not None and not await q.fetchall(
+        "SELECT 1 FROM vehicles WHERE id = ? AND customer_id = ?", (vehicle_id, customer_id)
+    ):
+        raise SchedulingError(f"vehicle {vehicle_id} does not belong to customer {customer_id}")
+
+
+async def _booked_by_code(q: _Reader, code: str) -> sqlite3.Row | None:
+    rows = await q.fetchall(
+        "SELECT * FROM appointments WHERE confirmation_code = ? AND status = 'booked'",
+        (normalize_code(code),),
+    )
+    return rows[0] if rows else None
+
+
+async def _unused_code(q: _Reader) -> str:
+    # Called under the write lock, so a code checked here cannot be taken before our INSERT.
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if not await q.fetchall("SELECT 1 FROM appointments WHERE confirmation_code = ?", (code,)):
+            return code
+
+
+def _appointment(row: sqlite3.Row) -> Appointment:
+    return Appointment(
+        id=row["id"],
+        confirmation_code=row["confirmation_code"],
+        customer_id=row["customer_id"],
+        appointment_type=row["appointment_type"],
+        service_type_id=row["service_type_id"],
+        inventory_id=row["inventory_id"],
+        vehicle_id=row["vehicle_id"],
+        scheduled_date=date.fromisoformat(row["scheduled_date"]),
+        scheduled_time=time.fromisoformat(row["scheduled_time"]),
+        duration_min=row["duration_min"],
+        resource=row["resource"],
+        status=row["status"],
+        notes=row["notes"],
+        session_id=row["session_id"],
+    )

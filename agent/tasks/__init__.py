@@ -1,0 +1,1 @@
+"""Background work owned by sessions: the human-availability check and its notifications."""

@@ -1,0 +1,160 @@
+"""HumanAvailability: the background check for a free human; its result lands as a notification."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from agent.dialog.speech_format import say_when
+from agent.dialog.state import BackgroundTask, CustomerContext, Notification, utc_now
+from agent.log import bind_ids, get_logger
+from agent.store.scheduling import Scheduling
+from agent.store.state_store import StateStore
+
+log = get_logger(__name__)
+
+
+class EventSink(Protocol):
+    async def publish(self, session_id: str, event: dict[str, Any]) -> None: ...
+
+
+class HumanAvailability:
+    """Owns one asyncio task per escalation; cancelled when its session ends or the process stops."""
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        scheduling: Scheduling,
+        events: EventSink,
+        tz: ZoneInfo,
+        min_s: float,
+        max_s: float,
+        available_probability: float,
+        humans: tuple[str, ...],
+        seed: int | None = None,
+    ) -> None:
+        self._store = store
+        self._scheduling = scheduling
+        self._events = events
+        self._tz = tz
+        self._min_s, self._max_s = min_s, max_s
+        self._probability = available_probability
+        self._humans = humans or ("a team member",)
+        self._rng = random.Random(seed)
+        self._tasks: dict[str, dict[str, asyncio.Task[None]]] = {}
+        self._closed = False
+
+    def running(self, session_id: str | None = None) -> int:
+        if session_id is not None:
+            return len(self._tasks.get(session_id, {}))
+        return sum(len(t) for t in self._tasks.values())
+
+    async def request_human(self, session_id: str, reason: str, customer: CustomerContext) -> BackgroundTask:
+        if self._closed:
+            raise RuntimeError("the agent is shutting down")
+        task = BackgroundTask(task_id=f"esc_{session_id}_{secrets.token_hex(4)}", status="pending")
+        await self._save(session_id, task)
+        delay = self._rng.uniform(self._min_s, self._max_s)
+        available = self._rng.random() < self._probability
+        human = self._rng.choice(self._humans)
+        worker = asyncio.create_task(
+            self._check(session_id, task, reason, customer, delay, available, human), name=task.task_id
+        )
+        self._tasks.setdefault(session_id, {})[task.task_id] = worker
+        worker.add_done_callback(lambda _: self._forget(session_id, task.task_id))
+        return task
+
+    def _forget(self, session_id: str, task_id: str) -> None:
+        owned = self._tasks.get(session_id)
+        if owned is not None:
+            owned.pop(task_id, None)
+            if not owned:
+                self._tasks.pop(session_id, None)
+
+    async def _save(self, session_id: str, task: BackgroundTask) -> None:
+        await self._store.put_task(session_id, task.model_dump(mode="json"))
+        await self._events.publish(
+            session_id, {"type": "task_update", "session_id": session_id, "task": task.model_dump(mode="json")}
+        )
+
+    async def _check(
+        self,
+        session_id: str,
+        task: BackgroundTask,
+        reason: str,
+        customer: CustomerContext,
+        delay: float,
+        available: bool,
+        human: str,
+    ) -> None:
+        bind_ids(session_id=session_id, task_id=task.task_id)
+        running = task.model_copy(update={"status": "running"})
+        try:
+            await self._save(session_id, running)
+            await asyncio.sleep(delay)
+            if available:
+                done = running.model_copy(
+                    update={"status": "completed", "human_available": True, "human_agent_name": human,
+                            "finished_at": utc_now()}
+                )
+                message = f"Good news: {human} is available now and can take your call. I'm connecting you."
+                note = Notification(
+                    notification_id=f"notif_{secrets.token_hex(6)}", task_id=task.task_id, message=message,
+                    priority="interrupt", human_available=True, human_agent_name=human,
+                )
+            else:
+                due = self._callback_time()
+                await self._scheduling.schedule_callback(
+                    session_id=session_id, phone=customer.phone, name=customer.name, reason=reason, due_at=due
+                )
+                done = running.model_copy(
+                    update={"status": "completed", "human_available": False, "callback_at": due,
+                            "finished_at": utc_now()}
+                )
+                message = (
+                    "I'm sorry, everyone on our team is busy right now. I've scheduled a call back for you "
+                    f"{say_when(due, datetime.now(self._tz).date())}."
+                )
+                note = Notification(
+                    notification_id=f"notif_{secrets.token_hex(6)}", task_id=task.task_id, message=message,
+                    priority="high", human_available=False,
+                )
+            await self._save(session_id, done)
+            await self._store.push_notification(session_id, note.model_dump(mode="json"))
+            await self._events.publish(
+                session_id, {"type": "notification", "session_id": session_id, **note.model_dump(mode="json")}
+            )
+            log.info("escalation_finished", human_available=available, delay_s=round(delay, 2))
+        except asyncio.CancelledError:
+            await asyncio.shield(self._save(session_id, running.model_copy(update={"status": "cancelled"})))
+            raise
+        except Exception:
+            log.exception("escalation_failed")
+            await self._save(session_id, running.model_copy(update={"status": "failed"}))
+
+    def _callback_time(self) -> datetime:
+        """Within the next hour, on a quarter hour; the team works through the queue in order."""
+        now = datetime.now(self._tz)
+        due = now + timedelta(minutes=30)
+        return due.replace(minute=(due.minute // 15) * 15, second=0, microsecond=0) + timedelta(minutes=15)
+
+    async def cancel_session(self, session_id: str) -> int:
+        owned = list(self._tasks.get(session_id, {}).values())
+        for worker in owned:
+            worker.cancel()
+        await asyncio.gather(*owned, return_exceptions=True)
+        return len(owned)
+
+    async def aclose(self) -> None:
+        """Cancel every running check; safe to call twice."""
+        self._closed = True
+        owned = [w for tasks in self._tasks.values() for w in tasks.values()]
+        for worker in owned:
+            worker.cancel()
+        await asyncio.gather(*owned, return_exceptions=True)
+        self._tasks.clear()
