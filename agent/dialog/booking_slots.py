@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,8 @@ def apply_update(slots: BookingSlots, update: SlotUpdate) -> bool:
         picked = datetime.fromisoformat(slots.offered_times[index])
         put("preferred_date", picked.date().isoformat())
         put("preferred_time", picked.strftime("%H:%M"))
+        # "the first one" is a pick from the offer, not "the 1st" of the month.
+        update = replace(update, day=None, time=None, part_of_day=None)
     elif slots.awaiting == "choice" and update.time is not None and update.day is None:
         for offered in slots.offered_times:
             moment = datetime.fromisoformat(offered)

@@ -224,7 +224,9 @@ class LlmClient:
             async with asyncio.timeout(self._timeout_s + 1.0):
                 reply = await runnable.ainvoke(messages)
         except TimeoutError as exc:
-            raise LlmUnavailable(f"the LLM at {self._base_url} did not answer in {self._timeout_s:g} s") from exc
+            raise LlmUnavailable(
+                f"the LLM at {self._base_url} did not answer in {self._timeout_s:g} s"
+            ) from exc
         except openai.APITimeoutError as exc:
             raise LlmUnavailable(f"the LLM at {self._base_url} timed out: {exc}") from exc
         except openai.APIConnectionError as exc:

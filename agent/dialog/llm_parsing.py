@@ -49,7 +49,9 @@ _INTENT_ALIASES: dict[str, str] = {
     "thankyou": "thanks",
 }
 _NULLISH = frozenset({"", "null", "none", "n/a", "na", "unknown", "not provided", "not mentioned", "nil"})
-_YES = frozenset({"yes", "y", "true", "yeah", "yep", "correct", "confirm", "confirmed", "affirm", "ok", "okay"})
+_YES = frozenset(
+    {"yes", "y", "true", "yeah", "yep", "correct", "confirm", "confirmed", "affirm", "ok", "okay"}
+)
 _NO = frozenset({"no", "n", "false", "nope", "deny", "denied", "incorrect", "cancel"})
 _FENCE = re.compile(r"```(?:json|JSON|python)?")
 _TAGS = re.compile(r"</?(?:tool_call|tool_calls|function_call|json|response|output)>")
@@ -71,7 +73,10 @@ class RouteDecision(BaseModel):
     def _lenient(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {"intent": normalize_intent(data.get("intent")), "confidence": clamp_confidence(data.get("confidence"))}
+        return {
+            "intent": normalize_intent(data.get("intent")),
+            "confidence": clamp_confidence(data.get("confidence")),
+        }
 
 
 class BookingExtraction(BaseModel):
@@ -200,7 +205,9 @@ def _loads(candidate: str) -> dict[str, Any] | None:
             continue
         return value if isinstance(value, dict) else None
     # Single-quoted, Python-style dicts: evaluate as a literal (never as code).
-    pythonish = re.sub(r"\bnull\b", "None", re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", candidate)))
+    pythonish = re.sub(
+        r"\bnull\b", "None", re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", candidate))
+    )
     try:
         value = ast.literal_eval(_TRAILING_COMMA.sub(r"\1", pythonish))
     except (ValueError, SyntaxError, MemoryError, RecursionError):

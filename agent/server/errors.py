@@ -13,6 +13,7 @@ from agent.log import bind_ids, clear_ids, get_logger
 log = get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REQUEST_ID = web.RequestKey("request_id", str)
 _REQUEST_ID_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 
 
@@ -45,7 +46,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     request_id = _request_id(request)
     clear_ids()
     bind_ids(request_id=request_id)
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     try:
         response = await handler(request)
     except ApiError as exc:

@@ -1,11 +1,13 @@
-"""Slot arithmetic for bookings: which start times a department offers and which free ones are nearest."""
+"""Slot arithmetic for bookings: the start times a department offers, who holds them, the nearest free."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from agent.store.db import Reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,65 @@ class SlotCalendar:
             return False
         wall = local.replace(tzinfo=None)
         return any(slot.replace(tzinfo=None) == wall for slot in self.slots_on(local.date()))
+
+
+@dataclass(frozen=True, slots=True)
+class Occupancy:
+    """Booked slots of one resource kind (and of one car) over a range of days."""
+
+    resources: tuple[str, ...]
+    used: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    car_busy: set[tuple[str, str]] = field(default_factory=set)
+
+    def free_resource(self, slot: datetime) -> str | None:
+        """The first resource free at `slot` (by name), or None when the slot or the car is taken."""
+        key = (slot.date().isoformat(), slot.strftime("%H:%M"))
+        if key in self.car_busy:
+            return None
+        taken = self.used.get(key, set())
+        return next((name for name in self.resources if name not in taken), None)
+
+
+async def load_calendar(q: Reader, tz: ZoneInfo, department: str, slot_minutes: int) -> SlotCalendar:
+    hours = await q.fetchall(
+        "SELECT weekday, opens, closes FROM business_hours WHERE department = ?", (department,)
+    )
+    holidays = await q.fetchall("SELECT day FROM holidays")
+    return SlotCalendar(
+        tz=tz,
+        hours={
+            row["weekday"]: (time.fromisoformat(row["opens"]), time.fromisoformat(row["closes"]))
+            for row in hours
+        },
+        closed_days=frozenset(date.fromisoformat(row["day"]) for row in holidays),
+        slot_minutes=slot_minutes,
+    )
+
+
+async def load_occupancy(
+    q: Reader,
+    kind: str,
+    inventory_id: int | None,
+    *,
+    first_day: date,
+    last_day: date,
+    exclude_id: int | None = None,
+) -> Occupancy:
+    """Who holds which slot between two days; `exclude_id` leaves out an appointment being moved."""
+    names = await q.fetchall("SELECT name FROM resources WHERE kind = ? ORDER BY name", (kind,))
+    occupancy = Occupancy(resources=tuple(row["name"] for row in names))
+    rows = await q.fetchall(
+        "SELECT scheduled_date, scheduled_time, resource, inventory_id FROM appointments"
+        " WHERE status = 'booked' AND id IS NOT ? AND scheduled_date BETWEEN ? AND ?"
+        " AND (resource IN (SELECT name FROM resources WHERE kind = ?) OR inventory_id = ?)",
+        (exclude_id, first_day.isoformat(), last_day.isoformat(), kind, inventory_id),
+    )
+    for row in rows:
+        key = (row["scheduled_date"], row["scheduled_time"])
+        occupancy.used.setdefault(key, set()).add(row["resource"])
+        if inventory_id is not None and row["inventory_id"] == inventory_id:
+            occupancy.car_busy.add(key)
+    return occupancy
 
 
 def nearest_free(

@@ -1,4 +1,4 @@
-"""Read-only catalogue: service types, vehicles for sale, FAQ answers, opening hours and dealership details."""
+"""Read-only catalogue: service types, vehicles for sale, FAQ, opening hours and dealership details."""
 
 from __future__ import annotations
 
@@ -39,6 +39,13 @@ def squash(text: str) -> str:
 def _squashed_column(column: str) -> str:
     # The SQL twin of `squash` for the characters that occur in makes and models; `column` is ours.
     return f"REPLACE(REPLACE(REPLACE(REPLACE(LOWER({column}), '-', ''), ' ', ''), '.', ''), '''', '')"
+
+
+def _key(text: str | None) -> str | None:
+    """None when the filter is not used (None or blank), else its squashed form (maybe empty)."""
+    if text is None or not text.strip():
+        return None
+    return squash(text)
 
 
 def _like_escape(text: str) -> str:
@@ -93,20 +100,21 @@ class Catalog:
         """
         clauses: list[str] = []
         params: list[Any] = []
-        if make and squash(make):
-            key = squash(make)
+        make_key, model_key, style_key = (_key(text) for text in (make, model, body_style))
+        if "" in (make_key, model_key, style_key):
+            return []  # text was given but holds no letters or digits: nothing can match it
+        if make_key is not None:
             clauses.append(f"{_squashed_column('make')} = ?")
-            params.append(MAKE_ALIASES.get(key, key))
-        if model and squash(model):
+            params.append(MAKE_ALIASES.get(make_key, make_key))
+        if model_key is not None:
             clauses.append(f"{_squashed_column('model')} LIKE ? ESCAPE '\\'")
-            params.append(_like_escape(squash(model)) + "%")
+            params.append(_like_escape(model_key) + "%")
+        if style_key is not None:
+            clauses.append(f"{_squashed_column('body_style')} = ?")
+            params.append(BODY_STYLE_ALIASES.get(style_key, style_key))
         if color and color.strip():
             clauses.append("REPLACE(LOWER(color), 'grey', 'gray') LIKE ? ESCAPE '\\'")
             params.append("%" + _like_escape(color.strip().lower().replace("grey", "gray")) + "%")
-        if body_style and squash(body_style):
-            key = squash(body_style)
-            clauses.append(f"{_squashed_column('body_style')} = ?")
-            params.append(BODY_STYLE_ALIASES.get(key, key))
         if is_new is not None:
             clauses.append("is_new = ?")
             params.append(int(is_new))

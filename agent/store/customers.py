@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from agent.store.db import Database
+from agent.store.db import Database, Reader
 from agent.store.models import Customer, Vehicle
 from agent.store.phone_numbers import normalize_phone, require_phone
 
@@ -51,11 +51,11 @@ class Customers:
         if number is None:
             return None
         row = await self._db.fetchone("SELECT * FROM customers WHERE phone = ?", (number,))
-        return None if row is None else await self._with_vehicles(row)
+        return None if row is None else await _with_vehicles(self._db, row)
 
     async def get(self, customer_id: int) -> Customer | None:
         row = await self._db.fetchone("SELECT * FROM customers WHERE id = ?", (customer_id,))
-        return None if row is None else await self._with_vehicles(row)
+        return None if row is None else await _with_vehicles(self._db, row)
 
     async def upsert(self, phone: str, name: str | None = None, email: str | None = None) -> Customer:
         """Create the customer, or update the name/email given (values not given are kept).
@@ -74,11 +74,8 @@ class Customers:
                 " RETURNING id",
                 params,
             )
-            customer_id = rows[0]["id"]
-        customer = await self.get(customer_id)
-        if customer is None:  # only if someone deleted the row in between
-            raise LookupError(f"customer {customer_id} vanished")
-        return customer
+            row = await tx.fetchall("SELECT * FROM customers WHERE id = ?", (rows[0]["id"],))
+            return await _with_vehicles(tx, row[0])
 
     async def add_vehicle(
         self,
@@ -117,25 +114,24 @@ class Customers:
             vin=vin_clean,
         )
 
-    async def _with_vehicles(self, row: sqlite3.Row) -> Customer:
-        cars = await self._db.fetchall(
-            "SELECT * FROM vehicles WHERE customer_id = ? ORDER BY id", (row["id"],)
-        )
-        return Customer(
-            id=row["id"],
-            phone=row["phone"],
-            name=row["name"],
-            email=row["email"],
-            vehicles=tuple(
-                Vehicle(
-                    id=car["id"],
-                    customer_id=car["customer_id"],
-                    make=car["make"],
-                    model=car["model"],
-                    year=car["year"],
-                    license_plate=car["license_plate"],
-                    vin=car["vin"],
-                )
-                for car in cars
-            ),
-        )
+
+async def _with_vehicles(q: Reader, row: sqlite3.Row) -> Customer:
+    cars = await q.fetchall("SELECT * FROM vehicles WHERE customer_id = ? ORDER BY id", (row["id"],))
+    return Customer(
+        id=row["id"],
+        phone=row["phone"],
+        name=row["name"],
+        email=row["email"],
+        vehicles=tuple(
+            Vehicle(
+                id=car["id"],
+                customer_id=car["customer_id"],
+                make=car["make"],
+                model=car["model"],
+                year=car["year"],
+                license_plate=car["license_plate"],
+                vin=car["vin"],
+            )
+            for car in cars
+        ),
+    )

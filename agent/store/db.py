@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 import structlog
@@ -19,6 +19,12 @@ log = structlog.get_logger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
 Params = Sequence[Any]
+
+
+class Reader(Protocol):
+    """What repositories read through: the `Database` itself, or the `Transaction` of a `write()` block."""
+
+    async def fetchall(self, sql: str, params: Params = ...) -> list[sqlite3.Row]: ...
 
 
 class DatabaseClosed(RuntimeError):

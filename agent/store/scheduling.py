@@ -7,11 +7,11 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal, Protocol, cast
+from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
-from agent.store.availability import SlotCalendar, nearest_free
-from agent.store.db import Database, Params
+from agent.store.availability import load_calendar, load_occupancy, nearest_free
+from agent.store.db import Database, Reader
 from agent.store.models import Appointment, AppointmentKind, Availability, Callback
 from agent.store.phone_numbers import normalize_phone
 
@@ -38,10 +38,6 @@ class SlotUnavailable(SchedulingError):
 
 class AppointmentNotFound(SchedulingError):
     """No booked appointment has that confirmation code."""
-
-
-class _Reader(Protocol):
-    async def fetchall(self, sql: str, params: Params = ...) -> list[sqlite3.Row]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +219,7 @@ class Scheduling:
         async with self._db.write() as tx:
             row_id = await tx.insert(
                 "INSERT INTO callbacks (session_id, phone, name, reason, due_at) VALUES (?, ?, ?, ?, ?)",
-                (session_id, number, name, reason, due_utc.isoformat()),
+                (session_id, number, name, reason, due_utc.isoformat(timespec="seconds")),
             )
             row = await tx.fetchall("SELECT * FROM callbacks WHERE id = ?", (row_id,))
         return self._callback(row[0])
@@ -237,7 +233,7 @@ class Scheduling:
 
     async def _evaluate(
         self,
-        q: _Reader,
+        q: Reader,
         kind: AppointmentKind,
         when: datetime,
         inventory_id: int | None,
@@ -249,38 +245,15 @@ class Scheduling:
         current = self._now(now)
         earliest = current + self.lead_time
         last_day = (current + timedelta(days=self.horizon_days)).date()
-        calendar = await self._calendar(q, DEPARTMENT_OF[kind])
-        resources = [
-            row["name"]
-            for row in await q.fetchall("SELECT name FROM resources WHERE kind = ? ORDER BY name", (kind,))
-        ]
-        busy = await q.fetchall(
-            "SELECT scheduled_date, scheduled_time, resource, inventory_id FROM appointments"
-            " WHERE status = 'booked' AND id IS NOT ? AND scheduled_date BETWEEN ? AND ?"
-            " AND (resource IN (SELECT name FROM resources WHERE kind = ?) OR inventory_id = ?)",
-            (
-                exclude_id,
-                min(asked.date(), earliest.date()).isoformat(),
-                max(asked.date(), last_day).isoformat(),
-                kind,
-                inventory_id,
-            ),
+        calendar = await load_calendar(q, self.tz, DEPARTMENT_OF[kind], self.slot_minutes)
+        occupancy = await load_occupancy(
+            q,
+            kind,
+            inventory_id,
+            first_day=min(asked.date(), earliest.date()),
+            last_day=max(asked.date(), last_day),
+            exclude_id=exclude_id,
         )
-        used: dict[tuple[str, str], set[str]] = {}
-        car_busy: set[tuple[str, str]] = set()
-        for row in busy:
-            key = (row["scheduled_date"], row["scheduled_time"])
-            used.setdefault(key, set()).add(row["resource"])
-            if inventory_id is not None and row["inventory_id"] == inventory_id:
-                car_busy.add(key)
-
-        def free_resource(slot: datetime) -> str | None:
-            key = (slot.date().isoformat(), slot.strftime("%H:%M"))
-            if key in car_busy:
-                return None
-            taken = used.get(key, set())
-            return next((name for name in resources if name not in taken), None)
-
         reason: _Refusal
         if asked < earliest:
             reason = "past"
@@ -288,35 +261,20 @@ class Scheduling:
             reason = "too_far"
         elif not calendar.is_slot(asked):
             reason = "closed"
-        elif free_resource(asked) is None:
+        elif occupancy.free_resource(asked) is None:
             reason = "taken"
         else:
             availability = Availability(requested=asked, requested_free=True, alternatives=())
-            return _Verdict(availability, free_resource(asked))
+            return _Verdict(availability, occupancy.free_resource(asked))
         offered = nearest_free(
             calendar,
             asked,
             earliest=earliest,
             last_day=last_day,
-            is_free=lambda slot: free_resource(slot) is not None,
+            is_free=lambda slot: occupancy.free_resource(slot) is not None,
             count=alternatives,
         )
         return _Verdict(Availability(asked, False, offered, reason), None)
-
-    async def _calendar(self, q: _Reader, department: str) -> SlotCalendar:
-        hours = await q.fetchall(
-            "SELECT weekday, opens, closes FROM business_hours WHERE department = ?", (department,)
-        )
-        holidays = await q.fetchall("SELECT day FROM holidays")
-        return SlotCalendar(
-            tz=self.tz,
-            hours={
-                row["weekday"]: (time.fromisoformat(row["opens"]), time.fromisoformat(row["closes"]))
-                for row in hours
-            },
-            closed_days=frozenset(date.fromisoformat(row["day"]) for row in holidays),
-            slot_minutes=self.slot_minutes,
-        )
 
     async def _lost_race(
         self,
@@ -354,7 +312,7 @@ class Scheduling:
 
 
 async def _check_references(
-    q: _Reader,
+    q: Reader,
     kind: AppointmentKind,
     customer_id: int,
     service_type_id: int | None,
@@ -378,7 +336,7 @@ async def _check_references(
         raise SchedulingError(f"vehicle {vehicle_id} does not belong to customer {customer_id}")
 
 
-async def _booked_by_code(q: _Reader, code: str) -> sqlite3.Row | None:
+async def _booked_by_code(q: Reader, code: str) -> sqlite3.Row | None:
     rows = await q.fetchall(
         "SELECT * FROM appointments WHERE confirmation_code = ? AND status = 'booked'",
         (normalize_code(code),),
@@ -386,7 +344,7 @@ async def _booked_by_code(q: _Reader, code: str) -> sqlite3.Row | None:
     return rows[0] if rows else None
 
 
-async def _unused_code(q: _Reader) -> str:
+async def _unused_code(q: Reader) -> str:
     # Called under the write lock, so a code checked here cannot be taken before our INSERT.
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))

@@ -122,8 +122,10 @@ async def test_routes_typical_utterances(client: LlmClient) -> None:
         assert 0.0 <= decision.confidence <= 1.0
         if decision.intent != expected:
             misses.append(f"{utterance!r}: expected {expected}, got {decision.intent}")
-    print(f"\nroute: {len(ROUTING_CASES) - len(misses)}/{len(ROUTING_CASES)} correct, "
-          f"p50 {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s; misses: {misses}")
+    print(
+        f"\nroute: {len(ROUTING_CASES) - len(misses)}/{len(ROUTING_CASES)} correct, "
+        f"p50 {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s; misses: {misses}"
+    )
     assert len(misses) <= 1, misses
 
 
@@ -228,7 +230,10 @@ async def test_reads_tool_calls_written_as_text_by_other_servers() -> None:
         '"date_text": "Friday morning", "name": null}}\n</tool_call>'
     )
     endpoint = FakeEndpoint(
-        [_completion('```json\n{"intent": "book_service", "confidence": 0.9}\n```'), _completion(booking_text)]
+        [
+            _completion('```json\n{"intent": "book_service", "confidence": 0.9}\n```'),
+            _completion(booking_text),
+        ]
     )
     runner, base_url = await _serve(endpoint)
     llm = LlmClient(base_url=base_url, model="local", api_key="secret", timeout_s=5.0)
@@ -238,9 +243,9 @@ async def test_reads_tool_calls_written_as_text_by_other_servers() -> None:
         assert await llm.route("brakes please", history, "new call") == RouteDecision(
             intent="book_service", confidence=0.9
         )
-        assert await llm.extract_booking("brake check on Friday morning", [], "new call") == BookingExtraction(
-            service="brake check", date_text="Friday morning"
-        )
+        assert await llm.extract_booking(
+            "brake check on Friday morning", [], "new call"
+        ) == BookingExtraction(service="brake check", date_text="Friday morning")
     finally:
         await llm.aclose()
         await runner.cleanup()
@@ -255,8 +260,11 @@ async def test_reads_tool_calls_written_as_text_by_other_servers() -> None:
 
 
 async def test_reads_real_tool_calls() -> None:
-    call = {"id": "c1", "type": "function",
-            "function": {"name": "update_booking", "arguments": json.dumps({"confirm": "yes", "phone": "null"})}}
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "update_booking", "arguments": json.dumps({"confirm": "yes", "phone": "null"})},
+    }
     endpoint = FakeEndpoint([_completion(None, [call])])
     runner, base_url = await _serve(endpoint)
     llm = LlmClient(base_url=base_url, model="local", api_key="x", timeout_s=5.0)
@@ -274,7 +282,7 @@ async def test_unreadable_or_slow_output_raises_llm_unavailable() -> None:
     try:
         with pytest.raises(LlmUnavailable, match="unreadable"):
             await llm.route("mumble", [], "new call")
-        endpoint.delay_s = 2.0
+        endpoint.delay_s = 1.0
         with pytest.raises(LlmUnavailable):
             await llm.extract_booking("mumble", [], "new call")
     finally:

@@ -27,16 +27,18 @@ TOOL = "update_booking"
         ('{"intent": "faq", "confidence": 0.9}', {"intent": "faq", "confidence": 0.9}),
         ('```json\n{"intent": "cancel", "confidence": 0.8}\n```', {"intent": "cancel", "confidence": 0.8}),
         (
-            'Sure! Here is the result: {"intent": "inventory", "confidence": 0.7} Let me know if you need more.',
+            'Sure! Here is the result: {"intent": "inventory", "confidence": 0.7} Anything else?',
             {"intent": "inventory", "confidence": 0.7},
         ),
         ("{'intent': 'goodbye', 'confidence': 0.95}", {"intent": "goodbye", "confidence": 0.95}),
         ('{"intent": "affirm", "confidence": 1,}', {"intent": "affirm", "confidence": 1}),
         ("{'name': 'x', 'flag': true, 'other': null}", {"name": "x", "flag": True, "other": None}),
-        ('<tool_call>\n{"name": "update_booking", "arguments": {"name": "Ann"}}\n</tool_call>',
-         {"name": "update_booking", "arguments": {"name": "Ann"}}),
+        (
+            '<tool_call>\n{"name": "update_booking", "arguments": {"name": "Ann"}}\n</tool_call>',
+            {"name": "update_booking", "arguments": {"name": "Ann"}},
+        ),
         ('{"note": "braces } inside { strings", "n": 1}', {"note": "braces } inside { strings", "n": 1}),
-        ("not json {broken: } then {\"ok\": true}", {"ok": True}),
+        ('not json {broken: } then {"ok": true}', {"ok": True}),
     ],
 )
 def test_extract_json_object_finds_first_parseable_object(text: str, expected: dict[str, object]) -> None:
@@ -68,8 +70,19 @@ def test_normalize_intent_maps_labels_onto_known_intents(label: object, expected
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0.42, 0.42), (-3, 0.0), (1.0, 1.0), (85, 0.85), ("85%", 0.85), ("0.6", 0.6), (250, 1.0),
-     ("high", 0.0), (None, 0.0), (True, 0.0), (float("nan"), 0.0)],
+    [
+        (0.42, 0.42),
+        (-3, 0.0),
+        (1.0, 1.0),
+        (85, 0.85),
+        ("85%", 0.85),
+        ("0.6", 0.6),
+        (250, 1.0),
+        ("high", 0.0),
+        (None, 0.0),
+        (True, 0.0),
+        (float("nan"), 0.0),
+    ],
 )
 def test_clamp_confidence_keeps_zero_to_one(value: object, expected: float) -> None:
     assert clamp_confidence(value) == pytest.approx(expected)
@@ -108,12 +121,22 @@ def test_booking_extraction_normalises_nullish_values() -> None:
             "unexpected": "ignored",
         }
     )
-    assert extraction == BookingExtraction(appointment_type="service", service="oil change", phone="5551234567")
+    assert extraction == BookingExtraction(
+        appointment_type="service", service="oil change", phone="5551234567"
+    )
 
 
 @pytest.mark.parametrize(
     ("confirm", "expected"),
-    [("yes", "yes"), ("Yes.", "yes"), (True, "yes"), ("no", "no"), (False, "no"), ("maybe", None), ("", None)],
+    [
+        ("yes", "yes"),
+        ("Yes.", "yes"),
+        (True, "yes"),
+        ("no", "no"),
+        (False, "no"),
+        ("maybe", None),
+        ("", None),
+    ],
 )
 def test_booking_extraction_reads_confirmation(confirm: object, expected: str | None) -> None:
     assert BookingExtraction.model_validate({"confirm": confirm}).confirm == expected
@@ -141,13 +164,17 @@ def test_parse_booking_text_reads_a_qwen_tool_call() -> None:
 
 
 def test_parse_booking_text_reads_string_encoded_arguments() -> None:
-    text = '{"name": "update_booking", "arguments": "{\\"name\\": \\"Maria Lopez\\", \\"confirm\\": \\"no\\"}"}'
+    text = (
+        '{"name": "update_booking", "arguments": "{\\"name\\": \\"Maria Lopez\\", \\"confirm\\": \\"no\\"}"}'
+    )
     assert parse_booking_text(text, TOOL) == BookingExtraction(name="Maria Lopez", confirm="no")
 
 
 def test_parse_booking_text_reads_bare_arguments() -> None:
     text = "Extracted: {'service': 'tire rotation', 'date_text': 'tomorrow afternoon'}"
-    assert parse_booking_text(text, TOOL) == BookingExtraction(service="tire rotation", date_text="tomorrow afternoon")
+    assert parse_booking_text(text, TOOL) == BookingExtraction(
+        service="tire rotation", date_text="tomorrow afternoon"
+    )
 
 
 def test_parse_booking_text_rejects_prose() -> None:

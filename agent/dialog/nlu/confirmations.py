@@ -28,14 +28,14 @@ _YES_CUES = re.compile(
     r"|\b(that|it|this|which|friday|monday|tuesday|wednesday|thursday|saturday|sunday) (works|work)\b"
     r"|\bworks for me\b|\bgo (ahead|for it)\b|\bplease do\b|\b(do|book) it\b|\blet'?s do (it|that)\b"
     r"|\bof course\b|\buh huh\b|\bmm+ ?hmm+\b|\bmhm+\b|\bthat (would|'?d) be (great|good|perfect|fine)\b"
-    r"|\bi'?d like that\b|\byes sir\b|\byes ma'?am\b|\b(all ?right|alright)\b"
+    r"|\bi'?d like that\b|\bi guess so\b|\byes sir\b|\byes ma'?am\b|\b(all ?right|alright)\b"
     r"|\b(yes|yeah|yea|ya|yep|yup|yah|sure|surely|certainly|correct|exactly|absolutely|definitely"
     r"|affirmative|ok|okay|perfect|yess+|indeed|totally|precisely|confirmed|confirm)\b"
 )
 _BARE_ONLY = re.compile(r"^(right|good|great|fine|cool|awesome|excellent|works)$")
 
 _CORRECTION = re.compile(
-    r"^(actually|wait|no wait|oh wait|hold on|hang on|sorry|oops|correction|scratch that|no no)\b"
+    r"^(actually|wait|no wait|oh wait|hold on|hang on|sorry|oops|correction|scratch that)\b"
     r"|\b(change|switch|move) (that|it|this|the \w+) to\b|\bmake (that|it|this) \w+"
     r"|\bi meant?\b|\binstead\b|\bscratch that\b|\bnot \w+ but\b|\b(no|sorry|wait),? i said\b"
     r"|\bthat'?s not what i said\b|\brather\b|\blet me correct\b|\b(how|what) about\b"

@@ -30,11 +30,9 @@ def _phone_run_digits(tokens: list[str]) -> str:
             i += 1
         elif tok in _DIGIT_WORDS and nxt == "hundred":
             after = tokens[i + 2] if i + 2 < len(tokens) else ""
-            if after in TEENS or after in TENS:
+            if after in TEENS or after in TENS:  # "five hundred fifty five" -> 555
                 digits.append(_DIGIT_WORDS[tok])
-            elif after in UNITS and after != "zero":
-                digits.append(_DIGIT_WORDS[tok] + "0")
-            else:
+            else:  # "eight hundred five five five ..." -> 800 555 ...
                 digits.append(_DIGIT_WORDS[tok] + "00")
             i += 1
         elif tok in _DIGIT_WORDS and nxt == "thousand":
@@ -80,7 +78,9 @@ def parse_phone(text: str) -> str | None:
 
 # ---------------------------------------------------------------- e-mail addresses
 
-_EMAIL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._%+-]*[a-z0-9])?@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*\.[a-z]{2,}$")
+_EMAIL_RE = re.compile(
+    r"^[a-z0-9](?:[a-z0-9._%+-]*[a-z0-9])?@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*\.[a-z]{2,}$"
+)
 _WRITTEN_EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
 _SPOKEN_SYMBOLS = (
     (re.compile(r"\bat sign\b|\bat symbol\b"), " @ "),
@@ -91,33 +91,28 @@ _SPOKEN_SYMBOLS = (
 _LOCAL_STOP = {
     "is", "my", "email", "mail", "address", "its", "it's", "it", "the", "sure", "yes", "yeah", "ok", "okay",
     "that's", "thats", "um", "uh", "so", "and", "you", "can", "reach", "me", "use", "send", "to", "name",
-    "e-mail", "of", "course", "please", "here", "that", "be", "would", "should", "try", "at", "@", "i", "think",
+    "e-mail", "of", "course", "please", "here", "that", "be", "would", "should", "try", "at", "@", "i",
+    "think",
 }
 _CONNECTORS = {".", "_", "-"}
 
 
 def _domain_from(tokens: list[str], start: int) -> str | None:
+    # A label may be spelled in pieces ("g mail dot com"); the last label (the TLD) is one token.
     labels: list[str] = []
-    current = ""
     i = start
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok == ".":
-            if not current:
-                return None
-            labels.append(current)
-            current = ""
-        elif tok in ("-",) and current:
-            current += "-"
-        elif tok.isalnum() and (not current or len(labels) == 0) and len(current) < 40:
-            if labels and current:
-                break
-            current += tok
-        else:
+    while True:
+        j = i
+        while j < len(tokens) and j - i < 3 and tokens[j].isalnum():
+            j += 1
+        if j == i:
             break
-        i += 1
-    if current:
-        labels.append(current)
+        if j < len(tokens) and tokens[j] == ".":
+            labels.append("".join(tokens[i:j]))
+            i = j + 1
+        else:
+            labels.append(tokens[i])
+            break
     if len(labels) < 2 or not labels[-1].isalpha():
         return None
     return ".".join(labels)
@@ -164,18 +159,20 @@ _TERMINATORS = {"and", "from", "calling", "here", "speaking", "i", "i'm", "my", 
                 "thank", "please", "but", "so", "again"}
 _NON_NAMES = {
     # answers and fillers
-    "yes", "yeah", "yep", "no", "nope", "nah", "sure", "ok", "okay", "um", "uh", "hi", "hello", "hey", "thanks",
-    "thank", "please", "sorry", "well", "so", "just", "actually", "right", "correct", "fine", "good", "great",
-    "bye", "goodbye", "maybe", "what", "who", "why", "how", "when", "where", "that", "this", "it", "is", "not",
+    "yes", "yeah", "yep", "no", "nope", "nah", "sure", "ok", "okay", "um", "uh", "hi", "hello", "hey",
+    "thanks", "thank", "please", "sorry", "well", "so", "just", "actually", "right", "correct", "fine",
+    "good", "great", "bye", "goodbye", "maybe", "what", "who", "why", "how", "when", "where", "that", "this",
+    "it", "is", "not",
     # pronouns, articles, prepositions, common verbs
-    "i", "i'm", "me", "my", "we", "you", "your", "he", "she", "they", "them", "a", "an", "the", "for", "about",
-    "with", "from", "to", "in", "on", "at", "of", "and", "or", "but", "need", "want", "would", "like", "have",
-    "has", "had", "do", "does", "did", "can", "could", "will", "looking", "calling", "interested", "trying",
-    "wondering", "here", "there", "going", "gonna", "wanna", "just", "also", "still", "really", "very",
-    "busy", "ready", "done", "available", "open", "closed", "broken", "late", "early", "urgent", "new", "used",
-    "booked", "free", "back", "again", "all", "be", "been", "get", "got", "make", "book", "cancel", "call",
-    "speak", "talk", "check", "come", "bring", "drop", "calling", "asking", "hoping", "thinking", "glad",
-    "happy", "sure", "afraid", "confused", "lost", "correct", "wrong", "perfect", "alright", "about",
+    "i", "i'm", "me", "my", "we", "you", "your", "he", "she", "they", "them", "a", "an", "the", "for",
+    "about", "with", "from", "to", "in", "on", "at", "of", "and", "or", "but", "need", "want", "would",
+    "like", "have", "has", "had", "do", "does", "did", "can", "could", "will", "looking", "calling",
+    "interested", "trying", "wondering", "here", "there", "going", "gonna", "wanna", "also", "still",
+    "really", "very", "busy", "ready", "done", "available", "open", "closed", "broken", "late", "early",
+    "urgent", "new", "used", "booked", "free", "back", "again", "all", "be", "been", "get", "got", "make",
+    "book", "cancel", "call", "speak", "talk", "check", "come", "bring", "drop", "asking",
+    "hoping", "thinking", "glad", "happy", "afraid", "confused", "lost", "wrong",
+    "perfect", "alright",
     # dialog topics
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "tomorrow",
     "tonight", "morning", "afternoon", "evening", "noon", "week", "weekend", "january", "february", "march",

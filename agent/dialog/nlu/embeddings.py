@@ -64,13 +64,21 @@ class SentenceEncoder:
         self._cache: dict[str, FloatArray] = {}
 
     def encode(self, texts: Sequence[str]) -> FloatArray:
-        """Embed `texts` into an (n, 384) float32 array of unit vectors (an empty text gives the [CLS]/[SEP] vector)."""
+        """Embed `texts` into an (n, 384) float32 array of unit vectors, in the order given."""
         if isinstance(texts, str):
             raise TypeError("encode() takes a sequence of strings, not one string")
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        chunks = [self._encode_batch(list(texts[i : i + _BATCH])) for i in range(0, len(texts), _BATCH)]
-        return np.concatenate(chunks, axis=0)
+        # Batches of similar length waste less work on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        chunks = [
+            self._encode_batch([texts[j] for j in order[i : i + _BATCH]])
+            for i in range(0, len(order), _BATCH)
+        ]
+        stacked = np.concatenate(chunks, axis=0)
+        result: FloatArray = np.empty_like(stacked)
+        result[np.asarray(order)] = stacked
+        return result
 
     def encode_one(self, text: str) -> FloatArray:
         """Embed one sentence into a (384,) unit vector, remembering the last few hundred sentences."""
@@ -78,7 +86,7 @@ class SentenceEncoder:
             hit = self._cache.get(text)
         if hit is not None:
             return hit
-        vector = self._encode_batch([text])[0]
+        vector: FloatArray = self._encode_batch([text])[0]
         vector.setflags(write=False)
         with self._cache_lock:
             if len(self._cache) >= 512:
@@ -97,7 +105,7 @@ class SentenceEncoder:
             mask[row, :n] = enc.attention_mask
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         feeds = {k: v for k, v in feeds.items() if k in self._input_names}
-        hidden = self._session.run(None, feeds)[0].astype(np.float32)
+        hidden: FloatArray = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

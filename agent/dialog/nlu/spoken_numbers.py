@@ -1,4 +1,4 @@
-"""Spoken numbers to integers ("twenty five thousand" -> 25000, "ten thirty" -> 10 30), shared by the parsers."""
+"""Spoken numbers to digits ("twenty five thousand" -> 25000, "ten thirty" -> 10 30) for all parsers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Literal
 
 UNITS: dict[str, int] = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9,
 }
 TEENS: dict[str, int] = {
     "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
@@ -21,8 +22,8 @@ SCALES: dict[str, int] = {"thousand": 1_000, "million": 1_000_000}
 ORDINALS: dict[str, int] = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
     "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
-    "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19,
-    "twentieth": 20, "thirtieth": 30,
+    "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20,
+    "thirtieth": 30,
 }
 
 _Kind = Literal["unit", "teen", "tens", "hundred", "scale", "ordinal"]
@@ -95,7 +96,8 @@ class _Segmenter:
             self.last = "hundred"
         elif word in SCALES:
             scale = SCALES[word]
-            if self.last in ("unit", "teen", "tens", "hundred") and (self.total == 0 or self.total >= scale * 1000):
+            grows = self.total == 0 or self.total >= scale * 1000  # "two million five hundred thousand"
+            if self.last in ("unit", "teen", "tens", "hundred") and grows:
                 self.total += self.group * scale
                 self.group = 0
             else:
@@ -146,7 +148,8 @@ def words_to_int(text: str) -> int | None:
     if re.fullmatch(r"\d+", cleaned):
         return int(cleaned)
     words = re.split(r"[\s-]+", cleaned)
-    if not all(w in UNITS or w in TEENS or w in TENS or w in SCALES or w in ("hundred", "and", "a") for w in words):
+    allowed = {*UNITS, *TEENS, *TENS, *SCALES, "hundred", "and", "a"}
+    if not all(w in allowed for w in words):
         return None
     parts = split_numbers(words)
     if len(parts) != 1 or not parts[0].isdigit():

@@ -66,14 +66,19 @@ class BookingTurn:
         return (service.name if service else "service visit").lower()
 
     def _offer(self, slots: BookingSlots, availability: Availability, lead: str) -> str:
-        slots.offered_times = [moment.isoformat() for moment in availability.alternatives]
+        alternatives = sorted(availability.alternatives)  # said in time order, so "the first one" is the earliest
+        slots.offered_times = [moment.isoformat() for moment in alternatives]
         slots.preferred_time = None
-        if not availability.alternatives:
+        if not alternatives:
             slots.awaiting = "day"
             return f"{lead} I don't have anything open near then. Which other day would suit you?"
         slots.awaiting = "choice"
-        options = say_list([self._when(m) for m in availability.alternatives], "or")
+        options = say_list([self._when(m) for m in alternatives], "or")
         return f"{lead} The nearest times I have are {options}. Would one of those work?"
+
+    @staticmethod
+    def _sorry(availability: Availability) -> str:
+        return f"I'm sorry, {_REASONS.get(availability.reason, 'that time is not free')}."
 
     async def run(self) -> tuple[BookingSlots, str]:
         intent = self.state.detected_intent
@@ -81,6 +86,8 @@ class BookingTurn:
         if intent == "cancel" and slots.is_active() and slots.action == "book":
             return BookingSlots(), "No problem, I won't book anything. Is there anything else I can help with?"
         action = _ACTIONS.get(intent)
+        if action == "reschedule" and slots.is_active() and slots.action == "book":
+            action = None  # "actually, make it Monday" while booking is a correction, not a reschedule
         if action is not None and (not slots.is_active() or slots.action != action):
             slots = fresh_slots(action, self.customer)
         if not slots.is_active():
@@ -110,12 +117,12 @@ class BookingTurn:
             if found.requested_free:
                 slots.preferred_time = start.strftime("%H:%M")
             else:
-                return self._offer(slots, found, "Let me see.")
+                return self._offer(slots, found, self._sorry(found))
         moment = requested_moment(slots, self.tools.tz)
         if moment is not None and kind is not None:
             found = await self.tools.check_availability(kind, moment, slots.inventory_id)
             if not found.requested_free:
-                return self._offer(slots, found, f"I'm sorry, {_REASONS.get(found.reason, 'that time is not free')}.")
+                return self._offer(slots, found, self._sorry(found))
             slots.offered_times = []
         missing = missing_for_booking(slots)
         lead = "Got it." if changed and self.state.booking_slots.is_active() else ""
@@ -223,7 +230,7 @@ class BookingTurn:
             appointment.appointment_type, moment, appointment.inventory_id
         )
         if not found.requested_free:
-            return self._offer(slots, found, f"I'm sorry, {_REASONS.get(found.reason, 'that time is not free')}.")
+            return self._offer(slots, found, self._sorry(found))
         slots.awaiting = "confirm"
         return f"So I'll move {what} to {self._when(moment)}. Is that right?"
 

@@ -1,0 +1,112 @@
+"""The LLM brain: routing and booking extraction by an OpenAI-compatible model, values checked by our parsers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from agent.config import Settings
+from agent.dialog.brain import Brain, Routing, SlotUpdate
+from agent.dialog.llm import BookingExtraction, LlmClient, LlmUnavailable
+from agent.dialog.nlu.contacts import parse_email, parse_name, parse_phone
+from agent.dialog.nlu.datetimes import parse_when
+from agent.dialog.nlu.services import match_service
+from agent.dialog.state import ConversationState
+from agent.dialog.tools.dealership import DealershipTools
+from agent.dialog.transcript import recent_turns
+from agent.dialog.vehicle_match import find_vehicle
+from agent.log import get_logger
+
+log = get_logger(__name__)
+
+
+def describe_context(state: ConversationState) -> str:
+    """One line telling the model where the conversation stands (what the agent just asked)."""
+    slots = state.booking_slots
+    if not slots.is_active():
+        return "no booking in progress"
+    known = {
+        "type": slots.appointment_type,
+        "service": slots.service_type,
+        "vehicle": slots.vehicle,
+        "date": slots.preferred_date,
+        "time": slots.preferred_time,
+        "name": slots.customer_name,
+        "phone": slots.customer_phone,
+    }
+    said = ", ".join(f"{k}={v}" for k, v in known.items() if v)
+    asking = "a yes/no confirmation of the booking" if slots.awaiting == "confirm" else slots.awaiting
+    return f"{slots.action} in progress; agent just asked for: {asking or 'nothing'}; known: {said or 'nothing'}"
+
+
+class LlmBrain(Brain):
+    """Asks the model; anything it cannot answer (down, slow, unreadable) is answered by the offline brain."""
+
+    name = "llm"
+
+    def __init__(self, client: LlmClient, fallback: Brain, tools: DealershipTools) -> None:
+        self._client = client
+        self._fallback = fallback
+        self._tools = tools
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, fallback: Brain, tools: DealershipTools) -> LlmBrain:
+        client = LlmClient(
+            base_url=settings.llm_base_url,
+            model=settings.llm_model,
+            api_key=settings.llm_api_key.get_secret_value(),
+            timeout_s=settings.llm_timeout_s,
+            temperature=settings.llm_temperature,
+        )
+        return cls(client, fallback, tools)
+
+    async def route(self, text: str, state: ConversationState) -> Routing:
+        try:
+            decision = await self._client.route(text, recent_turns(state), describe_context(state))
+        except LlmUnavailable as exc:
+            log.warning("llm_fallback", step="route", error=str(exc))
+            return replace(await self._fallback.route(text, state), source="offline-fallback")
+        return Routing(decision.intent, decision.confidence, source="llm")
+
+    async def extract(self, text: str, state: ConversationState) -> SlotUpdate:
+        offline = await self._fallback.extract(text, state)
+        try:
+            extraction = await self._client.extract_booking(text, recent_turns(state), describe_context(state))
+        except LlmUnavailable as exc:
+            log.warning("llm_fallback", step="extract", error=str(exc))
+            return offline
+        update = self._normalise(extraction, state)
+        # Choices among offered times, confirmation codes and "skip" are not in the model's tool schema.
+        return replace(
+            update,
+            correction=offline.correction,
+            confirmation_code=offline.confirmation_code,
+            choice_index=offline.choice_index,
+            declined=offline.declined,
+        )
+
+    def _normalise(self, extraction: BookingExtraction, state: ConversationState) -> SlotUpdate:
+        """The model copies the caller's words; our parsers turn them into dates, numbers and database rows."""
+        knowledge = self._tools.knowledge
+        when = parse_when(extraction.date_text, self._tools.now().replace(tzinfo=None)) if extraction.date_text else None
+        service = match_service(extraction.service, knowledge.services) if extraction.service else None
+        vehicle = find_vehicle(extraction.vehicle, knowledge.inventory) if extraction.vehicle else None
+        name = None
+        if extraction.name:
+            name = parse_name(extraction.name, expecting_name=True)
+        return SlotUpdate(
+            appointment_type=extraction.appointment_type,
+            service=service[0] if service else None,
+            vehicle=vehicle,
+            vehicle_words=extraction.vehicle,
+            day=when.day if when else None,
+            time=when.time if when else None,
+            part_of_day=when.part_of_day if when else None,
+            name=name,
+            phone=parse_phone(extraction.phone) if extraction.phone else None,
+            email=parse_email(extraction.email) if extraction.email else None,
+            yes_no=extraction.confirm,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+        await self._fallback.aclose()
