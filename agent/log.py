@@ -45,7 +45,7 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     """A logger whose lines carry whatever ids are bound in the current context."""
-    return structlog.stdlib.get_logger(name)  # type: ignore[no-any-return]
+    return structlog.stdlib.get_logger(name)
 
 
 def bind_ids(**ids: str | None) -> None:

@@ -16,7 +16,7 @@ PART_OF_DAY_START = {"morning": time(9, 0), "afternoon": time(13, 0), "evening":
 def fresh_slots(action: str, customer: CustomerContext) -> BookingSlots:
     """A new booking that already knows what the caller id told us."""
     return BookingSlots(
-        action=action,  # type: ignore[arg-type]
+        action=action,
         customer_name=customer.name,
         customer_phone=customer.phone,
         customer_email=customer.email,

@@ -39,29 +39,43 @@ TURN_CHARS: Final = 300
 # utterance, the second call only evaluates the few tokens naming its function.
 SYSTEM_PROMPT: Final = """\
 You are the language-understanding step of a car dealership's phone assistant. You never talk to the \
-caller; you call exactly one function about the caller's latest utterance.
+caller: you call one function about the caller's latest utterance, writing its arguments as one line of JSON.
 
-route: what the caller wants in the latest utterance (use the conversation state for short answers).
-- greeting: hello, hi there
-- faq: a question about the dealership: hours, address, financing, warranty ("what are your hours?")
-- inventory: cars for sale, prices, availability ("any used Hondas?")
-- book_service: wants a service or repair appointment ("I need an oil change")
-- book_test_drive: wants to test drive a car ("can I test drive the RAV4?")
-- cancel: cancel an existing appointment
-- reschedule: move an existing appointment to another day or time
-- escalation: wants a human, a manager or a real person, or is upset
-- affirm: yes, correct, that works
-- deny: no, that's wrong
-- provide_info: answers with details: a name, phone number, email, day or time ("it's John Smith")
-- goodbye: ends the call ("bye", "that's all")
-- thanks: thank you
-- unknown: anything else
+functions.route: the intent of the latest utterance (read the conversation state for short answers).
+greeting: hello, hi there
+faq: a question about the dealership: hours, address, financing, warranty
+inventory: cars for sale, prices, what is on the lot
+book_service: wants a service or repair appointment
+book_test_drive: wants to test drive a car
+cancel: cancel an existing appointment
+reschedule: move an existing appointment to another day or time
+escalation: asks for a human, a manager, a real person, or is upset
+affirm: yes, correct, that works
+deny: no, that's wrong
+provide_info: answers a question with a name, phone number, email, day or time
+goodbye: ends the call
+thanks: thank you
+unknown: anything else
 confidence: from 0 to 1.
 
-update_booking: copy the booking details said in the latest utterance, in the caller's own words; leave out \
-anything not said in it. appointment_type: "service" or "test_drive". service: the work wanted ("oil \
-change"). vehicle: the car to test drive. date_text: the day and time as said ("next Tuesday at 10 am"). \
-name, phone, email: the caller's. confirm: "yes" or "no", only when answering a confirmation question."""
+functions.update_booking: only the booking details said in the latest utterance, in the caller's words. \
+appointment_type: "service" or "test_drive"; service: the work wanted; vehicle: the car to test drive; \
+date_text: the day and time; name, phone, email: the caller's; confirm: "yes" or "no" when answering a \
+confirmation question. Leave out every field the latest utterance does not mention.
+
+Examples:
+Caller's latest utterance: can I speak to someone at the front desk
+functions.route:
+{"intent": "escalation", "confidence": 0.9}
+Caller's latest utterance: my brakes are squeaking, could you look at them Friday morning
+functions.update_booking:
+{"appointment_type": "service", "service": "brakes are squeaking", "date_text": "Friday morning"}
+Caller's latest utterance: it's Maria, 312 555 0199
+functions.update_booking:
+{"name": "Maria", "phone": "312 555 0199"}
+Caller's latest utterance: sounds good, go ahead
+functions.update_booking:
+{"confirm": "yes"}"""
 
 _STRING: Final = {"type": "string"}
 TOOLS: Final[list[dict[str, Any]]] = [

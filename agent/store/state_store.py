@@ -168,7 +168,7 @@ class RedisStateStore(StateStore):
             await pipe.execute()
 
     async def list_tasks(self, session_id: str) -> list[JsonDict]:
-        raw: dict[str, str] = await self._redis.hgetall(self._key(session_id, ":tasks"))
+        raw = await self._redis.hgetall(self._key(session_id, ":tasks"))
         return sorted((json.loads(v) for v in raw.values()), key=lambda t: str(t.get("created_at", "")))
 
     async def healthy(self) -> bool:

@@ -12,7 +12,7 @@ from livekit import api
 
 from agent.qa.dialog_scenarios import appointment_rows
 from agent.store.state_store import RedisStateStore
-from tests.integration.agent_harness import AgentClient, running_agent, agent_settings
+from tests.integration.agent_harness import AgentClient, agent_settings, running_agent
 
 pytestmark = pytest.mark.integration
 
@@ -183,8 +183,9 @@ async def test_escalation_notification_arrives_on_the_websocket(tmp_path: Path, 
             statuses = [e["task"]["status"] for e in seen if e["type"] == "task_update"]
             assert statuses[-1] == "completed" and "running" in statuses
             await ws.send_json({"type": "ping"})
-            while (event := await ws.receive_json(timeout=5))["type"] != "pong":
-                pass
+            replies = [await ws.receive_json(timeout=5)]
+            while replies[-1]["type"] != "pong":
+                replies.append(await ws.receive_json(timeout=5))
         follow_up = await agent.say(session, "okay")
         assert note["message"] in follow_up["reply"]
         assert follow_up["escalation_in_progress"] is False

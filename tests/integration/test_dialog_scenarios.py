@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from agent.qa.dialog_scenarios import appointment_rows, check_appointments, load_scenarios, run_scenario
-from tests.integration.agent_harness import running_agent, agent_settings
+from tests.integration.agent_harness import agent_settings, running_agent
 
 pytestmark = pytest.mark.integration
 

@@ -122,8 +122,12 @@ def test_high_precision_cues(classifier: IntentClassifier, text: str, expected: 
     assert confidence >= 0.85
 
 
-@pytest.mark.parametrize("text", ["", "   ", "!!!", "asdkjh qwepoi zxcmnb", "\x00\x01", "🚗🚗", "x" * 100_000])
-def test_empty_and_garbage_input_is_unknown_with_low_confidence(classifier: IntentClassifier, text: str) -> None:
+@pytest.mark.parametrize(
+    "text", ["", "   ", "!!!", "asdkjh qwepoi zxcmnb", "\x00\x01", "🚗🚗", "x" * 100_000]
+)
+def test_empty_and_garbage_input_is_unknown_with_low_confidence(
+    classifier: IntentClassifier, text: str
+) -> None:
     intent, confidence = classifier.classify(text)
     assert intent == "unknown"
     assert confidence < 0.5

@@ -68,7 +68,9 @@ def test_match_service_with_no_services() -> None:
 def test_match_service_against_the_seed_catalogue() -> None:
     rows = yaml.safe_load(SEED.read_text())["service_types"]
     services = [
-        ServiceType(i, r["name"], r["duration_min"], r["price_min"], r["price_max"], aliases=tuple(r["aliases"]))
+        ServiceType(
+            i, r["name"], r["duration_min"], r["price_min"], r["price_max"], aliases=tuple(r["aliases"])
+        )
         for i, r in enumerate(rows, start=1)
     ]
     names = {s.name.lower() for s in services}
@@ -99,3 +101,13 @@ def test_match_service_against_the_seed_catalogue() -> None:
 )
 def test_detect_appointment_kind(text: str, expected: str | None) -> None:
     assert detect_appointment_kind(text) == expected
+
+
+def test_short_aliases_do_not_match_inside_other_words() -> None:
+    services = [
+        ServiceType(1, "Air conditioning service", 60, 129, 199, aliases=("AC service", "AC recharge")),
+        ServiceType(2, "Brake inspection", 30, 0, 0),
+    ]
+    assert match_service("actually, make it Monday instead", services) is None
+    matched = match_service("my AC needs a recharge", services)
+    assert matched is not None and matched[0].id == 1

@@ -95,7 +95,9 @@ class SentenceEncoder:
         return vector
 
     def _encode_batch(self, texts: list[str]) -> FloatArray:
-        encodings = self._tokenizer.encode_batch([t if isinstance(t, str) else str(t) for t in texts])
+        # One by one on purpose: encode_batch starts the tokenizers' Rayon pool, which then warns (and
+        # turns itself off) whenever the server forks a helper process. Tokenizing is ~20 us a sentence.
+        encodings = [self._tokenizer.encode(t if isinstance(t, str) else str(t)) for t in texts]
         length = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(texts), length), dtype=np.int64)
         mask = np.zeros((len(texts), length), dtype=np.int64)

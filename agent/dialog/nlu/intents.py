@@ -51,14 +51,20 @@ _RULES: tuple[tuple[Intent, re.Pattern[str], float], ...] = (
         r"\btest[\s-]?driv\w*|\btake (it|her|the \w+( \w+)?) (out )?for a (spin|drive|test)\b"), 0.92),
     ("book_service", re.compile(
         r"\boil changes?\b|\b(tire|tyre) rotation\b|\brotate (my |the )?(tires|tyres)\b|\bcheck engine\b"
-        r"|\bbrake(s| pads?)\b|\balignment\b|\btune[\s-]?up\b|\bservice appointment\b|\bengine light\b"
+        r"|\bbrake(s| pads?| job| work| check| inspection)\b|\balignment\b|\btune[\s-]?up\b"
+        r"|\bservice appointment\b|\bengine light\b"
         r"|\b(blowing|blows) (warm|hot)\b|\bwon'?t start\b|\bmaintenance\b|\bget (my|the) (car|truck|vehicle)"
         r" (serviced|fixed|looked at|checked)\b"), 0.9),
     ("provide_info", re.compile(r"\b(my|the) (name|number|phone number|email|e-mail) is\b|\bmy name's\b"),
      0.9),
 )
 _NEGATED_CANCEL = re.compile(r"\b(don'?t|do not|not|never|no need to)( \w+){0,3} cancel")
-_BOOKING_VERB = re.compile(r"\b(can i|could i|i need|i want|i'd like|book|schedule|get me|set up|bring)\b")
+# A service question with one of these is a booking request ("do you have time for an oil change tomorrow").
+_BOOKING_VERB = re.compile(
+    r"\b(can i|could i|i need|i want|i'd like|book|schedule|get me|set up|bring|fit me in|have time"
+    r"|availab\w*|appointment|opening|slot|today|tomorrow|this week|next week|monday|tuesday|wednesday"
+    r"|thursday|friday|saturday)\b"
+)
 
 
 def _normalise(text: str) -> str:

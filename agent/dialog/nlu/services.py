@@ -75,8 +75,10 @@ def _phrase_score(phrase: str, words: Sequence[str], joined: str) -> float:
         return 0.0
     coverage = sum(_token_hit(t, words) for t in terms) / len(terms)
     fuzzy = 0.0
-    if len(phrase) >= 6:
-        fuzzy = fuzz.partial_ratio(" ".join(terms), joined) / 100.0
+    stemmed = " ".join(terms)
+    # Only long phrases may match inside other words: "ac" must not be found in "actually".
+    if len(stemmed) >= 6:
+        fuzzy = fuzz.partial_ratio(stemmed, joined) / 100.0
         fuzzy = fuzzy if fuzzy >= 0.9 else 0.0
     return max(coverage, fuzzy)
 
