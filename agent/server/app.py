@@ -25,6 +25,7 @@ from agent.server.keys import (
     STATE_STORE,
 )
 from agent.server.ratelimit import RateLimiter
+from agent.store.catalog import Catalog
 from agent.store.db import Database
 from agent.store.scheduling import Scheduling
 from agent.store.state_store import open_state_store
@@ -63,6 +64,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         humans = HumanAvailability(
             store=app[STATE_STORE],
             scheduling=scheduling,
+            catalog=Catalog(app[DATABASE]),
             events=app[EVENTS],
             tz=tz,
             min_s=settings.escalation_min_s,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from agent.dialog.speech_format import say_when
 from agent.dialog.state import BackgroundTask, CustomerContext, Notification, utc_now
 from agent.log import bind_ids, get_logger
+from agent.store.catalog import Catalog
 from agent.store.scheduling import Scheduling
 from agent.store.state_store import StateStore
 
@@ -30,6 +32,7 @@ class HumanAvailability:
         *,
         store: StateStore,
         scheduling: Scheduling,
+        catalog: Catalog,
         events: EventSink,
         tz: ZoneInfo,
         min_s: float,
@@ -40,6 +43,7 @@ class HumanAvailability:
     ) -> None:
         self._store = store
         self._scheduling = scheduling
+        self._catalog = catalog
         self._events = events
         self._tz = tz
         self._min_s, self._max_s = min_s, max_s
@@ -108,7 +112,7 @@ class HumanAvailability:
                     priority="interrupt", human_available=True, human_agent_name=human,
                 )
             else:
-                due = self._callback_time()
+                due = await self._callback_time()
                 await self._scheduling.schedule_callback(
                     session_id=session_id, phone=customer.phone, name=customer.name, reason=reason, due_at=due
                 )
@@ -131,17 +135,29 @@ class HumanAvailability:
             )
             log.info("escalation_finished", human_available=available, delay_s=round(delay, 2))
         except asyncio.CancelledError:
-            await asyncio.shield(self._save(session_id, running.model_copy(update={"status": "cancelled"})))
+            with contextlib.suppress(Exception):  # the store may already be closed at shutdown
+                await asyncio.shield(self._save(session_id, running.model_copy(update={"status": "cancelled"})))
             raise
         except Exception:
             log.exception("escalation_failed")
             await self._save(session_id, running.model_copy(update={"status": "failed"}))
 
-    def _callback_time(self) -> datetime:
-        """Within the next hour, on a quarter hour; the team works through the queue in order."""
+    async def _callback_time(self) -> datetime:
+        """Half an hour from now on a quarter hour, moved to the next opening of the sales floor when closed."""
         now = datetime.now(self._tz)
-        due = now + timedelta(minutes=30)
-        return due.replace(minute=(due.minute // 15) * 15, second=0, microsecond=0) + timedelta(minutes=15)
+        due = (now + timedelta(minutes=30)).replace(second=0, microsecond=0)
+        due += timedelta(minutes=(-due.minute) % 15)
+        hours = {h.weekday: h for h in await self._catalog.opening_hours("sales")}
+        closed_days = {h.day for h in await self._catalog.holidays()}
+        for _ in range(15):
+            today = hours.get(due.weekday())
+            if today is not None and due.date() not in closed_days:
+                opens = datetime.combine(due.date(), today.opens, self._tz)
+                last_call = datetime.combine(due.date(), today.closes, self._tz) - timedelta(minutes=30)
+                if due <= last_call:
+                    return max(due, opens)
+            due = datetime.combine(due.date() + timedelta(days=1), time(0, 0), self._tz)
+        return now + timedelta(hours=1)
 
     async def cancel_session(self, session_id: str) -> int:
         owned = list(self._tasks.get(session_id, {}).values())

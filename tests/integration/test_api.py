@@ -212,3 +212,20 @@ async def test_websocket_rejects_foreign_origins_and_unknown_sessions(tmp_path: 
         assert response.status == 403
         response = await agent.http.get("/ws/sess_unknown")
         assert response.status == 404
+
+
+async def test_escalation_without_a_free_human_schedules_a_callback(tmp_path: Path) -> None:
+    settings = agent_settings(tmp_path, human_available_probability=0.0, escalation_min_s=0.1, escalation_max_s=0.2)
+    async with running_agent(settings) as agent:
+        session = (await agent.new_session("+1 555 014 2233"))["session_id"]
+        async with agent.http.ws_connect(f"/ws/{session}") as ws:
+            await agent.say(session, "can I speak with someone in person")
+            async with asyncio.timeout(10):
+                while (event := await ws.receive_json())["type"] != "notification":
+                    pass
+        assert event["priority"] == "high" and "call back" in event["message"]
+    with sqlite3.connect(settings.database_path) as conn:
+        rows = conn.execute("SELECT phone, name, status, due_at FROM callbacks").fetchall()
+    assert len(rows) == 1
+    phone, name, status, _due = rows[0]
+    assert (phone, name, status) == ("+15550142233", "Maria Gonzalez", "scheduled")
