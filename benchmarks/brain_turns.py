@@ -34,13 +34,13 @@ def percentile(values: list[float], q: float) -> float:
 async def bench(brain: str, repeat: int, llm_url: str) -> None:
     scenarios = load_scenarios()
     timings: list[float] = []
-    passed = failed = 0
+    passed = failed = fallbacks = 0
     for round_no in range(repeat):
         for scenario in scenarios:
             with tempfile.TemporaryDirectory() as tmp:
                 settings = Settings(
                     database_path=Path(tmp) / "bench.db",
-                    brain=brain,  # type: ignore[arg-type]
+                    brain=brain,
                     llm_base_url=llm_url,
                     escalation_min_s=0.2,
                     escalation_max_s=0.5,
@@ -61,11 +61,13 @@ async def bench(brain: str, repeat: int, llm_url: str) -> None:
                 finally:
                     await runner.cleanup()
             timings.extend(result.turn_ms)
+            fallbacks += sum(source == "offline-fallback" for source in result.understood_by)
             passed += result.passed
             failed += not result.passed
             if not result.passed:
                 print(f"  FAILED {scenario['name']}: {result.failures[0]}")
-    print(f"brain={brain} scenarios passed={passed} failed={failed} turns={len(timings)}")
+    print(f"brain={brain} scenarios passed={passed} failed={failed} turns={len(timings)} "
+          f"turns answered by the offline fallback={fallbacks}")
     print(f"  per-turn processing ms: p50={percentile(timings, 0.5):.1f} p95={percentile(timings, 0.95):.1f} "
           f"mean={statistics.fmean(timings):.1f} max={max(timings):.1f}")
 

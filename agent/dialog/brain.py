@@ -39,18 +39,22 @@ class SlotUpdate:
     choice_index: int | None = None
     declined: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    source: str = "offline"
 
     def merged_with(self, fallback: SlotUpdate) -> SlotUpdate:
         """Fill what this update left out from another one (ours wins where both speak)."""
         filled = {
             name: getattr(fallback, name)
             for name in self.__dataclass_fields__
-            if getattr(self, name) in (None, False, ()) and getattr(fallback, name) not in (None, False, ())
+            if name != "source"
+            and getattr(self, name) in (None, False, ()) and getattr(fallback, name) not in (None, False, ())
         }
         return replace(self, **filled)
 
     def is_empty(self) -> bool:
-        return all(getattr(self, name) in (None, False, ()) for name in self.__dataclass_fields__)
+        return all(
+            getattr(self, name) in (None, False, ()) for name in self.__dataclass_fields__ if name != "source"
+        )
 
 
 class Brain(ABC):

@@ -39,45 +39,44 @@ TURN_CHARS: Final = 300
 # utterance, the second call only evaluates the few tokens naming its function.
 SYSTEM_PROMPT: Final = """\
 You are the language-understanding step of a car dealership's phone assistant. You never talk to the \
-caller: you call one function about the caller's latest utterance, writing its arguments as one line of JSON.
+caller: you call one function about the caller's latest utterance.
 
-functions.route: the intent of the latest utterance (read the conversation state for short answers).
-greeting: hello, hi there
-faq: a question about the dealership: hours, address, financing, warranty
-inventory: cars for sale, prices, what is on the lot
-book_service: wants a service or repair appointment
-book_test_drive: wants to test drive a car
+route: the intent of the latest utterance (read the conversation state for short answers).
+greeting: "hello", "hi there"
+faq: a question about the dealership: "what are your hours?", "where are you located?", "do you offer financing?"
+inventory: cars for sale: "any used Hondas?", "how much is the Camry?"
+book_service: wants a service or repair appointment: "I need an oil change"
+book_test_drive: wants to test drive a car: "can I test drive the RAV4?"
 cancel: cancel an existing appointment
 reschedule: move an existing appointment to another day or time
-escalation: asks for a human, a manager, a real person, or is upset
-affirm: yes, correct, that works
-deny: no, that's wrong
+escalation: wants a human: "can I talk to a person", "get me a manager", or is upset
+affirm: "yes", "correct", "that works"
+deny: "no", "that's wrong"
 provide_info: answers a question with a name, phone number, email, day or time
-goodbye: ends the call
-thanks: thank you
+goodbye: "bye", "that's all"
+thanks: "thank you"
 unknown: anything else
-confidence: from 0 to 1.
 
-functions.update_booking: only the booking details said in the latest utterance, in the caller's words. \
-appointment_type: "service" or "test_drive"; service: the work wanted; vehicle: the car to test drive; \
-date_text: the day and time; name, phone, email: the caller's; confirm: "yes" or "no" when answering a \
-confirmation question. Leave out every field the latest utterance does not mention.
+update_booking: the booking details said in the latest utterance, copied word for word; null for every field \
+it does not mention. appointment_type: "service" or "test_drive"; service: the work wanted; vehicle: the car \
+to test drive; date_text: the day and time; name, phone, email: the caller's; confirm: "yes" or "no" only \
+when answering a confirmation question.
+Example: "it's Maria, 312 555 0199" -> {"appointment_type": null, "service": null, "vehicle": null, \
+"date_text": null, "name": "Maria", "phone": "312 555 0199", "email": null, "confirm": null}"""
 
-Examples:
-Caller's latest utterance: can I speak to someone at the front desk
-functions.route:
-{"intent": "escalation", "confidence": 0.9}
-Caller's latest utterance: my brakes are squeaking, could you look at them Friday morning
-functions.update_booking:
-{"appointment_type": "service", "service": "brakes are squeaking", "date_text": "Friday morning"}
-Caller's latest utterance: it's Maria, 312 555 0199
-functions.update_booking:
-{"name": "Maria", "phone": "312 555 0199"}
-Caller's latest utterance: sounds good, go ahead
-functions.update_booking:
-{"confirm": "yes"}"""
-
-_STRING: Final = {"type": "string"}
+_TEXT: Final = {"type": ["string", "null"]}
+_BOOKING_FIELDS: Final[dict[str, dict[str, Any]]] = {
+    "appointment_type": {"enum": ["service", "test_drive", None]},
+    "service": _TEXT,
+    "vehicle": _TEXT,
+    "date_text": _TEXT,
+    "name": _TEXT,
+    "phone": _TEXT,
+    "email": _TEXT,
+    "confirm": {"enum": ["yes", "no", None]},
+}
+# Every booking field is required but nullable: with optional fields, small models under a JSON grammar
+# skip the wrong keys or invent values; writing each key (null when unsaid) keeps them on track.
 TOOLS: Final[list[dict[str, Any]]] = [
     {
         "type": "function",
@@ -101,20 +100,17 @@ TOOLS: Final[list[dict[str, Any]]] = [
             "description": "Record booking details from the caller's latest utterance.",
             "parameters": {
                 "type": "object",
-                "properties": {
-                    "appointment_type": {"type": "string", "enum": ["service", "test_drive"]},
-                    "service": _STRING,
-                    "vehicle": _STRING,
-                    "date_text": _STRING,
-                    "name": _STRING,
-                    "phone": _STRING,
-                    "email": _STRING,
-                    "confirm": {"type": "string", "enum": ["yes", "no"]},
-                },
+                "properties": _BOOKING_FIELDS,
+                "required": list(_BOOKING_FIELDS),
             },
         },
     },
 ]
+# Sampling options only llama.cpp understands (OpenAI itself rejects unknown fields), sent to loopback
+# endpoints only. Its default repeat_penalty of 1.1 pushes a model away from the repeated `null`s and
+# quotes that JSON arguments are made of.
+LLAMA_CPP_OPTIONS: Final[dict[str, Any]] = {"repeat_penalty": 1.0}
+_LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 class LlmUnavailable(Exception):
@@ -135,7 +131,7 @@ def render_user_message(utterance: str, history: Sequence[tuple[str, str]], cont
 
 
 def _raw_arguments(message: AIMessage, tool_name: str) -> dict[str, Any] | None:
-    """The called tool's arguments: parsed tool_calls, then malformed ones, then JSON written as text."""
+    """The called tool's arguments from tool_calls, or from malformed ones; None when there are none."""
     for call in message.tool_calls:
         if call["name"] == tool_name:
             return call["args"]
@@ -169,16 +165,17 @@ class LlmClient:
         )
         # `max_tokens` goes in the body as such: ChatOpenAI would rename it to max_completion_tokens,
         # which llama.cpp's server ignores.
+        extras = LLAMA_CPP_OPTIONS if httpx.URL(self._base_url).host in _LOOPBACK_HOSTS else {}
         self._route: Runnable[Any, BaseMessage] = chat.bind_tools(TOOLS, tool_choice=ROUTE_TOOL).bind(
-            extra_body={"max_tokens": ROUTE_MAX_TOKENS}
+            extra_body={"max_tokens": ROUTE_MAX_TOKENS, **extras}
         )
         self._booking: Runnable[Any, BaseMessage] = chat.bind_tools(TOOLS, tool_choice=BOOKING_TOOL).bind(
-            extra_body={"max_tokens": BOOKING_MAX_TOKENS}
+            extra_body={"max_tokens": BOOKING_MAX_TOKENS, **extras}
         )
 
     async def route(self, utterance: str, history: Sequence[tuple[str, str]], context: str) -> RouteDecision:
         """The intent of the caller's latest utterance."""
-        message = await self._ask(self._route, utterance, history, context)
+        message = await self._ask(self._route, utterance, history, context, self._timeout_s)
         try:
             args = _raw_arguments(message, ROUTE_TOOL)
             if args is not None and "intent" in args:
@@ -191,7 +188,7 @@ class LlmClient:
         self, utterance: str, history: Sequence[tuple[str, str]], context: str
     ) -> BookingExtraction:
         """The booking details the caller gave in the latest utterance (None for what was not said)."""
-        message = await self._ask(self._booking, utterance, history, context)
+        message = await self._ask(self._booking, utterance, history, context, self._timeout_s)
         try:
             args = _raw_arguments(message, BOOKING_TOOL)
             if args is not None:
@@ -199,6 +196,15 @@ class LlmClient:
             return parse_booking_text(_content_text(message), BOOKING_TOOL)
         except (LlmOutputError, ValidationError) as exc:
             raise LlmUnavailable(f"unreadable booking output from the LLM: {exc}") from exc
+
+    async def warm_up(self, timeout_s: float = 300.0) -> bool:
+        """Have the server evaluate the shared prompt prefix once (tens of seconds on 2 cores), so later
+        calls only pay for their own tokens; call it at startup. False when the LLM did not answer."""
+        try:
+            await self._ask(self._route.bind(timeout=timeout_s), "hello", [], "new call", timeout_s)
+        except LlmUnavailable:
+            return False
+        return True
 
     async def healthy(self) -> bool:
         """True when the endpoint answers GET /models."""
@@ -227,6 +233,7 @@ class LlmClient:
         utterance: str,
         history: Sequence[tuple[str, str]],
         context: str,
+        timeout_s: float,
     ) -> AIMessage:
         if self._closed:
             raise LlmUnavailable("the LLM client is closed")
@@ -235,12 +242,10 @@ class LlmClient:
             HumanMessage(render_user_message(utterance, history, context)),
         ]
         try:
-            async with asyncio.timeout(self._timeout_s + 1.0):
+            async with asyncio.timeout(timeout_s + 1.0):
                 reply = await runnable.ainvoke(messages)
         except TimeoutError as exc:
-            raise LlmUnavailable(
-                f"the LLM at {self._base_url} did not answer in {self._timeout_s:g} s"
-            ) from exc
+            raise LlmUnavailable(f"the LLM at {self._base_url} did not answer in {timeout_s:g} s") from exc
         except openai.APITimeoutError as exc:
             raise LlmUnavailable(f"the LLM at {self._base_url} timed out: {exc}") from exc
         except openai.APIConnectionError as exc:

@@ -73,7 +73,7 @@ class LlmBrain(Brain):
             extraction = await self._client.extract_booking(text, recent_turns(state), describe_context(state))
         except LlmUnavailable as exc:
             log.warning("llm_fallback", step="extract", error=str(exc))
-            return offline
+            return replace(offline, source="offline-fallback")
         update = self._normalise(extraction, state)
         # Choices among offered times, confirmation codes and "skip" are not in the model's tool schema.
         return replace(
@@ -82,6 +82,7 @@ class LlmBrain(Brain):
             confirmation_code=offline.confirmation_code,
             choice_index=offline.choice_index,
             declined=offline.declined,
+            source="llm",
         )
 
     def _normalise(self, extraction: BookingExtraction, state: ConversationState) -> SlotUpdate:

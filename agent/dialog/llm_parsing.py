@@ -246,7 +246,7 @@ def parse_route_text(text: str) -> RouteDecision:
         return RouteDecision.model_validate(obj)
     words = {normalize_intent(word) for word in re.findall(r"[a-z_]+", text.lower()) if word in INTENTS}
     if len(words) == 1:
-        return RouteDecision(intent=words.pop(), confidence=0.5)  # type: ignore[arg-type]
+        return RouteDecision.model_validate({"intent": words.pop(), "confidence": 0.5})
     raise LlmOutputError(f"no intent in model output: {text[:200]!r}")
 
 

@@ -104,6 +104,7 @@ class ConversationState(BaseModel):
     spoken_notifications: list[str] = Field(default_factory=list)
     reply: str = ""
     channel: Literal["chat", "voice"] = "chat"
+    understood_by: str = "offline"  # which brain understood this turn: offline, llm, or offline-fallback
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

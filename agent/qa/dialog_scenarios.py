@@ -21,6 +21,7 @@ class ScenarioResult:
     failures: list[str] = field(default_factory=list)
     turn_ms: list[float] = field(default_factory=list)
     transcript: list[tuple[str, str]] = field(default_factory=list)
+    understood_by: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -105,6 +106,7 @@ async def run_scenario(
                     return result
             result.turn_ms.append(float(answer.get("processing_ms", 0.0)))
             result.transcript.append((turn["say"], str(answer.get("reply", ""))))
+            result.understood_by.append(str(answer.get("understood_by", "")))
             _check_turn(turn, answer, result, index)
             if turn.get("wait_notification"):
                 event = await _wait_notification(ws, notification_timeout_s)

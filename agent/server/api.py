@@ -58,6 +58,7 @@ def turn_body(state: ConversationState, processing_ms: float | None = None) -> d
         "pending_tasks": dumped["pending_tasks"],
         "turn_count": state.turn_count,
         "ended": state.ended,
+        "understood_by": state.understood_by,
     }
     if processing_ms is not None:
         body["processing_ms"] = round(processing_ms, 1)

@@ -229,3 +229,14 @@ async def test_escalation_without_a_free_human_schedules_a_callback(tmp_path: Pa
     assert len(rows) == 1
     phone, name, status, _due = rows[0]
     assert (phone, name, status) == ("+15550142233", "Maria Gonzalez", "scheduled")
+
+
+async def test_llm_brain_falls_back_to_offline_when_the_llm_is_down(tmp_path: Path) -> None:
+    settings = agent_settings(tmp_path, brain="llm", llm_base_url="http://127.0.0.1:1/v1", llm_timeout_s=2)
+    async with running_agent(settings) as agent:
+        session = (await agent.new_session())["session_id"]
+        body = await agent.say(session, "I'd like to book an oil change next Tuesday at 10 am")
+        health = await (await agent.http.get("/health")).json()
+    assert body["understood_by"] == "offline-fallback"
+    assert body["slots"]["service_type"] == "Oil change" and body["slots"]["preferred_date"] == "2026-12-01"
+    assert health["brain"] == "llm"

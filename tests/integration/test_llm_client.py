@@ -106,13 +106,16 @@ async def client(llm_base_url: str) -> AsyncIterator[LlmClient]:
 
 
 @pytest.mark.llm
-async def test_server_is_healthy(client: LlmClient) -> None:
+async def test_warm_up_and_health(client: LlmClient) -> None:
+    started = time.perf_counter()
+    assert await client.warm_up()
+    print(f"\nwarm_up (shared prompt prefix): {time.perf_counter() - started:.1f} s")
     assert await client.healthy()
 
 
 @pytest.mark.llm
 async def test_routes_typical_utterances(client: LlmClient) -> None:
-    await client.route("hello", [], "new call")  # warm the shared prompt prefix; not timed
+    assert await client.warm_up()  # the shared prompt prefix is evaluated once; not timed
     misses: list[str] = []
     latencies: list[float] = []
     for utterance, expected in ROUTING_CASES:
@@ -253,6 +256,7 @@ async def test_reads_tool_calls_written_as_text_by_other_servers() -> None:
     assert route_request["tool_choice"]["function"]["name"] == "route"
     assert booking_request["tool_choice"]["function"]["name"] == "update_booking"
     assert route_request["max_tokens"] == 40
+    assert route_request["repeat_penalty"] == 1.0  # llama.cpp option, sent to loopback endpoints only
     # The stable prefix: same system prompt and tools on every call; the variable part comes last.
     assert route_request["messages"][0] == booking_request["messages"][0]
     assert route_request["tools"] == booking_request["tools"]
@@ -270,6 +274,18 @@ async def test_reads_real_tool_calls() -> None:
     llm = LlmClient(base_url=base_url, model="local", api_key="x", timeout_s=5.0)
     try:
         assert await llm.extract_booking("yes", [], "confirming") == BookingExtraction(confirm="yes")
+    finally:
+        await llm.aclose()
+        await runner.cleanup()
+
+
+async def test_warm_up_waits_longer_than_the_call_timeout() -> None:
+    endpoint = FakeEndpoint([_completion('{"intent": "greeting", "confidence": 1}')] * 2, delay_s=1.0)
+    runner, base_url = await _serve(endpoint)
+    llm = LlmClient(base_url=base_url, model="local", api_key="x", timeout_s=0.5)
+    try:
+        assert await llm.warm_up(timeout_s=10.0)
+        assert not await llm.warm_up(timeout_s=0.2)
     finally:
         await llm.aclose()
         await runner.cleanup()

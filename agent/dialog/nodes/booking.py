@@ -252,7 +252,9 @@ def make_booking_node(
         update = await brain.extract(last_caller_text(state), state)
         turn = BookingTurn(tools, state, update)
         slots, reply = await turn.run()
+        fell_back = update.source == "offline-fallback"
         return {
+            "understood_by": "offline-fallback" if fell_back else state.understood_by,
             "booking_slots": slots,
             "customer": turn.customer,
             "draft_reply": reply,

@@ -28,6 +28,7 @@ def make_router_node(brain: Brain) -> Callable[[ConversationState], Awaitable[di
             "detected_intent": routing.intent,
             "confidence": routing.confidence,
             "current_agent": "router",
+            "understood_by": routing.source,
         }
 
     return router
