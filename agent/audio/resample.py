@@ -92,7 +92,9 @@ class StreamResampler:
             self._stream.clear()
 
 
-def resample(samples: npt.ArrayLike, in_rate: int, out_rate: int, quality: Quality = DEFAULT_QUALITY) -> Int16Array:
+def resample(
+    samples: npt.ArrayLike, in_rate: int, out_rate: int, quality: Quality = DEFAULT_QUALITY
+) -> Int16Array:
     """Resample a whole int16 signal at once."""
     _check_rate(in_rate)
     _check_rate(out_rate)

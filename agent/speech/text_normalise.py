@@ -24,11 +24,14 @@ _DAYS = {
 _DAY_NAMES = "|".join(sorted({name for name in _DAYS.values()}, key=len, reverse=True))
 _DAY_ABBR = "|".join(sorted(_DAYS, key=len, reverse=True))
 # Title case or all caps only, so "sat" the verb and "sun" the star survive.
-_DAY_TOKEN = rf"(?:{_DAY_NAMES}|(?:{_DAY_ABBR.title()}|{_DAY_ABBR.upper()})\.?)"
-_DAY_RANGE_RE = re.compile(rf"\b({_DAY_TOKEN})\s*(?:-|–|—|to|thru|through)\s*({_DAY_TOKEN})(?![\w])")
+_DAY_WORD = rf"(?:{_DAY_NAMES}|{_DAY_ABBR.title()}|{_DAY_ABBR.upper()})"
+# An abbreviation's period goes with it only inside a range ("Mon.-Fri."); a final one may end the sentence.
+_DAY_RANGE_RE = re.compile(
+    rf"\b({_DAY_WORD})\b\.?\s*(?:-|–|—|to|thru|through)\s*({_DAY_WORD})\b(?:\.(?=[^\s.]))?(?![\w-])"
+)
 # A lone abbreviation only where hours are listed ("Sat 9-5", "Sun: closed", "Thurs."), not "Sat down".
 _DAY_ALONE_RE = re.compile(
-    rf"\b({_DAY_ABBR.title()}|{_DAY_ABBR.upper()})\b\.?(?=\s*(?:[:,;)]|\d|$|and\b|&|closed\b|open\b)|\.)"
+    rf"\b({_DAY_ABBR.title()}|{_DAY_ABBR.upper()})\b(?:\.(?=[^\s.]))?(?=\s*(?:[:,;()]|\d|$|and\b|&|closed\b|open\b)|\.)"
 )
 
 _MERIDIEM_RE = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([aApP])\.?\s?[mM]\b\.?")
@@ -116,7 +119,7 @@ def _url(match: re.Match[str]) -> str:
     spoken = _spell_part(domain.lower())
     if path:
         spoken += " " + _spell_part(path)
-    return spoken
+    return spoken + ("." if match.group(2).endswith(".") else "")  # the sentence's own period
 
 
 def _phone(match: re.Match[str]) -> str:

@@ -21,12 +21,15 @@ def tone(frequency: float, rate: int, seconds: float, amplitude: float = 0.5) ->
     return float_to_int16(amplitude * np.sin(2 * np.pi * frequency * t))
 
 
-def spectrum(samples: npt.NDArray[np.int16], rate: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def spectrum(
+    samples: npt.NDArray[np.int16], rate: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Amplitude spectrum (in units of full scale) of the middle of a signal, away from its edges."""
     middle = samples[samples.size // 4 : samples.size * 3 // 4].astype(np.float64) / 32768
     window = np.hanning(middle.size)
     amplitudes = np.abs(np.fft.rfft(middle * window)) * 2 / window.sum()
-    return np.fft.rfftfreq(middle.size, 1 / rate), amplitudes
+    freqs = np.fft.rfftfreq(middle.size, 1 / rate).astype(np.float64)
+    return freqs, amplitudes.astype(np.float64)
 
 
 def level_near(freqs: npt.NDArray[np.float64], amps: npt.NDArray[np.float64], frequency: float) -> float:
@@ -73,9 +76,9 @@ def test_downsampling_removes_tones_above_the_new_nyquist(in_rate: int) -> None:
 @pytest.mark.parametrize("chunk_ms", [10, 20])
 def test_streaming_in_small_chunks_matches_one_shot(in_rate: int, out_rate: int, chunk_ms: int) -> None:
     rng = np.random.default_rng(in_rate + out_rate)
-    signal = (tone(440, in_rate, 1.0, 0.3).astype(np.int32) + rng.normal(0, 1000, in_rate).astype(np.int32)).astype(
-        np.int16
-    )
+    signal = (
+        tone(440, in_rate, 1.0, 0.3).astype(np.int32) + rng.normal(0, 1000, in_rate).astype(np.int32)
+    ).astype(np.int16)
     streamed = stream(StreamResampler(in_rate, out_rate), signal, in_rate * chunk_ms // 1000)
     whole = resample(signal, in_rate, out_rate)
     frame = out_rate // 50
@@ -144,4 +147,6 @@ def test_empty_input_gives_empty_output() -> None:
 def test_output_is_reproducible_across_resamplers() -> None:
     # replays must give the same audio every time (soxr's own int16 output is randomly dithered)
     signal = tone(440, 48000, 0.2)
-    assert np.array_equal(stream(StreamResampler(48000, 8000), signal, 960), stream(StreamResampler(48000, 8000), signal, 960))
+    assert np.array_equal(
+        stream(StreamResampler(48000, 8000), signal, 960), stream(StreamResampler(48000, 8000), signal, 960)
+    )

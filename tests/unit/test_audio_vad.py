@@ -95,7 +95,9 @@ def test_one_second_of_speech_gives_one_start_and_one_end(rate: int, use_webrtc:
 def test_clicks_shorter_than_min_speech_raise_nothing(use_webrtc: bool) -> None:
     rate = 16000
     click = speech_like(rate, 0.06, level=0.3)  # 60 ms: loud, voiced, but too short to be a word
-    signal = np.concatenate([*(np.concatenate([silence(rate, 0.3), click]) for _ in range(8)), silence(rate, 0.3)])
+    signal = np.concatenate(
+        [*(np.concatenate([silence(rate, 0.3), click]) for _ in range(8)), silence(rate, 0.3)]
+    )
     detector = VoiceActivityDetector(VadConfig(use_webrtc=use_webrtc, min_speech_ms=100))
     assert run(detector, signal, rate) == []
     assert detector.state is VadState.QUIET
@@ -121,7 +123,13 @@ def test_speech_over_low_noise_is_still_found(use_webrtc: bool) -> None:
 def test_a_short_pause_inside_speech_does_not_end_it() -> None:
     rate = 16000
     signal = np.concatenate(
-        [silence(rate, 0.3), speech_like(rate, 0.6), silence(rate, 0.1), speech_like(rate, 0.6), silence(rate, 1.0)]
+        [
+            silence(rate, 0.3),
+            speech_like(rate, 0.6),
+            silence(rate, 0.1),
+            speech_like(rate, 0.6),
+            silence(rate, 1.0),
+        ]
     )
     detector = VoiceActivityDetector(VadConfig(stop_frames=15))  # 300 ms of silence ends speech
     states = []
@@ -143,7 +151,13 @@ def test_a_short_pause_inside_speech_does_not_end_it() -> None:
 def test_the_same_pause_splits_speech_when_stop_frames_is_short() -> None:
     rate = 16000
     signal = np.concatenate(
-        [silence(rate, 0.3), speech_like(rate, 0.6), silence(rate, 0.1), speech_like(rate, 0.6), silence(rate, 1.0)]
+        [
+            silence(rate, 0.3),
+            speech_like(rate, 0.6),
+            silence(rate, 0.1),
+            speech_like(rate, 0.6),
+            silence(rate, 1.0),
+        ]
     )
     events = run(VoiceActivityDetector(VadConfig(stop_frames=3)), signal, rate)
     assert [type(e) for e, _ in events] == [SpeechStarted, SpeechEnded, SpeechStarted, SpeechEnded]
@@ -231,7 +245,9 @@ def test_a_real_synthesised_utterance_is_one_speech_segment(tmp_path: Path) -> N
     voice, rate = read_wav(wav)
     voice = resample(voice, rate, 16000)
     lead_in = silence(16000, 0.5)
-    events = run(VoiceActivityDetector(VadConfig(stop_frames=25)), np.concatenate([lead_in, voice, lead_in]), 16000)
+    events = run(
+        VoiceActivityDetector(VadConfig(stop_frames=25)), np.concatenate([lead_in, voice, lead_in]), 16000
+    )
     assert [type(e) for e, _ in events] == [SpeechStarted, SpeechEnded]
     started, ended = events[0][0], events[1][0]
     assert isinstance(ended, SpeechEnded)

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.unit
         ("Fluids, e.g. coolant.", "Fluids, for example, coolant."),
         ("Email hello@riversidemotors.example.", "Email hello at riversidemotors dot example."),
         ("See https://www.riversidemotors.example/service today", "See riversidemotors dot example slash service today"),
+        ("Book at riversidemotors.example/book.", "Book at riversidemotors dot example slash book."),
         ("Call 555-014-2233.", "Call 5 5 5, 0 1 4, 2 2 3 3."),
         ("Call (555) 014-2233 now", "Call 5 5 5, 0 1 4, 2 2 3 3 now"),
         ("**Great news!** The `Civic` is in.", "Great news! The Civic is in."),
@@ -96,7 +97,7 @@ def test_split_merges_very_short_fragments_into_the_next_sentence() -> None:
 def test_split_treats_lines_as_sentences() -> None:
     assert split_sentences("Here are the options:\nthe red Civic\nthe blue Corolla") == [
         "Here are the options:",
-        "the red Civic.",
+        "the red Civic",
         "the blue Corolla",
     ]
 
