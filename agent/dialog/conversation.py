@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 
 from langchain_core.messages import AIMessage, HumanMessage
 
+from agent.dialog.nodes.notifications import absorb_notifications
 from agent.dialog.state import ConversationState, CustomerContext
 from agent.dialog.tools.dealership import DealershipTools
 from agent.log import get_logger
@@ -148,6 +149,40 @@ class Conversations:
         )
         log.info("turn", intent=new_state.detected_intent, agent=new_state.current_agent, ms=round(elapsed_ms, 1))
         return TurnResult(new_state, elapsed_ms)
+
+    async def deliver_notifications(self, session_id: str) -> list[str]:
+        """Take notifications that landed since the last turn, to be spoken now (a call does not wait for
+        the caller's next turn); they enter the history and will not be repeated by check_notifications."""
+        async with self._lock(session_id):
+            notes = await self._tools.take_notifications(session_id)
+            if not notes:
+                return []
+            state = await self.get(session_id)
+            spoken, changes = absorb_notifications(notes)
+            text = " ".join(spoken)
+            messages = [*state.messages, AIMessage(content=text, name="notification")]
+            updated = state.model_copy(update={**changes, "messages": messages, "reply": text})
+            await self._store.set(session_id, updated.to_json())
+        await self._events.publish(
+            session_id,
+            {"type": "transcript", "session_id": session_id, "role": "assistant", "content": text,
+             "agent_type": "notification"},
+        )
+        await self._events.publish(session_id, state_event(updated))
+        return spoken
+
+    async def record_heard(self, session_id: str, heard: str) -> None:
+        """After a barge-in, keep in the history only what the caller actually heard of the last reply."""
+        async with self._lock(session_id):
+            state = await self.get(session_id)
+            for index in range(len(state.messages) - 1, -1, -1):
+                message = state.messages[index]
+                if isinstance(message, AIMessage):
+                    cut = AIMessage(content=heard or "...", name=message.name, id=message.id)
+                    messages = [*state.messages[:index], cut, *state.messages[index + 1 :]]
+                    await self._store.set(session_id, {**state.to_json(), "messages": [
+                        m.model_dump(mode="json") for m in messages]})
+                    return
 
     async def end(self, session_id: str) -> bool:
         """End a session: cancel its background work and forget its state."""

@@ -86,7 +86,7 @@ TOOLS: Final[list[dict[str, Any]]] = [
             "parameters": {
                 "type": "object",
                 "properties": {
-                    "intent": {"type": "string", "enum": sorted(INTENTS)},
+                    "intent": {"type": "string", "enum": list(INTENTS)},
                     "confidence": {"type": "number"},
                 },
                 "required": ["intent", "confidence"],

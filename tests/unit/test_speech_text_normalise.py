@@ -21,7 +21,10 @@ pytestmark = pytest.mark.unit
         ("Parts & service", "Parts and service"),
         ("Fluids, e.g. coolant.", "Fluids, for example, coolant."),
         ("Email hello@riversidemotors.example.", "Email hello at riversidemotors dot example."),
-        ("See https://www.riversidemotors.example/service today", "See riversidemotors dot example slash service today"),
+        (
+            "See https://www.riversidemotors.example/service today",
+            "See riversidemotors dot example slash service today",
+        ),
         ("Book at riversidemotors.example/book.", "Book at riversidemotors dot example slash book."),
         ("Call 555-014-2233.", "Call 5 5 5, 0 1 4, 2 2 3 3."),
         ("Call (555) 014-2233 now", "Call 5 5 5, 0 1 4, 2 2 3 3 now"),

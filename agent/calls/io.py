@@ -1,0 +1,80 @@
+"""CallIO: the one port between a transport (SIP, LiveKit, browser, WAV replay) and a call session."""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from agent.audio.frames import AudioFrame
+
+
+@dataclass(frozen=True)
+class DtmfDigit:
+    digit: str  # 0-9, *, #, A-D
+    at_s: float
+
+
+class CallIO(ABC):
+    """What a session may do with a call; transports implement it and never see the session.
+
+    Time is media time: seconds of caller audio delivered so far (`now()`), so a replay on a virtual
+    clock and a live call behave the same. Agent audio is queued with `play` and paced out by the
+    transport; `played_samples` counts what the caller actually heard, which is what barge-in needs.
+    """
+
+    call_id: str
+    caller_id: str | None = None
+    input_rate: int = 16000
+    output_rate: int = 16000
+
+    @abstractmethod
+    def frames(self) -> AsyncIterator[AudioFrame]:
+        """Caller audio, 20 ms frames at `input_rate`; the iterator ends when the caller hangs up."""
+
+    @abstractmethod
+    def dtmf(self) -> AsyncIterator[DtmfDigit]:
+        """Keypad digits as they arrive; ends with the call."""
+
+    @abstractmethod
+    async def play(self, samples: npt.NDArray[np.int16]) -> None:
+        """Queue agent audio at `output_rate` for playout."""
+
+    @abstractmethod
+    async def wait_played(self) -> None:
+        """Return when everything queued so far has been played (or cleared)."""
+
+    @abstractmethod
+    def clear(self) -> int:
+        """Barge-in: drop unplayed agent audio at once; returns how many samples were dropped."""
+
+    @property
+    @abstractmethod
+    def played_samples(self) -> int:
+        """Agent samples the caller has heard since the call began."""
+
+    @property
+    @abstractmethod
+    def queued_samples(self) -> int:
+        """Agent samples queued but not yet played."""
+
+    @abstractmethod
+    def now(self) -> float:
+        """Media time in seconds."""
+
+    @abstractmethod
+    async def hangup(self) -> None:
+        """End the call from our side (idempotent)."""
+
+    @abstractmethod
+    async def transfer(self, target: str) -> bool:
+        """Hand the call to another party; False when the transport cannot or the transfer failed."""
+
+    def working(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Marks CPU work (STT, dialog, TTS). A virtual-clock transport stops its clock meanwhile, so
+        replays run as fast as the CPU allows without the caller "talking over" work in progress."""
+        return contextlib.nullcontext()

@@ -1,0 +1,262 @@
+"""CallSession: one call's tasks: greet, listen, end turns, answer, speak notifications, hang up, clean up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agent.audio.frames import AudioFrame
+from agent.audio.resample import StreamResampler
+from agent.audio.vad import SpeechEnded, SpeechStarted, VadConfig, VoiceActivityDetector
+from agent.calls.io import CallIO
+from agent.calls.speech_out import SpeechHandle
+from agent.calls.turn_taking import TurnTakingConfig, is_backchannel, required_silence
+from agent.dialog.conversation import Conversations, EventSink
+from agent.log import bind_ids, get_logger
+from agent.speech.stt import SpeechToText, Transcript
+from agent.speech.tts import TextToSpeech
+
+log = get_logger(__name__)
+STT_RATE = 16000
+PRE_ROLL_FRAMES = 15  # 300 ms of audio kept before the VAD confirms speech
+
+
+@dataclass
+class TurnRecord:
+    """One caller turn as the call saw it; latency figures in milliseconds."""
+
+    caller_text: str
+    agent_text: str
+    agent: str
+    speech_end_s: float
+    endpoint_wait_ms: float
+    stt_ms: float
+    brain_ms: float
+    tts_first_audio_ms: float
+    voice_to_voice_ms: float
+    interrupted: bool = False
+
+    def latency_event(self, session_id: str) -> dict[str, Any]:
+        return {
+            "type": "latency",
+            "session_id": session_id,
+            "data": {
+                "endpoint_wait_ms": round(self.endpoint_wait_ms, 1),
+                "stt_ms": round(self.stt_ms, 1),
+                "llm_ms": round(self.brain_ms, 1),
+                "tts_ms": round(self.tts_first_audio_ms, 1),
+                "total_ms": round(self.voice_to_voice_ms, 1),
+            },
+        }
+
+
+@dataclass
+class _Pending:
+    audio: np.ndarray
+    end_s: float
+    detect_s: float
+    stt_task: asyncio.Task[Transcript]
+    stt_started: float
+    stt_ms: float | None = None
+
+
+@dataclass
+class CallSession:
+    io: CallIO
+    conversations: Conversations
+    stt: SpeechToText
+    tts: TextToSpeech
+    events: EventSink
+    vad_config: VadConfig = field(default_factory=VadConfig)
+    turn_config: TurnTakingConfig = field(default_factory=TurnTakingConfig)
+    session_id: str = ""
+    turns: list[TurnRecord] = field(default_factory=list)
+    ended_by_agent: bool = False
+    _speaking: SpeechHandle | None = None
+    _interrupted: SpeechHandle | None = None
+    _pending: _Pending | None = None
+    _turn_task: asyncio.Task[None] | None = None
+    _buffer: list[np.ndarray] = field(default_factory=list)
+    _preroll: list[np.ndarray] = field(default_factory=list)
+    _speech_started_s: float | None = None
+    _awaiting: str | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def run(self) -> None:
+        """Answer, greet, converse until either side hangs up; always cleans up."""
+        state = await self.conversations.start(self.io.caller_id, channel="voice")
+        self.session_id = state.session_id
+        bind_ids(call_id=self.io.call_id, session_id=self.session_id)
+        log.info("call_answered", caller_id=self.io.caller_id)
+        try:
+            self._speak(state.reply)
+            self._tasks.append(asyncio.create_task(self._notifications(), name="notifications"))
+            self._tasks.append(asyncio.create_task(self._keypad(), name="dtmf"))
+            await self._listen()
+        finally:
+            await self._cleanup()
+
+    def _speak(self, text: str) -> SpeechHandle:
+        self._speaking = SpeechHandle(text, self.io, self.tts).start()
+        return self._speaking
+
+    def _agent_talking(self) -> bool:
+        return self._speaking is not None and self._speaking.active
+
+    async def _listen(self) -> None:
+        vad = VoiceActivityDetector(self.vad_config)
+        to16k = StreamResampler(self.io.input_rate, STT_RATE)
+        async for frame in self.io.frames():
+            samples = to16k.push(frame.samples)
+            if samples.size == 0:
+                continue
+            event = vad.process(AudioFrame(samples, STT_RATE)) if samples.size == STT_RATE // 50 else None
+            self._collect(samples, vad.speaking or event is not None)
+            if isinstance(event, SpeechStarted):
+                self._speech_started_s = event.at_s
+                if self._pending is not None:  # the caller went on talking: the turn was not over
+                    self._pending.stt_task.cancel()
+                    self._pending = None
+            elif isinstance(event, SpeechEnded):
+                self._begin_endpointing(event)
+            await self._maybe_barge_in(vad.speaking)
+            await self._maybe_end_turn(vad.speaking)
+            if self.ended_by_agent:
+                break
+
+    def _collect(self, samples: np.ndarray, in_speech: bool) -> None:
+        if in_speech or self._pending is not None:
+            if not self._buffer:
+                self._buffer.extend(self._preroll)
+            self._buffer.append(samples)
+        else:
+            self._preroll = [*self._preroll[-(PRE_ROLL_FRAMES - 1) :], samples]
+
+    async def _maybe_barge_in(self, caller_speaking: bool) -> None:
+        if not (caller_speaking and self._agent_talking() and self._speech_started_s is not None):
+            return
+        if self.io.now() - self._speech_started_s < self.turn_config.barge_in_min_s:
+            return
+        assert self._speaking is not None
+        await self._speaking.interrupt()
+        self._interrupted = self._speaking
+        log.info("barge_in", heard=self._speaking.heard_text()[-80:])
+
+    def _begin_endpointing(self, event: SpeechEnded) -> None:
+        audio = np.concatenate(self._buffer) if self._buffer else np.zeros(0, np.int16)
+        task = asyncio.create_task(self._transcribe(audio), name="stt")
+        self._pending = _Pending(audio, event.at_s, event.detected_at_s, task, time.perf_counter())
+
+    async def _transcribe(self, audio: np.ndarray) -> Transcript:
+        async with self.io.working():
+            return await self.stt.transcribe(audio)
+
+    async def _maybe_end_turn(self, caller_speaking: bool) -> None:
+        pending = self._pending
+        if pending is None or caller_speaking or not pending.stt_task.done():
+            return
+        if pending.stt_ms is None:
+            pending.stt_ms = (time.perf_counter() - pending.stt_started) * 1000
+        transcript = pending.stt_task.result()
+        waited = self.io.now() - pending.end_s
+        if waited < required_silence(self.turn_config, transcript.text, self._awaiting):
+            return
+        self._pending = None
+        self._buffer.clear()
+        self._speech_started_s = None
+        interrupted, self._interrupted = self._interrupted, None
+        text = transcript.text.strip()
+        if not text or (interrupted is not None and is_backchannel(text)):
+            if interrupted is not None and self.turn_config.resume_after_false_interruption:
+                log.info("false_interruption_resumed", heard=text)
+                self._speak(interrupted.unheard_text())
+            return
+        if interrupted is not None:
+            await self.conversations.record_heard(self.session_id, interrupted.heard_text())
+        detect_wait_s = pending.detect_s - pending.end_s
+        self._turn_task = asyncio.create_task(
+            self._answer(text, pending.end_s, detect_wait_s, pending.stt_ms or 0.0, waited, self._turn_task),
+            name="turn",
+        )
+
+    async def _answer(
+        self,
+        text: str,
+        end_s: float,
+        detect_wait_s: float,
+        stt_ms: float,
+        waited_s: float,
+        previous: asyncio.Task[None] | None = None,
+    ) -> None:
+        if previous is not None:  # turns are answered in order; never block the listening loop on it
+            await asyncio.gather(previous, return_exceptions=True)
+        async with self.io.working():
+            result = await self.conversations.handle_turn(self.session_id, text)
+        state = result.state
+        self._awaiting = state.booking_slots.awaiting if state.booking_slots.is_active() else None
+        handle = self._speak(state.reply)
+        while handle.active and handle.first_audio_s is None:
+            await asyncio.sleep(0.005)
+        tts_ms = (handle.first_audio_s or 0.0) * 1000
+        # A live call overlaps STT with the end-of-turn silence: voice-to-voice is whichever is longer.
+        v2v = max(waited_s * 1000, detect_wait_s * 1000 + stt_ms) + result.processing_ms + tts_ms
+        record = TurnRecord(text, state.reply, state.current_agent, end_s, waited_s * 1000, stt_ms,
+                            result.processing_ms, tts_ms, v2v)
+        self.turns.append(record)
+        await self.events.publish(self.session_id, record.latency_event(self.session_id))
+        log.info("voice_turn", **{k: v for k, v in record.__dict__.items() if k.endswith("_ms")})
+        if state.ended:
+            await handle.wait()
+            self.ended_by_agent = True
+            await self.io.hangup()
+
+    async def _notifications(self) -> None:
+        """Speak what background work reports the moment it lands, even if the caller is silent."""
+        while True:
+            await asyncio.sleep(0.25)
+            if self._agent_talking() or self._pending is not None or (
+                self._turn_task is not None and not self._turn_task.done()
+            ):
+                continue
+            spoken = await self.conversations.deliver_notifications(self.session_id)
+            if spoken:
+                self._speak(" ".join(spoken))
+
+    async def _keypad(self) -> None:
+        """DTMF: '0' alone asks for a person; digits then '#' (or ten of them) are read as a number."""
+        digits = ""
+        async for key in self.io.dtmf():
+            if key.digit == "0" and not digits:
+                await self._keyed_turn("I'd like to speak to a person")
+            elif key.digit == "#" or len(digits + key.digit) >= 10:
+                digits += key.digit if key.digit != "#" else ""
+                if digits:
+                    await self._keyed_turn(digits)
+                digits = ""
+            elif key.digit.isdigit():
+                digits += key.digit
+
+    async def _keyed_turn(self, text: str) -> None:
+        if self._agent_talking():
+            assert self._speaking is not None
+            await self._speaking.interrupt()
+        now = self.io.now()
+        self._turn_task = asyncio.create_task(
+            self._answer(text, now, 0.0, 0.0, 0.0, self._turn_task), name="keyed-turn"
+        )
+
+    async def _cleanup(self) -> None:
+        for task in [*self._tasks, self._turn_task, self._pending.stt_task if self._pending else None]:
+            if task is not None and not task.done():
+                task.cancel()
+        if self._speaking is not None:
+            await self._speaking.interrupt()
+        await asyncio.gather(*[t for t in self._tasks if t is not None], return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.conversations.end(self.session_id)
+        log.info("call_ended", turns=len(self.turns), ended_by_agent=self.ended_by_agent)

@@ -1,0 +1,106 @@
+"""SpeechHandle: one agent utterance, synthesised sentence by sentence, interruptible, knowing what was heard."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from agent.audio.resample import StreamResampler
+from agent.calls.io import CallIO
+from agent.speech.text_normalise import normalise_for_speech, split_sentences
+from agent.speech.tts import TextToSpeech
+
+
+@dataclass
+class _Spoken:
+    text: str
+    start_sample: int  # in the call's output stream (io.played_samples scale)
+    samples: int
+
+
+@dataclass
+class SpeechHandle:
+    """Plays `text`; `interrupt()` stops it at once; `heard_text()` is what the caller actually heard."""
+
+    text: str
+    io: CallIO
+    tts: TextToSpeech
+    first_audio_s: float | None = None  # wall seconds from start to the first queued audio
+    interrupted: bool = False
+    _plan: list[str] = field(default_factory=list)
+    _sentences: list[_Spoken] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+    _cursor: int = 0  # output-stream sample where our next sentence starts
+
+    def start(self) -> SpeechHandle:
+        self._cursor = self.io.played_samples + self.io.queued_samples
+        self._plan = split_sentences(normalise_for_speech(self.text))
+        self._task = asyncio.create_task(self._run(), name=f"speak-{self.io.call_id}")
+        return self
+
+    async def _run(self) -> None:
+        started = time.perf_counter()
+        resampler = StreamResampler(self.tts.sample_rate, self.io.output_rate)
+        for sentence in self._plan:
+            async with self.io.working():
+                audio = await self.tts.synthesize(sentence)
+            if not audio.size:
+                continue
+            out = resampler.push(audio)
+            if out.size == 0:
+                continue
+            if self.first_audio_s is None:
+                self.first_audio_s = time.perf_counter() - started
+            self._sentences.append(_Spoken(sentence, self._cursor, int(out.size)))
+            self._cursor += int(out.size)
+            await self.io.play(out)
+        tail = resampler.flush()
+        if tail.size:
+            self._cursor += int(tail.size)
+            if self._sentences:
+                self._sentences[-1].samples += int(tail.size)
+            await self.io.play(tail)
+        await self.io.wait_played()
+
+    @property
+    def active(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def interrupt(self) -> None:
+        """Stop synthesis and drop unplayed audio (barge-in)."""
+        if not self.active:
+            return
+        self.interrupted = True
+        assert self._task is not None
+        self._task.cancel()
+        self.io.clear()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    def heard_text(self) -> str:
+        """Whole sentences heard, plus the heard words of a sentence cut off mid-way (by time share)."""
+        played = self.io.played_samples
+        heard: list[str] = []
+        for spoken in self._sentences:
+            if played >= spoken.start_sample + spoken.samples:
+                heard.append(spoken.text)
+            elif played > spoken.start_sample:
+                words = spoken.text.split()
+                share = (played - spoken.start_sample) / max(1, spoken.samples)
+                cut = int(len(words) * share)
+                if cut:
+                    heard.append(" ".join(words[:cut]) + " ...")
+                break
+            else:
+                break
+        return " ".join(heard)
+
+    def unheard_text(self) -> str:
+        """The reply from the sentence that was cut off onwards, to resume after a false interruption."""
+        played = self.io.played_samples
+        done = sum(1 for spoken in self._sentences if played >= spoken.start_sample + spoken.samples)
+        return " ".join(self._plan[done:])

@@ -1,0 +1,52 @@
+"""Turn-taking policy: how long a silence ends the caller's turn, and which interruptions are real."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Words that mean the caller is mid-way through something they are reading out.
+_UNFINISHED = re.compile(
+    r"(\b(and|or|but|so|um|uh|er|my|is|it's|the|a|at|dot|number|name|email|phone|address|to|on)\s*$)"
+    r"|(\d\s*$)|(\b(zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty)\s*$)",
+    re.IGNORECASE,
+)
+_BACKCHANNEL = re.compile(
+    r"^\s*(mm+[- ]?hmm+|uh[- ]?huh|mhm+|hmm+|mm+|okay|ok|yeah|yep|right|sure|i see|got it|uh|um|ah|oh)[.!,]*\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class TurnTakingConfig:
+    end_silence_s: float = 0.45  # silence that ends a complete-sounding turn
+    patient_silence_s: float = 1.3  # while the caller reads out a number, a name, an email or a date
+    barge_in_min_s: float = 0.35  # caller speech over the agent that counts as an interruption
+    resume_after_false_interruption: bool = True
+
+
+def _digits_heard(text: str) -> int:
+    words = re.findall(r"\d|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b", text.lower())
+    doubles = len(re.findall(r"\b(?:double|triple)\b", text.lower()))
+    return len(words) + doubles
+
+
+def required_silence(config: TurnTakingConfig, transcript: str, awaiting: str | None) -> float:
+    """Short after a finished sentence; long while the caller is reading out a number, email or name."""
+    bare = transcript.strip().rstrip(".!?,; ")
+    if not bare:
+        return config.end_silence_s
+    if _UNFINISHED.search(bare):
+        return config.patient_silence_s
+    if awaiting == "phone" and _digits_heard(bare) < 10:
+        return config.patient_silence_s
+    if awaiting == "email" and len(bare.split()) > 2 and not re.search(r"\b(com|net|org|edu|gov|io|us|example)$|@", bare.lower()):
+        return config.patient_silence_s
+    if awaiting == "code" and len(re.sub(r"[^a-z0-9]", "", bare.lower())) < 6:
+        return config.patient_silence_s
+    return config.end_silence_s
+
+
+def is_backchannel(transcript: str) -> bool:
+    """'mm-hmm', 'okay', 'yeah': the caller is listening, not taking the turn."""
+    return bool(_BACKCHANNEL.match(transcript))

@@ -1,0 +1,159 @@
+"""QA replay: caller WAVs through the real call pipeline (VAD, Whisper, dialog, TTS), judged by end state."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from agent.audio.resample import resample
+from agent.audio.vad import VadConfig
+from agent.audio.wav import read_wav, write_wav
+from agent.calls.session import CallSession, TurnRecord
+from agent.calls.turn_taking import TurnTakingConfig
+from agent.config import Settings
+from agent.qa.dialog_scenarios import (
+    ScenarioResult,
+    check_turn,
+    appointment_rows,
+    check_appointments,
+    load_scenarios,
+)
+from agent.qa.word_error import word_error_rate
+from agent.runtime import Voice, open_runtime
+from telephony.replay import CallerTurn, ReplayCall
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+VOICE_FILE = FIXTURES / "scenarios" / "voice.yaml"
+PINNED_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("America/Chicago"))
+BAND_RATES = {"clean": 16000, "phone": 8000}
+
+
+class EventLog:
+    """An EventSink that keeps what a live console would have been sent."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    async def publish(self, session_id: str, event: dict[str, Any]) -> None:
+        self.events.append(event)
+
+
+@dataclass
+class VoiceResult:
+    name: str
+    failures: list[str] = field(default_factory=list)
+    turns: list[TurnRecord] = field(default_factory=list)
+    heard_back: str = ""
+    agent_wav: str = ""
+    caller_text: list[str] = field(default_factory=list)
+    stt_wer: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def vad_config(settings: Settings) -> VadConfig:
+    return VadConfig(
+        aggressiveness=settings.vad_aggressiveness,
+        start_frames=settings.vad_start_frames,
+        stop_frames=settings.vad_stop_frames,
+        energy_threshold=settings.vad_energy_threshold,
+    )
+
+
+def turn_config(settings: Settings) -> TurnTakingConfig:
+    return TurnTakingConfig(
+        end_silence_s=settings.end_of_turn_silence_s,
+        patient_silence_s=settings.patient_end_of_turn_silence_s,
+        barge_in_min_s=settings.barge_in_min_s,
+    )
+
+
+def caller_turns(scenario: dict[str, Any], rate: int) -> list[CallerTurn]:
+    turns = []
+    for turn in scenario["turns"]:
+        samples, wav_rate = read_wav(FIXTURES / turn["wav"])
+        if wav_rate != rate:
+            samples = resample(samples, wav_rate, rate)
+        turns.append(CallerTurn(samples, turn.get("pause_before_s", 0.6), turn.get("barge_in_after_s")))
+    return turns
+
+
+def _judge(scenario: dict[str, Any], based_on: dict[str, Any] | None, result: VoiceResult, db: Path) -> None:
+    expect = scenario.get("expect")
+    records = result.turns
+    if expect is not None:
+        agents = expect.get("agents")
+        if agents is not None and [r.agent for r in records] != agents:
+            result.failures.append(f"agents {[r.agent for r in records]}, expected {agents}")
+        any_of = expect.get("reply_has_any", [])
+        replies = " ".join(r.agent_text for r in records).lower()
+        if any_of and not any(p.lower() in replies for p in any_of):
+            result.failures.append(f"no reply has any of {any_of}")
+        if "appointments" in expect:
+            proxy = ScenarioResult(scenario["name"])
+            check_appointments(expect, appointment_rows(db), proxy)
+            result.failures.extend(proxy.failures)
+        return
+    assert based_on is not None
+    proxy = ScenarioResult(scenario["name"])
+    expected_turns = based_on["turns"]
+    if len(records) != len(expected_turns):
+        proxy.failures.append(f"the agent answered {len(records)} turns, expected {len(expected_turns)}")
+    for index, (want, got) in enumerate(zip(expected_turns, records, strict=False)):
+        check_turn(want, {"agent": got.agent, "reply": got.agent_text}, proxy, index)
+    check_appointments(based_on, appointment_rows(db), proxy)
+    result.failures.extend(proxy.failures)
+
+
+async def replay_scenario(
+    scenario: dict[str, Any], settings: Settings, voice: Voice, *, out_dir: Path, realtime: bool = False
+) -> VoiceResult:
+    """One scenario on a fresh database; the agent side is written to `out_dir/<name>.agent.wav`."""
+    based = {s["name"]: s for s in load_scenarios()}.get(scenario.get("based_on", ""))
+    rate = BAND_RATES[scenario.get("band", "clean")]
+    result = VoiceResult(scenario["name"])
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario_settings = settings.model_copy(update={"database_path": Path(tmp) / "replay.db"})
+        events = EventLog()
+        async with open_runtime(scenario_settings, events=events, clock=lambda: PINNED_NOW) as runtime:
+            call = ReplayCall(
+                caller_turns(scenario, rate), caller_id=scenario.get("caller_phone"),
+                input_rate=rate, output_rate=rate, realtime=realtime,
+            )
+            session = CallSession(
+                call, runtime.dialog.conversations, voice.stt, voice.tts, events,
+                vad_config=vad_config(settings), turn_config=turn_config(settings),
+            )
+            await session.run()
+            result.turns = session.turns
+            _judge(scenario, based, result, scenario_settings.database_path)
+        agent_audio = np.concatenate(call.log.agent) if call.log.agent else np.zeros(0, np.int16)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        wav_path = out_dir / f"{scenario['name']}.agent.wav"
+        write_wav(wav_path, agent_audio, rate)
+        result.agent_wav = str(wav_path)
+        heard = await voice.stt.transcribe(resample(agent_audio[: rate * 25], rate, 16000))
+        result.heard_back = heard.text
+        if "riverside" not in re.sub(r"[^a-z ]", "", heard.text.lower()):
+            result.failures.append(f"the greeting was not heard back from the agent audio: {heard.text!r}")
+        said = [t.get("text", "") for t in scenario["turns"]]
+        result.caller_text = [r.caller_text for r in result.turns]
+        if len(result.caller_text) == len(said):
+            result.stt_wer = word_error_rate(" ".join(said), " ".join(result.caller_text))
+    return result
+
+
+def write_report(results: list[VoiceResult], out_dir: Path) -> Path:
+    path = out_dir / "report.json"
+    path.write_text(json.dumps([{**asdict(r), "passed": r.passed} for r in results], indent=2, default=str))
+    return path

@@ -1,0 +1,104 @@
+"""The agent's long-lived parts opened and closed together: database, state, background work, dialog, voice."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from agent.config import Settings
+from agent.dialog.assembly import Dialog, assemble_dialog
+from agent.dialog.conversation import EventSink
+from agent.log import get_logger
+from agent.speech.stt import SpeechToText, WhisperSTT
+from agent.speech.tts import TextToSpeech
+from agent.speech.tts_espeak import EspeakTTS
+from agent.speech.tts_fallback import FallbackTTS
+from agent.speech.tts_hibari import HibariTTS
+from agent.store.catalog import Catalog
+from agent.store.db import Database
+from agent.store.scheduling import Scheduling
+from agent.store.state_store import StateStore, open_state_store
+from agent.tasks.escalation import HumanAvailability
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Voice:
+    """The speech models, loaded once per process and shared by every call."""
+
+    stt: SpeechToText
+    tts: TextToSpeech
+
+    async def aclose(self) -> None:
+        await self.stt.aclose()
+        await self.tts.aclose()
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    state_store: StateStore
+    humans: HumanAvailability
+    dialog: Dialog
+    voice: Voice | None
+
+
+async def open_voice(settings: Settings) -> Voice:
+    stt = WhisperSTT(model=settings.stt_model, threads=settings.stt_threads)
+    tts = FallbackTTS([HibariTTS(threads=1), EspeakTTS()])
+    await stt.load()
+    await tts.load()
+    return Voice(stt, tts)
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    events: EventSink,
+    clock: Callable[[], datetime] | None = None,
+    voice: bool = False,
+) -> AsyncIterator[Runtime]:
+    """Open everything in order and close it in reverse, whatever happens in between."""
+    tz = ZoneInfo(settings.timezone)
+    database = await Database.open(settings.database_path, settings.seed_path)
+    store = open_state_store(settings.state_backend, redis_url=settings.redis_url, ttl_s=settings.session_ttl_s)
+    humans: HumanAvailability | None = None
+    dialog: Dialog | None = None
+    speech: Voice | None = None
+    try:
+        if not await store.healthy():
+            log.warning("state_store_unreachable", backend=store.backend)
+        scheduling = Scheduling(database, tz)
+        humans = HumanAvailability(
+            store=store,
+            scheduling=scheduling,
+            catalog=Catalog(database),
+            events=events,
+            tz=tz,
+            min_s=settings.escalation_min_s,
+            max_s=settings.escalation_max_s,
+            available_probability=settings.human_available_probability,
+            humans=settings.human_agents,
+            seed=settings.escalation_seed,
+        )
+        dialog = await assemble_dialog(
+            settings, db=database, store=store, scheduling=scheduling, humans=humans, events=events, clock=clock
+        )
+        if voice:
+            speech = await open_voice(settings)
+        yield Runtime(settings, database, store, humans, dialog, speech)
+    finally:
+        if humans is not None:
+            await humans.aclose()
+        if speech is not None:
+            await speech.aclose()
+        if dialog is not None:
+            await dialog.aclose()
+        await store.aclose()
+        await database.aclose()

