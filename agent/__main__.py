@@ -18,12 +18,18 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the agent (HTTP API, WebSocket events) on the embedded default")
     serve.add_argument("--host", help="address to listen on (default: AGENT_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: AGENT_PORT or 8080)")
+    replay = commands.add_parser("replay", help="replay caller WAVs through the call pipeline (QA)")
+    replay.add_argument("target", nargs="?", help="a voice scenario file (default fixtures/scenarios/voice.yaml) or a WAV")
+    replay.add_argument("--scenario", action="append", default=[], help="only this scenario (repeatable)")
+    replay.add_argument("--out", help="folder for the report and the recorded agent audio")
+    replay.add_argument("--realtime", action="store_true", help="pace audio in real time instead of a virtual clock")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    given = (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
+    overrides = {k: v for k, v in given if v is not None}
     settings = load_settings(**overrides)
     configure_logging(settings.log_level, json=settings.log_json)
     log = get_logger("agent")
@@ -35,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         web.run_app(
             create_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=10
         )
+    if args.command == "replay":
+        from agent.qa.replay_cli import replay_main
+
+        return replay_main(settings, args.target, args.scenario, args.out, args.realtime)
     return 0
 
 

@@ -57,6 +57,7 @@ class VoiceTurn:
     text: str
     segments: tuple[str, ...]
     segment_gap_s: float
+    phonemes: str | None = None  # misaki/Kokoro phonemes given straight to the model, bypassing its G2P
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def _parse_turn(raw: dict[str, Any]) -> VoiceTurn:
         segments = tuple(str(part) for part in raw["tts_segments"])
     else:
         segments = (str(raw.get("tts_text", raw["text"])),)
-    return VoiceTurn(wav, str(raw["text"]), segments, float(raw.get("segment_gap_s", 0.0)))
+    phonemes = None if raw.get("tts_phonemes") is None else str(raw["tts_phonemes"])
+    return VoiceTurn(wav, str(raw["text"]), segments, float(raw.get("segment_gap_s", 0.0)), phonemes)
 
 
 def load_voice_scenarios(path: Path = VOICE_SCENARIOS) -> list[VoiceScenario]:
@@ -179,16 +181,21 @@ class FixtureSynthesizer:
             raise RuntimeError(f"hibari produces {self._tts.sample_rate} Hz, expected {TTS_RATE}")
         self._babble: dict[Band, Float64Array] = {}
 
-    def speak(self, text: str) -> Float64Array:
-        """One utterance at 24 kHz, edges trimmed."""
-        audio = np.asarray(self._tts(text, seed=TTS_SEED), dtype=np.float64)
-        trimmed = trim_silence(audio, TTS_RATE)
+    def speak(self, text: str, *, phonemes: bool = False) -> Float64Array:
+        """One utterance (text, or a phoneme string when phonemes=True) at 24 kHz, edges trimmed."""
+        if phonemes:
+            raw = self._tts.from_phonemes(text, seed=TTS_SEED)
+        else:
+            raw = self._tts(text, seed=TTS_SEED)
+        trimmed = trim_silence(np.asarray(raw, dtype=np.float64), TTS_RATE)
         if trimmed.size == 0:
             raise RuntimeError(f"hibari produced no audio for {text!r}")
         return trimmed
 
     def utterance(self, turn: VoiceTurn) -> Float64Array:
-        """The turn's speech at 24 kHz: its segments joined by segment_gap_s of silence."""
+        """The turn's speech at 24 kHz: its phonemes, or its segments joined by segment_gap_s of silence."""
+        if turn.phonemes is not None:
+            return self.speak(turn.phonemes, phonemes=True)
         gap = np.zeros(round(turn.segment_gap_s * TTS_RATE))
         parts: list[Float64Array] = []
         for index, segment in enumerate(turn.segments):

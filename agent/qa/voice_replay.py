@@ -81,7 +81,7 @@ def turn_config(settings: Settings) -> TurnTakingConfig:
 def caller_turns(scenario: dict[str, Any], rate: int) -> list[CallerTurn]:
     turns = []
     for turn in scenario["turns"]:
-        samples, wav_rate = read_wav(FIXTURES / turn["wav"])
+        samples, wav_rate = read_wav(FIXTURES / turn["wav"])  # an absolute path stays as it is
         if wav_rate != rate:
             samples = resample(samples, wav_rate, rate)
         turns.append(CallerTurn(samples, turn.get("pause_before_s", 0.6), turn.get("barge_in_after_s")))
@@ -92,6 +92,8 @@ def _judge(scenario: dict[str, Any], based_on: dict[str, Any] | None, result: Vo
     expect = scenario.get("expect")
     records = result.turns
     if expect is not None:
+        if not records:
+            result.failures.append("the agent answered no caller turn")
         agents = expect.get("agents")
         if agents is not None and [r.agent for r in records] != agents:
             result.failures.append(f"agents {[r.agent for r in records]}, expected {agents}")
