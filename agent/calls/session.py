@@ -56,6 +56,13 @@ class TurnRecord:
 
 
 @dataclass
+class BargeIn:
+    at_s: float
+    heard: str
+    resumed: bool = False  # a false interruption ("mm-hmm", a cough): the reply went on
+
+
+@dataclass
 class _Pending:
     audio: np.ndarray
     end_s: float
@@ -74,8 +81,11 @@ class CallSession:
     events: EventSink
     vad_config: VadConfig = field(default_factory=VadConfig)
     turn_config: TurnTakingConfig = field(default_factory=TurnTakingConfig)
+    stt_hint: str | None = None  # names and words of this dealership, to steer Whisper's spelling
     session_id: str = ""
     turns: list[TurnRecord] = field(default_factory=list)
+    barge_ins: list[BargeIn] = field(default_factory=list)
+    notifications_spoken: list[str] = field(default_factory=list)
     ended_by_agent: bool = False
     _speaking: SpeechHandle | None = None
     _interrupted: SpeechHandle | None = None
@@ -145,6 +155,7 @@ class CallSession:
         assert self._speaking is not None
         await self._speaking.interrupt()
         self._interrupted = self._speaking
+        self.barge_ins.append(BargeIn(self.io.now(), self._speaking.heard_text()))
         log.info("barge_in", heard=self._speaking.heard_text()[-80:])
 
     def _begin_endpointing(self, event: SpeechEnded) -> None:
@@ -154,7 +165,7 @@ class CallSession:
 
     async def _transcribe(self, audio: np.ndarray) -> Transcript:
         async with self.io.working():
-            return await self.stt.transcribe(audio)
+            return await self.stt.transcribe(audio, hint=self.stt_hint)
 
     async def _maybe_end_turn(self, caller_speaking: bool) -> None:
         pending = self._pending
@@ -174,6 +185,8 @@ class CallSession:
         if not text or (interrupted is not None and is_backchannel(text)):
             if interrupted is not None and self.turn_config.resume_after_false_interruption:
                 log.info("false_interruption_resumed", heard=text)
+                if self.barge_ins:
+                    self.barge_ins[-1].resumed = True
                 self._speak(interrupted.unheard_text())
             return
         if interrupted is not None:
@@ -225,6 +238,7 @@ class CallSession:
                 continue
             spoken = await self.conversations.deliver_notifications(self.session_id)
             if spoken:
+                self.notifications_spoken.extend(spoken)
                 self._speak(" ".join(spoken))
 
     async def _keypad(self) -> None:

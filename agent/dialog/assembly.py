@@ -31,6 +31,7 @@ class Dialog:
     tools: DealershipTools
     conversations: Conversations
     graph: Any
+    stt_hint: str = ""
 
     async def aclose(self) -> None:
         await self.brain.aclose()
@@ -83,4 +84,7 @@ async def assemble_dialog(
     dealership = await catalog.dealership()
     graph = build_graph(brain, tools, dealership.name)
     conversations = Conversations(graph, store, tools, events, dealership.name)
-    return Dialog(brain=brain, tools=tools, conversations=conversations, graph=graph)
+    return Dialog(
+        brain=brain, tools=tools, conversations=conversations, graph=graph,
+        stt_hint=knowledge.vocabulary_hint(dealership.name),
+    )

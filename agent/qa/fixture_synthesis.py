@@ -136,7 +136,7 @@ def normalise(audio: Float64Array, rate: int, target_dbfs: float = TARGET_DBFS) 
     level = active_rms(audio, rate)
     if level <= 0.0:
         raise ValueError("cannot normalise silence")
-    gain = 10.0 ** (target_dbfs / 20.0) / level
+    gain = float(10.0 ** (target_dbfs / 20.0)) / level
     peak = float(np.max(np.abs(audio)))
     gain = min(gain, PEAK_CEILING / peak)
     return audio * gain
@@ -183,10 +183,8 @@ class FixtureSynthesizer:
 
     def speak(self, text: str, *, phonemes: bool = False) -> Float64Array:
         """One utterance (text, or a phoneme string when phonemes=True) at 24 kHz, edges trimmed."""
-        if phonemes:
-            raw = self._tts.from_phonemes(text, seed=TTS_SEED)
-        else:
-            raw = self._tts(text, seed=TTS_SEED)
+        synthesise = self._tts.from_phonemes if phonemes else self._tts
+        raw = synthesise(text, seed=TTS_SEED)
         trimmed = trim_silence(np.asarray(raw, dtype=np.float64), TTS_RATE)
         if trimmed.size == 0:
             raise RuntimeError(f"hibari produced no audio for {text!r}")
@@ -257,7 +255,9 @@ def write_turn(path: Path, audio: Float64Array, band: Band) -> None:
 
 
 def generate(
-    scenarios: Sequence[VoiceScenario], out_dir: Path = DEFAULT_OUT, synthesizer: FixtureSynthesizer | None = None
+    scenarios: Sequence[VoiceScenario],
+    out_dir: Path = DEFAULT_OUT,
+    synthesizer: FixtureSynthesizer | None = None,
 ) -> list[Path]:
     """Synthesise and write every turn of the given scenarios; returns the paths written, in order."""
     engine = synthesizer or FixtureSynthesizer()
@@ -290,7 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths = generate([scenario], args.out, engine)
         size = sum(path.stat().st_size for path in paths)
         total += size
-        print(f"{scenario.name:40s} {scenario.band:5s} {len(paths):2d} wavs {size / 1024:8.1f} KiB", flush=True)
+        print(
+            f"{scenario.name:40s} {scenario.band:5s} {len(paths):2d} wavs {size / 1024:8.1f} KiB", flush=True
+        )
     elapsed = time.perf_counter() - started
     print(f"{len(scenarios)} scenarios, {total / 1e6:.2f} MB, {elapsed:.1f} s")
     return 0

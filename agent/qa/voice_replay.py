@@ -54,6 +54,8 @@ class VoiceResult:
     heard_back: str = ""
     agent_wav: str = ""
     caller_text: list[str] = field(default_factory=list)
+    barge_ins: list[Any] = field(default_factory=list)
+    notifications: list[str] = field(default_factory=list)
     stt_wer: float | None = None
 
     @property
@@ -91,6 +93,15 @@ def caller_turns(scenario: dict[str, Any], rate: int) -> list[CallerTurn]:
 def _judge(scenario: dict[str, Any], based_on: dict[str, Any] | None, result: VoiceResult, db: Path) -> None:
     expect = scenario.get("expect")
     records = result.turns
+    for turn in scenario["turns"]:
+        if "interrupts" not in turn:
+            continue
+        real = [b for b in result.barge_ins if not b.resumed]
+        if turn["interrupts"] and not real:
+            result.failures.append(f"{turn.get('text')!r} should have interrupted the agent, it did not")
+        if not turn["interrupts"] and real:
+            result.failures.append(f"{turn.get('text')!r} stopped the agent's reply (a false interruption)")
+    everything_said = " ".join([*(r.agent_text for r in records), *result.notifications]).lower()
     if expect is not None:
         if not records:
             result.failures.append("the agent answered no caller turn")
@@ -98,9 +109,13 @@ def _judge(scenario: dict[str, Any], based_on: dict[str, Any] | None, result: Vo
         if agents is not None and [r.agent for r in records] != agents:
             result.failures.append(f"agents {[r.agent for r in records]}, expected {agents}")
         any_of = expect.get("reply_has_any", [])
-        replies = " ".join(r.agent_text for r in records).lower()
-        if any_of and not any(p.lower() in replies for p in any_of):
+        if any_of and not any(p.lower() in everything_said for p in any_of):
             result.failures.append(f"no reply has any of {any_of}")
+        for index, phrases in enumerate(expect.get("reply_has", [])):
+            reply = records[index].agent_text.lower() if index < len(records) else ""
+            missing = [p for p in phrases if str(p).lower() not in reply]
+            if missing:
+                result.failures.append(f"reply {index + 1} lacks {missing}: {reply!r}")
         if "appointments" in expect:
             proxy = ScenarioResult(scenario["name"])
             check_appointments(expect, appointment_rows(db), proxy)
@@ -112,7 +127,9 @@ def _judge(scenario: dict[str, Any], based_on: dict[str, Any] | None, result: Vo
     if len(records) != len(expected_turns):
         proxy.failures.append(f"the agent answered {len(records)} turns, expected {len(expected_turns)}")
     for index, (want, got) in enumerate(zip(expected_turns, records, strict=False)):
-        check_turn(want, {"agent": got.agent, "reply": got.agent_text}, proxy, index)
+        # Notifications are spoken the moment they land on a call, so "any of" looks at everything said.
+        reply = everything_said if "reply_has_any" in want else got.agent_text
+        check_turn(want, {"agent": got.agent, "reply": reply}, proxy, index)
     check_appointments(based_on, appointment_rows(db), proxy)
     result.failures.extend(proxy.failures)
 
@@ -135,9 +152,12 @@ async def replay_scenario(
             session = CallSession(
                 call, runtime.dialog.conversations, voice.stt, voice.tts, events,
                 vad_config=vad_config(settings), turn_config=turn_config(settings),
+                stt_hint=runtime.dialog.stt_hint,
             )
             await session.run()
             result.turns = session.turns
+            result.barge_ins = session.barge_ins
+            result.notifications = session.notifications_spoken
             _judge(scenario, based, result, scenario_settings.database_path)
         agent_audio = np.concatenate(call.log.agent) if call.log.agent else np.zeros(0, np.int16)
         out_dir.mkdir(parents=True, exist_ok=True)

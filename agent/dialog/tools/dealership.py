@@ -61,6 +61,12 @@ class DealershipKnowledge:
     def colors(self) -> list[str]:
         return sorted({v.color for v in self.inventory})
 
+    def vocabulary_hint(self, dealership_name: str) -> str:
+        """Words callers use here that a speech recogniser should spell our way (a Whisper prompt)."""
+        services = ", ".join(s.name.lower() for s in self.services[:12])
+        models = ", ".join(self.models[:24])
+        return f"{dealership_name}: {services}. {models}."
+
 
 @dataclass
 class DealershipTools:
