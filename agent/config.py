@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     # Voice
     stt_model: Literal["tiny.en", "base.en"] = "tiny.en"
     stt_threads: int = Field(default=2, ge=1, le=16)
+    # TTS engines in fallback order: hibari (Kokoro af_heart distilled), kokoro (kokoro-onnx with the files
+    # below), piper (the optional GPL extra), espeak (espeak-ng, the last resort).
+    tts_engines: tuple[Literal["hibari", "kokoro", "piper", "espeak"], ...] = ("hibari", "piper", "espeak")
+    kokoro_model_path: Path | None = None
+    kokoro_voices_path: Path | None = None
+    kokoro_voice: str = "af_heart"
+    piper_voice_path: Path | None = None
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
     vad_energy_threshold: float = Field(default=0.012, ge=0, lt=1)
     vad_start_frames: int = Field(default=3, ge=1)

@@ -17,6 +17,8 @@ from agent.speech.tts import TextToSpeech
 from agent.speech.tts_espeak import EspeakTTS
 from agent.speech.tts_fallback import FallbackTTS
 from agent.speech.tts_hibari import HibariTTS
+from agent.speech.tts_kokoro_onnx import KokoroOnnxTTS
+from agent.speech.tts_piper import PiperTTS, piper_available
 from agent.store.catalog import Catalog
 from agent.store.db import Database
 from agent.store.scheduling import Scheduling
@@ -48,9 +50,26 @@ class Runtime:
     voice: Voice | None
 
 
+def tts_engines(settings: Settings) -> list[TextToSpeech]:
+    """The configured engines that can run here, in fallback order (missing optional ones are skipped)."""
+    engines: list[TextToSpeech] = []
+    for name in settings.tts_engines:
+        if name == "hibari":
+            engines.append(HibariTTS(threads=1))
+        elif name == "kokoro" and settings.kokoro_model_path and settings.kokoro_voices_path:
+            engines.append(KokoroOnnxTTS(settings.kokoro_model_path, settings.kokoro_voices_path, settings.kokoro_voice))
+        elif name == "piper" and piper_available():
+            engines.append(PiperTTS(settings.piper_voice_path))
+        elif name == "espeak" and EspeakTTS.available():
+            engines.append(EspeakTTS())
+    if not engines:
+        raise RuntimeError(f"none of the TTS engines {settings.tts_engines} can run on this machine")
+    return engines
+
+
 async def open_voice(settings: Settings) -> Voice:
     stt = WhisperSTT(model=settings.stt_model, threads=settings.stt_threads)
-    tts = FallbackTTS([HibariTTS(threads=1), EspeakTTS()])
+    tts = FallbackTTS(tts_engines(settings))
     await stt.load()
     await tts.load()
     return Voice(stt, tts)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.audio.frames import AudioFrame
+from agent.audio.frames import AudioFrame, Reframer
 from agent.audio.resample import StreamResampler
 from agent.audio.vad import SpeechEnded, SpeechStarted, VadConfig, VoiceActivityDetector
 from agent.calls.io import CallIO
@@ -121,23 +121,26 @@ class CallSession:
     async def _listen(self) -> None:
         vad = VoiceActivityDetector(self.vad_config)
         to16k = StreamResampler(self.io.input_rate, STT_RATE)
-        async for frame in self.io.frames():
-            samples = to16k.push(frame.samples)
-            if samples.size == 0:
-                continue
-            event = vad.process(AudioFrame(samples, STT_RATE)) if samples.size == STT_RATE // 50 else None
-            self._collect(samples, vad.speaking or event is not None)
-            if isinstance(event, SpeechStarted):
-                self._speech_started_s = event.at_s
-                if self._pending is not None:  # the caller went on talking: the turn was not over
-                    self._pending.stt_task.cancel()
-                    self._pending = None
-            elif isinstance(event, SpeechEnded):
-                self._begin_endpointing(event)
-            await self._maybe_barge_in(vad.speaking)
-            await self._maybe_end_turn(vad.speaking)
+        framer = Reframer(STT_RATE)  # the resampler's output sizes vary; the VAD needs exact 20 ms frames
+        async for incoming in self.io.frames():
+            for frame in framer.push(to16k.push(incoming.samples)):
+                await self._on_frame(vad, frame)
             if self.ended_by_agent:
                 break
+
+    async def _on_frame(self, vad: VoiceActivityDetector, frame: AudioFrame) -> None:
+        samples = frame.samples
+        event = vad.process(frame)
+        self._collect(samples, vad.speaking or event is not None)
+        if isinstance(event, SpeechStarted):
+            self._speech_started_s = event.at_s
+            if self._pending is not None:  # the caller went on talking: the turn was not over
+                self._pending.stt_task.cancel()
+                self._pending = None
+        elif isinstance(event, SpeechEnded):
+            self._begin_endpointing(event)
+        await self._maybe_barge_in(vad.speaking)
+        await self._maybe_end_turn(vad.speaking)
 
     def _collect(self, samples: np.ndarray, in_speech: bool) -> None:
         if in_speech or self._pending is not None:

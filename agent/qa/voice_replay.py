@@ -80,10 +80,16 @@ def turn_config(settings: Settings) -> TurnTakingConfig:
     )
 
 
-def caller_turns(scenario: dict[str, Any], rate: int) -> list[CallerTurn]:
+async def caller_turns(scenario: dict[str, Any], rate: int, voice: Voice) -> list[CallerTurn]:
+    """Each turn's audio: its WAV (relative to fixtures/, or absolute), or its `text` synthesised now."""
     turns = []
     for turn in scenario["turns"]:
-        samples, wav_rate = read_wav(FIXTURES / turn["wav"])  # an absolute path stays as it is
+        if "wav" in turn:
+            samples, wav_rate = read_wav(FIXTURES / turn["wav"])
+        else:
+            spoken = await voice.tts.synthesize(turn["text"])
+            pad = np.zeros(int(0.3 * voice.tts.sample_rate), np.int16)
+            samples, wav_rate = np.concatenate([pad, spoken, pad, pad]), voice.tts.sample_rate
         if wav_rate != rate:
             samples = resample(samples, wav_rate, rate)
         turns.append(CallerTurn(samples, turn.get("pause_before_s", 0.6), turn.get("barge_in_after_s")))
@@ -146,7 +152,7 @@ async def replay_scenario(
         events = EventLog()
         async with open_runtime(scenario_settings, events=events, clock=lambda: PINNED_NOW) as runtime:
             call = ReplayCall(
-                caller_turns(scenario, rate), caller_id=scenario.get("caller_phone"),
+                await caller_turns(scenario, rate, voice), caller_id=scenario.get("caller_phone"),
                 input_rate=rate, output_rate=rate, realtime=realtime,
             )
             session = CallSession(
