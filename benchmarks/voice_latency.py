@@ -48,7 +48,7 @@ def table(results: list[tuple[dict[str, Any], VoiceResult]], band: str | None) -
 
 async def bench(brain: str, llm_url: str, names: list[str]) -> None:
     scenarios = [s for s in yaml.safe_load(VOICE_FILE.read_text()) if not names or s["name"] in names]
-    base = Settings(brain=brain, llm_base_url=llm_url, escalation_min_s=1, escalation_max_s=2, log_level="error")
+    base = Settings(brain=brain, llm_base_url=llm_url, escalation_min_s=0.1, escalation_max_s=0.3, log_level="error")
     voice = await open_voice(base)
     results: list[tuple[dict[str, Any], VoiceResult]] = []
     try:

@@ -15,7 +15,7 @@ from agent.audio.resample import StreamResampler
 from agent.audio.vad import SpeechEnded, SpeechStarted, VadConfig, VoiceActivityDetector
 from agent.calls.io import CallIO
 from agent.calls.speech_out import SpeechHandle
-from agent.calls.turn_taking import TurnTakingConfig, is_backchannel, required_silence
+from agent.calls.turn_taking import TurnTakingConfig, is_false_interruption, required_silence
 from agent.dialog.conversation import Conversations, EventSink
 from agent.log import bind_ids, get_logger
 from agent.speech.stt import SpeechToText, Transcript
@@ -39,7 +39,7 @@ class TurnRecord:
     brain_ms: float
     tts_first_audio_ms: float
     voice_to_voice_ms: float
-    interrupted: bool = False
+    ended: bool = False
 
     def latency_event(self, session_id: str) -> dict[str, Any]:
         return {
@@ -69,6 +69,7 @@ class _Pending:
     detect_s: float
     stt_task: asyncio.Task[Transcript]
     stt_started: float
+    speech_s: float
     stt_ms: float | None = None
 
 
@@ -164,7 +165,9 @@ class CallSession:
     def _begin_endpointing(self, event: SpeechEnded) -> None:
         audio = np.concatenate(self._buffer) if self._buffer else np.zeros(0, np.int16)
         task = asyncio.create_task(self._transcribe(audio), name="stt")
-        self._pending = _Pending(audio, event.at_s, event.detected_at_s, task, time.perf_counter())
+        self._pending = _Pending(
+            audio, event.at_s, event.detected_at_s, task, time.perf_counter(), event.speech_duration_s
+        )
 
     async def _transcribe(self, audio: np.ndarray) -> Transcript:
         async with self.io.working():
@@ -185,7 +188,7 @@ class CallSession:
         self._speech_started_s = None
         interrupted, self._interrupted = self._interrupted, None
         text = transcript.text.strip()
-        if not text or (interrupted is not None and is_backchannel(text)):
+        if not text or (interrupted is not None and is_false_interruption(text, pending.speech_s)):
             if interrupted is not None and self.turn_config.resume_after_false_interruption:
                 log.info("false_interruption_resumed", heard=text)
                 if self.barge_ins:
@@ -222,7 +225,7 @@ class CallSession:
         # A live call overlaps STT with the end-of-turn silence: voice-to-voice is whichever is longer.
         v2v = max(waited_s * 1000, detect_wait_s * 1000 + stt_ms) + result.processing_ms + tts_ms
         record = TurnRecord(text, state.reply, state.current_agent, end_s, waited_s * 1000, stt_ms,
-                            result.processing_ms, tts_ms, v2v)
+                            result.processing_ms, tts_ms, v2v, state.ended)
         self.turns.append(record)
         await self.events.publish(self.session_id, record.latency_event(self.session_id))
         log.info("voice_turn", **{k: v for k, v in record.__dict__.items() if k.endswith("_ms")})

@@ -47,6 +47,19 @@ def required_silence(config: TurnTakingConfig, transcript: str, awaiting: str | 
     return config.end_silence_s
 
 
+_TAKES_THE_FLOOR = {"stop", "wait", "no", "hold", "sorry", "hello", "hey", "excuse", "pardon", "what"}
+
+
 def is_backchannel(transcript: str) -> bool:
     """'mm-hmm', 'okay', 'yeah': the caller is listening, not taking the turn."""
     return bool(_BACKCHANNEL.match(transcript))
+
+
+def is_false_interruption(transcript: str, speech_s: float, short_s: float = 0.8) -> bool:
+    """A cough, a noise or a murmur over the agent: nothing heard, a backchannel, or a stray word or two in
+    a short burst (Whisper turns "mm-hmm" into "Amendment" or "Man, man"). "Stop", "wait" or "no" count."""
+    text = transcript.strip()
+    if not text or is_backchannel(text):
+        return True
+    words = re.findall(r"[a-z']+", text.lower())
+    return speech_s < short_s and len(words) <= 2 and not (set(words) & _TAKES_THE_FLOOR)

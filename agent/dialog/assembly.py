@@ -80,7 +80,9 @@ async def assemble_dialog(
     if settings.brain == "llm":
         from agent.dialog.llm_brain import LlmBrain  # only when asked: it loads the vendor SDK
 
-        brain = LlmBrain.from_settings(settings, fallback=offline, tools=tools)
+        llm_brain = LlmBrain.from_settings(settings, fallback=offline, tools=tools)
+        llm_brain.start_warm_up()
+        brain = llm_brain
     dealership = await catalog.dealership()
     graph = build_graph(brain, tools, dealership.name)
     conversations = Conversations(graph, store, tools, events, dealership.name)

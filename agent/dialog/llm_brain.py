@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from agent.config import Settings
@@ -47,7 +48,12 @@ class LlmBrain(Brain):
         self._client = client
         self._fallback = fallback
         self._tools = tools
+        self._warm_up: asyncio.Task[bool] | None = None
 
+    def start_warm_up(self) -> None:
+        """Evaluate the fixed prompt prefix now (30-50 s on 2 cores), not on the first caller's turn."""
+        if self._warm_up is None:
+            self._warm_up = asyncio.create_task(self._client.warm_up(), name="llm-warm-up")
     @classmethod
     def from_settings(cls, settings: Settings, *, fallback: Brain, tools: DealershipTools) -> LlmBrain:
         client = LlmClient(
@@ -109,5 +115,8 @@ class LlmBrain(Brain):
         )
 
     async def aclose(self) -> None:
+        if self._warm_up is not None and not self._warm_up.done():
+            self._warm_up.cancel()
+            await asyncio.gather(self._warm_up, return_exceptions=True)
         await self._client.aclose()
         await self._fallback.aclose()

@@ -22,7 +22,8 @@ _CHOICES = {
     "second": 1, "2nd": 1, "middle": 1, "two": 1,
     "third": 2, "3rd": 2, "last": -1, "later": -1, "latest": -1,
 }
-_DECLINE = re.compile(r"\b(skip|no email|don'?t have (an )?email|not necessary|no thanks|no need)\b", re.I)
+_DECLINE = re.compile(r"\b(skip\w*|no email|don'?t have (an )?email|not necessary|no thanks|no need)\b", re.I)
+_EMAILISH = re.compile(r"@|\b(at|dot)\b", re.I)
 _BOOKING_INTENTS = {"book_service", "book_test_drive", "cancel", "reschedule"}
 _QUESTION = re.compile(
     r"^\s*(what|where|when|how|why|which|who|do you|does|is there|are there|is it|are you|can you tell)\b", re.I
@@ -117,5 +118,7 @@ class OfflineBrain(Brain):
             correction=is_correction(text),
             confirmation_code=code,
             choice_index=_parse_choice(text) if awaiting == "choice" else None,
-            declined=awaiting == "email" and (yes_no == "no" or bool(_DECLINE.search(text))),
+            declined=awaiting == "email"
+            and email is None
+            and (yes_no == "no" or bool(_DECLINE.search(text)) or (len(text.split()) <= 2 and not _EMAILISH.search(text))),
         )

@@ -135,7 +135,7 @@ def _judge(scenario: dict[str, Any], based_on: dict[str, Any] | None, result: Vo
     for index, (want, got) in enumerate(zip(expected_turns, records, strict=False)):
         # Notifications are spoken the moment they land on a call, so "any of" looks at everything said.
         reply = everything_said if "reply_has_any" in want else got.agent_text
-        check_turn(want, {"agent": got.agent, "reply": reply}, proxy, index)
+        check_turn(want, {"agent": got.agent, "reply": reply, "ended": got.ended}, proxy, index)
     check_appointments(based_on, appointment_rows(db), proxy)
     result.failures.extend(proxy.failures)
 

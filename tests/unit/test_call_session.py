@@ -230,3 +230,14 @@ def test_required_silence(text: str, awaiting: str | None, patient: bool) -> Non
 def test_backchannels() -> None:
     assert is_backchannel("Mm-hmm.") and is_backchannel("okay") and is_backchannel("uh huh")
     assert not is_backchannel("okay book it") and not is_backchannel("no")
+
+
+@pytest.mark.parametrize(
+    ("text", "speech_s", "false"),
+    [("", 0.5, True), ("Mm-hmm.", 0.5, True), ("Amendment.", 0.5, True), ("Stop.", 0.5, False),
+     ("Wait", 0.4, False), ("sorry, what's your phone number", 1.2, False), ("Amendment.", 1.5, False)],
+)
+def test_false_interruptions(text: str, speech_s: float, false: bool) -> None:
+    from agent.calls.turn_taking import is_false_interruption
+
+    assert is_false_interruption(text, speech_s) is false

@@ -64,7 +64,7 @@ class DealershipKnowledge:
     def vocabulary_hint(self, dealership_name: str) -> str:
         """Words callers use here that a speech recogniser should spell our way (a Whisper prompt)."""
         services = ", ".join(s.name.lower() for s in self.services[:12])
-        models = ", ".join(self.models[:24])
+        models = ", ".join(sorted({m.replace(" Hybrid", "") for m in self.models}))
         return f"{dealership_name}: {services}. {models}."
 
 
