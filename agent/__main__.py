@@ -15,14 +15,20 @@ from agent.log import configure_logging, get_logger
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m agent", description="The dealership phone agent.")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the agent (HTTP API, WebSocket events) on the embedded default")
+    serve = commands.add_parser(
+        "serve", help="run the agent (HTTP API, WebSocket events) on the embedded default"
+    )
     serve.add_argument("--host", help="address to listen on (default: AGENT_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: AGENT_PORT or 8080)")
     replay = commands.add_parser("replay", help="replay caller WAVs through the call pipeline (QA)")
-    replay.add_argument("target", nargs="?", help="a voice scenario file (default fixtures/scenarios/voice.yaml) or a WAV")
+    replay.add_argument(
+        "target", nargs="?", help="a voice scenario file (default fixtures/scenarios/voice.yaml) or a WAV"
+    )
     replay.add_argument("--scenario", action="append", default=[], help="only this scenario (repeatable)")
     replay.add_argument("--out", help="folder for the report and the recorded agent audio")
-    replay.add_argument("--realtime", action="store_true", help="pace audio in real time instead of a virtual clock")
+    replay.add_argument(
+        "--realtime", action="store_true", help="pace audio in real time instead of a virtual clock"
+    )
     return parser
 
 
@@ -36,8 +42,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from agent.server.app import create_app
 
-        log.info("starting", host=settings.host, port=settings.port, brain=settings.brain,
-                 state_store=settings.state_backend, database=str(settings.database_path))
+        log.info(
+            "starting",
+            host=settings.host,
+            port=settings.port,
+            brain=settings.brain,
+            state_store=settings.state_backend,
+            database=str(settings.database_path),
+        )
         web.run_app(
             create_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=10
         )

@@ -57,7 +57,9 @@ def tts_engines(settings: Settings) -> list[TextToSpeech]:
         if name == "hibari":
             engines.append(HibariTTS(threads=1))
         elif name == "kokoro" and settings.kokoro_model_path and settings.kokoro_voices_path:
-            engines.append(KokoroOnnxTTS(settings.kokoro_model_path, settings.kokoro_voices_path, settings.kokoro_voice))
+            engines.append(
+                KokoroOnnxTTS(settings.kokoro_model_path, settings.kokoro_voices_path, settings.kokoro_voice)
+            )
         elif name == "piper" and piper_available():
             engines.append(PiperTTS(settings.piper_voice_path))
         elif name == "espeak" and EspeakTTS.available():
@@ -86,7 +88,9 @@ async def open_runtime(
     """Open everything in order and close it in reverse, whatever happens in between."""
     tz = ZoneInfo(settings.timezone)
     database = await Database.open(settings.database_path, settings.seed_path)
-    store = open_state_store(settings.state_backend, redis_url=settings.redis_url, ttl_s=settings.session_ttl_s)
+    store = open_state_store(
+        settings.state_backend, redis_url=settings.redis_url, ttl_s=settings.session_ttl_s
+    )
     humans: HumanAvailability | None = None
     dialog: Dialog | None = None
     speech: Voice | None = None
@@ -107,7 +111,13 @@ async def open_runtime(
             seed=settings.escalation_seed,
         )
         dialog = await assemble_dialog(
-            settings, db=database, store=store, scheduling=scheduling, humans=humans, events=events, clock=clock
+            settings,
+            db=database,
+            store=store,
+            scheduling=scheduling,
+            humans=humans,
+            events=events,
+            clock=clock,
         )
         if voice:
             speech = await open_voice(settings)

@@ -66,10 +66,14 @@ async def bench(brain: str, repeat: int, llm_url: str) -> None:
             failed += not result.passed
             if not result.passed:
                 print(f"  FAILED {scenario['name']}: {result.failures[0]}")
-    print(f"brain={brain} scenarios passed={passed} failed={failed} turns={len(timings)} "
-          f"turns answered by the offline fallback={fallbacks}")
-    print(f"  per-turn processing ms: p50={percentile(timings, 0.5):.1f} p95={percentile(timings, 0.95):.1f} "
-          f"mean={statistics.fmean(timings):.1f} max={max(timings):.1f}")
+    print(
+        f"brain={brain} scenarios passed={passed} failed={failed} turns={len(timings)} "
+        f"turns answered by the offline fallback={fallbacks}"
+    )
+    print(
+        f"  per-turn processing ms: p50={percentile(timings, 0.5):.1f} p95={percentile(timings, 0.95):.1f} "
+        f"mean={statistics.fmean(timings):.1f} max={max(timings):.1f}"
+    )
 
 
 def main() -> None:

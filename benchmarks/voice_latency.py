@@ -34,21 +34,33 @@ def table(results: list[tuple[dict[str, Any], VoiceResult]], band: str | None) -
     print(f"\n{label}: {len(turns)} turns")
     for stage in STAGES:
         values = [getattr(t, stage) for t in turns]
-        print(f"  {stage:<20} p50 {percentile(values, 0.5):7.0f}   p95 {percentile(values, 0.95):7.0f}   "
-              f"mean {statistics.fmean(values):7.0f}")
-    said = [" ".join(x.get("text", "") for x in s["turns"]) for s, r in results
-            if (band is None or s.get("band", "clean") == band) and len(r.turns) == len(s["turns"])]
-    heard = [" ".join(t.caller_text for t in r.turns) for s, r in results
-             if (band is None or s.get("band", "clean") == band) and len(r.turns) == len(s["turns"])]
+        print(
+            f"  {stage:<20} p50 {percentile(values, 0.5):7.0f}   p95 {percentile(values, 0.95):7.0f}   "
+            f"mean {statistics.fmean(values):7.0f}"
+        )
+    said = [
+        " ".join(x.get("text", "") for x in s["turns"])
+        for s, r in results
+        if (band is None or s.get("band", "clean") == band) and len(r.turns) == len(s["turns"])
+    ]
+    heard = [
+        " ".join(t.caller_text for t in r.turns)
+        for s, r in results
+        if (band is None or s.get("band", "clean") == band) and len(r.turns) == len(s["turns"])
+    ]
     if said:
         errors = [word_error_rate(a, b) * len(a.split()) for a, b in zip(said, heard, strict=True)]
         total_words = sum(len(a.split()) for a in said)
-        print(f"  STT word error rate  {100 * sum(errors) / max(1, total_words):.1f} % over {total_words} words")
+        print(
+            f"  STT word error rate  {100 * sum(errors) / max(1, total_words):.1f} % over {total_words} words"
+        )
 
 
 async def bench(brain: str, llm_url: str, names: list[str]) -> None:
     scenarios = [s for s in yaml.safe_load(VOICE_FILE.read_text()) if not names or s["name"] in names]
-    base = Settings(brain=brain, llm_base_url=llm_url, escalation_min_s=0.1, escalation_max_s=0.3, log_level="error")
+    base = Settings(
+        brain=brain, llm_base_url=llm_url, escalation_min_s=0.1, escalation_max_s=0.3, log_level="error"
+    )
     voice = await open_voice(base)
     results: list[tuple[dict[str, Any], VoiceResult]] = []
     try:

@@ -195,15 +195,24 @@ class ReplayCall(CallIO):
             return np.pad(chunk, (0, n - chunk.size))
         if self._turns:
             turn = self._turns[0]
-            reply_played = (self._played - self._reply_mark) / self.output_rate if self._reply_mark is not None else 0
-            barge = turn.barge_in_after_s is not None and self._queued > 0 and reply_played >= turn.barge_in_after_s
+            reply_played = (
+                (self._played - self._reply_mark) / self.output_rate if self._reply_mark is not None else 0
+            )
+            barge = (
+                turn.barge_in_after_s is not None
+                and self._queued > 0
+                and reply_played >= turn.barge_in_after_s
+            )
             waited = (self._ticks - self._last_agent_audio_tick) * FRAME_MS / 1000
             if barge or (self._agent_finished() and waited >= turn.pause_before_s):
                 self._turns.popleft()
                 self._talking, self._talk_pos = turn.audio, 0
                 self._reply_mark = None
                 self.log.turn_starts_s.append(self.now())
-        elif self._agent_finished() and (self._ticks - self._last_agent_audio_tick) * FRAME_MS / 1000 >= self._hangup_after_s:
+        elif (
+            self._agent_finished()
+            and (self._ticks - self._last_agent_audio_tick) * FRAME_MS / 1000 >= self._hangup_after_s
+        ):
             return None
         if self._queued == 0:
             self._reply_mark = None

@@ -219,13 +219,22 @@ class CallSession:
         state = result.state
         self._awaiting = state.booking_slots.awaiting if state.booking_slots.is_active() else None
         handle = self._speak(state.reply)
-        while handle.active and handle.first_audio_s is None:
-            await asyncio.sleep(0.005)
+        await handle.wait_first_audio()
         tts_ms = (handle.first_audio_s or 0.0) * 1000
         # A live call overlaps STT with the end-of-turn silence: voice-to-voice is whichever is longer.
         v2v = max(waited_s * 1000, detect_wait_s * 1000 + stt_ms) + result.processing_ms + tts_ms
-        record = TurnRecord(text, state.reply, state.current_agent, end_s, waited_s * 1000, stt_ms,
-                            result.processing_ms, tts_ms, v2v, state.ended)
+        record = TurnRecord(
+            text,
+            state.reply,
+            state.current_agent,
+            end_s,
+            waited_s * 1000,
+            stt_ms,
+            result.processing_ms,
+            tts_ms,
+            v2v,
+            state.ended,
+        )
         self.turns.append(record)
         await self.events.publish(self.session_id, record.latency_event(self.session_id))
         log.info("voice_turn", **{k: v for k, v in record.__dict__.items() if k.endswith("_ms")})
@@ -238,8 +247,10 @@ class CallSession:
         """Speak what background work reports the moment it lands, even if the caller is silent."""
         while True:
             await asyncio.sleep(0.25)
-            if self._agent_talking() or self._pending is not None or (
-                self._turn_task is not None and not self._turn_task.done()
+            if (
+                self._agent_talking()
+                or self._pending is not None
+                or (self._turn_task is not None and not self._turn_task.done())
             ):
                 continue
             spoken = await self.conversations.deliver_notifications(self.session_id)

@@ -32,6 +32,7 @@ class SpeechHandle:
     _sentences: list[_Spoken] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
     _cursor: int = 0  # output-stream sample where our next sentence starts
+    _first_audio: asyncio.Event = field(default_factory=asyncio.Event)
 
     def start(self) -> SpeechHandle:
         self._cursor = self.io.played_samples + self.io.queued_samples
@@ -52,6 +53,7 @@ class SpeechHandle:
                 continue
             if self.first_audio_s is None:
                 self.first_audio_s = time.perf_counter() - started
+                self._first_audio.set()
             self._sentences.append(_Spoken(sentence, self._cursor, int(out.size)))
             self._cursor += int(out.size)
             await self.io.play(out)
@@ -66,6 +68,14 @@ class SpeechHandle:
     @property
     def active(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    async def wait_first_audio(self) -> None:
+        """Until the first audio is queued, or the utterance ended without any."""
+        if self._task is None:
+            return
+        waiter = asyncio.ensure_future(self._first_audio.wait())
+        await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
 
     async def wait(self) -> None:
         if self._task is not None:

@@ -36,11 +36,17 @@ def required_silence(config: TurnTakingConfig, transcript: str, awaiting: str | 
     bare = transcript.strip().rstrip(".!?,; ")
     if not bare:
         return config.end_silence_s
-    if awaiting == "phone" and re.search(r"\d|\b(oh|zero|one|two|three|four|five|six|seven|eight|nine)\b", bare):
+    if awaiting == "phone" and re.search(
+        r"\d|\b(oh|zero|one|two|three|four|five|six|seven|eight|nine)\b", bare
+    ):
         return config.patient_silence_s if _digits_heard(bare) < 10 else config.end_silence_s
     if _UNFINISHED.search(bare):
         return config.patient_silence_s
-    if awaiting == "email" and len(bare.split()) > 2 and not re.search(r"\b(com|net|org|edu|gov|io|us|example)$|@", bare.lower()):
+    if (
+        awaiting == "email"
+        and len(bare.split()) > 2
+        and not re.search(r"\b(com|net|org|edu|gov|io|us|example)$|@", bare.lower())
+    ):
         return config.patient_silence_s
     if awaiting == "code" and len(re.sub(r"[^a-z0-9]", "", bare.lower())) < 6:
         return config.patient_silence_s

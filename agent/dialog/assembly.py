@@ -87,6 +87,9 @@ async def assemble_dialog(
     graph = build_graph(brain, tools, dealership.name)
     conversations = Conversations(graph, store, tools, events, dealership.name)
     return Dialog(
-        brain=brain, tools=tools, conversations=conversations, graph=graph,
+        brain=brain,
+        tools=tools,
+        conversations=conversations,
+        graph=graph,
         stt_hint=knowledge.vocabulary_hint(dealership.name),
     )

@@ -51,8 +51,10 @@ def apply_update(slots: BookingSlots, update: SlotUpdate) -> bool:
         put("appointment_type", "service")
         put("service_type", update.service.name)
         put("service_type_id", update.service.id)
-    if update.vehicle is not None and slots.action == "book" and (
-        slots.appointment_type in (None, "test_drive") or update.appointment_type == "test_drive"
+    if (
+        update.vehicle is not None
+        and slots.action == "book"
+        and (slots.appointment_type in (None, "test_drive") or update.appointment_type == "test_drive")
     ):
         put("appointment_type", "test_drive")
         put("inventory_id", update.vehicle.id)

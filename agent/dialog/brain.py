@@ -47,7 +47,8 @@ class SlotUpdate:
             name: getattr(fallback, name)
             for name in self.__dataclass_fields__
             if name != "source"
-            and getattr(self, name) in (None, False, ()) and getattr(fallback, name) not in (None, False, ())
+            and getattr(self, name) in (None, False, ())
+            and getattr(fallback, name) not in (None, False, ())
         }
         return replace(self, **filled)
 

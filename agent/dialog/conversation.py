@@ -144,10 +144,15 @@ class Conversations:
         await self._events.publish(session_id, state_event(new_state))
         await self._events.publish(
             session_id,
-            {"type": "latency", "session_id": session_id, "data": {"brain_ms": round(elapsed_ms, 1),
-                                                                   "total_ms": round(elapsed_ms, 1)}},
+            {
+                "type": "latency",
+                "session_id": session_id,
+                "data": {"brain_ms": round(elapsed_ms, 1), "total_ms": round(elapsed_ms, 1)},
+            },
         )
-        log.info("turn", intent=new_state.detected_intent, agent=new_state.current_agent, ms=round(elapsed_ms, 1))
+        log.info(
+            "turn", intent=new_state.detected_intent, agent=new_state.current_agent, ms=round(elapsed_ms, 1)
+        )
         return TurnResult(new_state, elapsed_ms)
 
     async def deliver_notifications(self, session_id: str) -> list[str]:
@@ -165,8 +170,13 @@ class Conversations:
             await self._store.set(session_id, updated.to_json())
         await self._events.publish(
             session_id,
-            {"type": "transcript", "session_id": session_id, "role": "assistant", "content": text,
-             "agent_type": "notification"},
+            {
+                "type": "transcript",
+                "session_id": session_id,
+                "role": "assistant",
+                "content": text,
+                "agent_type": "notification",
+            },
         )
         await self._events.publish(session_id, state_event(updated))
         return spoken
@@ -180,8 +190,10 @@ class Conversations:
                 if isinstance(message, AIMessage):
                     cut = AIMessage(content=heard or "...", name=message.name, id=message.id)
                     messages = [*state.messages[:index], cut, *state.messages[index + 1 :]]
-                    await self._store.set(session_id, {**state.to_json(), "messages": [
-                        m.model_dump(mode="json") for m in messages]})
+                    await self._store.set(
+                        session_id,
+                        {**state.to_json(), "messages": [m.model_dump(mode="json") for m in messages]},
+                    )
                     return
 
     async def end(self, session_id: str) -> bool:

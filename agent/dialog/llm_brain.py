@@ -36,7 +36,9 @@ def describe_context(state: ConversationState) -> str:
     }
     said = ", ".join(f"{k}={v}" for k, v in known.items() if v)
     asking = "a yes/no confirmation of the booking" if slots.awaiting == "confirm" else slots.awaiting
-    return f"{slots.action} in progress; agent just asked for: {asking or 'nothing'}; known: {said or 'nothing'}"
+    return (
+        f"{slots.action} in progress; agent just asked for: {asking or 'nothing'}; known: {said or 'nothing'}"
+    )
 
 
 class LlmBrain(Brain):
@@ -54,6 +56,7 @@ class LlmBrain(Brain):
         """Evaluate the fixed prompt prefix now (30-50 s on 2 cores), not on the first caller's turn."""
         if self._warm_up is None:
             self._warm_up = asyncio.create_task(self._client.warm_up(), name="llm-warm-up")
+
     @classmethod
     def from_settings(cls, settings: Settings, *, fallback: Brain, tools: DealershipTools) -> LlmBrain:
         client = LlmClient(
@@ -76,7 +79,9 @@ class LlmBrain(Brain):
     async def extract(self, text: str, state: ConversationState) -> SlotUpdate:
         offline = await self._fallback.extract(text, state)
         try:
-            extraction = await self._client.extract_booking(text, recent_turns(state), describe_context(state))
+            extraction = await self._client.extract_booking(
+                text, recent_turns(state), describe_context(state)
+            )
         except LlmUnavailable as exc:
             log.warning("llm_fallback", step="extract", error=str(exc))
             return replace(offline, source="offline-fallback")
@@ -94,7 +99,11 @@ class LlmBrain(Brain):
     def _normalise(self, extraction: BookingExtraction, state: ConversationState) -> SlotUpdate:
         """The model copies the caller's words; our parsers turn them into dates, numbers and database rows."""
         knowledge = self._tools.knowledge
-        when = parse_when(extraction.date_text, self._tools.now().replace(tzinfo=None)) if extraction.date_text else None
+        when = (
+            parse_when(extraction.date_text, self._tools.now().replace(tzinfo=None))
+            if extraction.date_text
+            else None
+        )
         service = match_service(extraction.service, knowledge.services) if extraction.service else None
         vehicle = find_vehicle(extraction.vehicle, knowledge.inventory) if extraction.vehicle else None
         name = None

@@ -18,15 +18,27 @@ from agent.dialog.vehicle_match import find_vehicle
 
 _CODE = re.compile(r"\b(?:[a-z]\s?){0,2}(?:[a-z0-9]\s?){4,6}\b", re.IGNORECASE)
 _CHOICES = {
-    "first": 0, "earliest": 0, "earlier": 0, "1st": 0, "one": 0,
-    "second": 1, "2nd": 1, "middle": 1, "two": 1,
-    "third": 2, "3rd": 2, "last": -1, "later": -1, "latest": -1,
+    "first": 0,
+    "earliest": 0,
+    "earlier": 0,
+    "1st": 0,
+    "one": 0,
+    "second": 1,
+    "2nd": 1,
+    "middle": 1,
+    "two": 1,
+    "third": 2,
+    "3rd": 2,
+    "last": -1,
+    "later": -1,
+    "latest": -1,
 }
 _DECLINE = re.compile(r"\b(skip\w*|no email|don'?t have (an )?email|not necessary|no thanks|no need)\b", re.I)
 _EMAILISH = re.compile(r"@|\b(at|dot)\b", re.I)
 _BOOKING_INTENTS = {"book_service", "book_test_drive", "cancel", "reschedule"}
 _QUESTION = re.compile(
-    r"^\s*(what|where|when|how|why|which|who|do you|does|is there|are there|is it|are you|can you tell)\b", re.I
+    r"^\s*(what|where|when|how|why|which|who|do you|does|is there|are there|is it|are you|can you tell)\b",
+    re.I,
 )
 _BOOKING_VERB = re.compile(
     r"\b(book|schedule|set up|make an appointment|reserve|sign me up|come in|bring (it|my car) in)\b", re.I
@@ -65,7 +77,11 @@ class OfflineBrain(Brain):
     async def route(self, text: str, state: ConversationState) -> Routing:
         intent, confidence = await asyncio.to_thread(self._classifier.classify, text)
         slots = state.booking_slots
-        if intent in ("book_service", "book_test_drive") and _QUESTION.search(text) and not _BOOKING_VERB.search(text):
+        if (
+            intent in ("book_service", "book_test_drive")
+            and _QUESTION.search(text)
+            and not _BOOKING_VERB.search(text)
+        ):
             # "What do I need to bring for a test drive?" is a question about test drives, not a booking.
             hits = await self._tools.search_faq(text, 1)
             if hits and hits[0][1] >= FAQ_MIN_SCORE:
@@ -120,5 +136,9 @@ class OfflineBrain(Brain):
             choice_index=_parse_choice(text) if awaiting == "choice" else None,
             declined=awaiting == "email"
             and email is None
-            and (yes_no == "no" or bool(_DECLINE.search(text)) or (len(text.split()) <= 2 and not _EMAILISH.search(text))),
+            and (
+                yes_no == "no"
+                or bool(_DECLINE.search(text))
+                or (len(text.split()) <= 2 and not _EMAILISH.search(text))
+            ),
         )

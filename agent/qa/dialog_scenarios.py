@@ -86,7 +86,11 @@ def check_appointments(scenario: dict[str, Any], rows: list[dict[str, Any]], res
 
 
 async def run_scenario(
-    http: aiohttp.ClientSession, base_url: str, scenario: dict[str, Any], *, notification_timeout_s: float = 30.0
+    http: aiohttp.ClientSession,
+    base_url: str,
+    scenario: dict[str, Any],
+    *,
+    notification_timeout_s: float = 30.0,
 ) -> ScenarioResult:
     """Play one scenario's caller turns through POST /api/chat and check every reply."""
     result = ScenarioResult(scenario["name"])
@@ -111,5 +115,7 @@ async def run_scenario(
             if turn.get("wait_notification"):
                 event = await _wait_notification(ws, notification_timeout_s)
                 if event is None:
-                    result.failures.append(f"turn {index + 1}: no notification within {notification_timeout_s} s")
+                    result.failures.append(
+                        f"turn {index + 1}: no notification within {notification_timeout_s} s"
+                    )
     return result

@@ -19,8 +19,9 @@ from agent.runtime import open_voice
 def load_voice_scenarios(target: Path) -> list[dict[str, Any]]:
     if target.suffix.lower() == ".wav":
         wav = target.resolve()
-        return [{"name": target.stem, "band": "clean", "turns": [{"wav": str(wav)}],
-                 "expect": {"agents": None}}]
+        return [
+            {"name": target.stem, "band": "clean", "turns": [{"wav": str(wav)}], "expect": {"agents": None}}
+        ]
     loaded: list[dict[str, Any]] = yaml.safe_load(target.read_text(encoding="utf-8"))
     return loaded
 
@@ -33,14 +34,18 @@ def summarise(results: list[VoiceResult]) -> str:
         lines.append(f"{status}  {result.name}  ({len(result.turns)} turns)")
         lines.extend(f"      - {failure}" for failure in result.failures)
         for turn in result.turns:
-            lines.append(f"      caller: {turn.caller_text!r}  ->  agent ({turn.agent}, {turn.voice_to_voice_ms:.0f} ms): "
-                         f"{turn.agent_text[:90]!r}")
+            lines.append(
+                f"      caller: {turn.caller_text!r}  ->  agent ({turn.agent}, {turn.voice_to_voice_ms:.0f} ms): "
+                f"{turn.agent_text[:90]!r}"
+            )
     passed = sum(r.passed for r in results)
     lines.append(f"{passed} passed, {len(results) - passed} failed")
     if v2v:
         ordered = sorted(v2v)
         p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-        lines.append(f"voice-to-voice over {len(v2v)} turns: p50 {statistics.median(v2v):.0f} ms, p95 {p95:.0f} ms")
+        lines.append(
+            f"voice-to-voice over {len(v2v)} turns: p50 {statistics.median(v2v):.0f} ms, p95 {p95:.0f} ms"
+        )
     return "\n".join(lines)
 
 
@@ -70,7 +75,9 @@ async def run_replay(settings: Settings, target: Path, names: list[str], out: Pa
     return 0 if all(r.passed for r in results) else 1
 
 
-def replay_main(settings: Settings, target: str | None, names: list[str], out: str | None, realtime: bool) -> int:
+def replay_main(
+    settings: Settings, target: str | None, names: list[str], out: str | None, realtime: bool
+) -> int:
     path = Path(target) if target else VOICE_FILE
     out_dir = Path(out) if out else Path("test-artifacts") / time.strftime("replay-%Y%m%d-%H%M%S")
     out_dir.mkdir(parents=True, exist_ok=True)

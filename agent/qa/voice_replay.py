@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import tempfile
@@ -21,9 +22,9 @@ from agent.calls.turn_taking import TurnTakingConfig
 from agent.config import Settings
 from agent.qa.dialog_scenarios import (
     ScenarioResult,
-    check_turn,
     appointment_rows,
     check_appointments,
+    check_turn,
     load_scenarios,
 )
 from agent.qa.word_error import word_error_rate
@@ -152,12 +153,20 @@ async def replay_scenario(
         events = EventLog()
         async with open_runtime(scenario_settings, events=events, clock=lambda: PINNED_NOW) as runtime:
             call = ReplayCall(
-                await caller_turns(scenario, rate, voice), caller_id=scenario.get("caller_phone"),
-                input_rate=rate, output_rate=rate, realtime=realtime,
+                await caller_turns(scenario, rate, voice),
+                caller_id=scenario.get("caller_phone"),
+                input_rate=rate,
+                output_rate=rate,
+                realtime=realtime,
             )
             session = CallSession(
-                call, runtime.dialog.conversations, voice.stt, voice.tts, events,
-                vad_config=vad_config(settings), turn_config=turn_config(settings),
+                call,
+                runtime.dialog.conversations,
+                voice.stt,
+                voice.tts,
+                events,
+                vad_config=vad_config(settings),
+                turn_config=turn_config(settings),
                 stt_hint=runtime.dialog.stt_hint,
             )
             await session.run()
@@ -166,9 +175,8 @@ async def replay_scenario(
             result.notifications = session.notifications_spoken
             _judge(scenario, based, result, scenario_settings.database_path)
         agent_audio = np.concatenate(call.log.agent) if call.log.agent else np.zeros(0, np.int16)
-        out_dir.mkdir(parents=True, exist_ok=True)
         wav_path = out_dir / f"{scenario['name']}.agent.wav"
-        write_wav(wav_path, agent_audio, rate)
+        await asyncio.to_thread(_save_wav, wav_path, agent_audio, rate)
         result.agent_wav = str(wav_path)
         heard = await voice.stt.transcribe(resample(agent_audio[: rate * 25], rate, 16000))
         result.heard_back = heard.text
@@ -179,6 +187,11 @@ async def replay_scenario(
         if len(result.caller_text) == len(said):
             result.stt_wer = word_error_rate(" ".join(said), " ".join(result.caller_text))
     return result
+
+
+def _save_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_wav(path, samples, rate)
 
 
 def write_report(results: list[VoiceResult], out_dir: Path) -> Path:

@@ -93,7 +93,9 @@ async def create_session(request: web.Request) -> web.Response:
     body = await read_json(request, CreateSession, optional=True)
     if body.phone is not None and normalize_phone(body.phone) is None:
         raise ApiError(422, "invalid_phone", "The phone number is not a valid phone number.")
-    state = await request.app[CONVERSATIONS].start(body.phone, channel="voice" if body.channel == "voice" else "chat")
+    state = await request.app[CONVERSATIONS].start(
+        body.phone, channel="voice" if body.channel == "voice" else "chat"
+    )
     return web.json_response(
         {"session_id": state.session_id, "greeting": state.reply, "customer": state.customer.model_dump()},
         status=201,
@@ -129,7 +131,9 @@ async def chat(request: web.Request) -> web.Response:
     try:
         result = await request.app[CONVERSATIONS].handle_turn(body.session_id, text)
     except UnknownSession:
-        raise ApiError(404, "unknown_session", "No such session; create one with POST /api/sessions.") from None
+        raise ApiError(
+            404, "unknown_session", "No such session; create one with POST /api/sessions."
+        ) from None
     TURNS.labels(result.state.detected_intent).inc()
     TURN_SECONDS.observe(result.processing_ms / 1000)
     return web.json_response(turn_body(result.state, result.processing_ms))
@@ -141,7 +145,9 @@ async def voice_token(request: web.Request) -> web.Response:
     try:
         await request.app[CONVERSATIONS].get(body.session_id)
     except UnknownSession:
-        raise ApiError(404, "unknown_session", "No such session; create one with POST /api/sessions.") from None
+        raise ApiError(
+            404, "unknown_session", "No such session; create one with POST /api/sessions."
+        ) from None
     settings = request.app[SETTINGS]
     token = issue_caller_token(
         session_id=body.session_id,
@@ -152,5 +158,11 @@ async def voice_token(request: web.Request) -> web.Response:
         name=body.name,
     )
     return web.json_response(
-        {"token": token.token, "room": token.room, "identity": token.identity, "url": token.url, "ttl_s": token.ttl_s}
+        {
+            "token": token.token,
+            "room": token.room,
+            "identity": token.identity,
+            "url": token.url,
+            "ttl_s": token.ttl_s,
+        }
     )

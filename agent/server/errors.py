@@ -26,7 +26,9 @@ class ApiError(Exception):
         self.details = details
 
 
-def error_response(status: int, code: str, message: str, request_id: str, details: Any = None) -> web.Response:
+def error_response(
+    status: int, code: str, message: str, request_id: str, details: Any = None
+) -> web.Response:
     body: dict[str, Any] = {"error": {"code": code, "message": message}, "request_id": request_id}
     if details is not None:
         body["error"]["details"] = details

@@ -42,7 +42,9 @@ async def session_events(request: web.Request) -> web.StreamResponse:
     try:
         state = await request.app[CONVERSATIONS].get(session_id)
     except UnknownSession:
-        raise ApiError(404, "unknown_session", "No such session; create one with POST /api/sessions.") from None
+        raise ApiError(
+            404, "unknown_session", "No such session; create one with POST /api/sessions."
+        ) from None
     settings = request.app[SETTINGS]
     ws = web.WebSocketResponse(heartbeat=settings.ws_heartbeat_s, max_msg_size=settings.ws_max_message_bytes)
     await ws.prepare(request)

@@ -83,7 +83,8 @@ class HumanAvailability:
     async def _save(self, session_id: str, task: BackgroundTask) -> None:
         await self._store.put_task(session_id, task.model_dump(mode="json"))
         await self._events.publish(
-            session_id, {"type": "task_update", "session_id": session_id, "task": task.model_dump(mode="json")}
+            session_id,
+            {"type": "task_update", "session_id": session_id, "task": task.model_dump(mode="json")},
         )
 
     async def _check(
@@ -103,13 +104,21 @@ class HumanAvailability:
             await asyncio.sleep(delay)
             if available:
                 done = running.model_copy(
-                    update={"status": "completed", "human_available": True, "human_agent_name": human,
-                            "finished_at": utc_now()}
+                    update={
+                        "status": "completed",
+                        "human_available": True,
+                        "human_agent_name": human,
+                        "finished_at": utc_now(),
+                    }
                 )
                 message = f"Good news: {human} is available now and can take your call. I'm connecting you."
                 note = Notification(
-                    notification_id=f"notif_{secrets.token_hex(6)}", task_id=task.task_id, message=message,
-                    priority="interrupt", human_available=True, human_agent_name=human,
+                    notification_id=f"notif_{secrets.token_hex(6)}",
+                    task_id=task.task_id,
+                    message=message,
+                    priority="interrupt",
+                    human_available=True,
+                    human_agent_name=human,
                 )
             else:
                 due = await self._callback_time()
@@ -117,16 +126,23 @@ class HumanAvailability:
                     session_id=session_id, phone=customer.phone, name=customer.name, reason=reason, due_at=due
                 )
                 done = running.model_copy(
-                    update={"status": "completed", "human_available": False, "callback_at": due,
-                            "finished_at": utc_now()}
+                    update={
+                        "status": "completed",
+                        "human_available": False,
+                        "callback_at": due,
+                        "finished_at": utc_now(),
+                    }
                 )
                 message = (
                     "I'm sorry, everyone on our team is busy right now. I've scheduled a call back for you "
                     f"{say_when(due, datetime.now(self._tz).date())}."
                 )
                 note = Notification(
-                    notification_id=f"notif_{secrets.token_hex(6)}", task_id=task.task_id, message=message,
-                    priority="high", human_available=False,
+                    notification_id=f"notif_{secrets.token_hex(6)}",
+                    task_id=task.task_id,
+                    message=message,
+                    priority="high",
+                    human_available=False,
                 )
             await self._save(session_id, done)
             await self._store.push_notification(session_id, note.model_dump(mode="json"))
@@ -136,7 +152,9 @@ class HumanAvailability:
             log.info("escalation_finished", human_available=available, delay_s=round(delay, 2))
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):  # the store may already be closed at shutdown
-                await asyncio.shield(self._save(session_id, running.model_copy(update={"status": "cancelled"})))
+                await asyncio.shield(
+                    self._save(session_id, running.model_copy(update={"status": "cancelled"}))
+                )
             raise
         except Exception:
             log.exception("escalation_failed")

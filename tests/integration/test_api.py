@@ -33,12 +33,34 @@ async def test_bad_input_gets_clear_json_errors(tmp_path: Path) -> None:
             ("POST", "/api/chat", {"json": [1, 2]}, 400, "invalid_json"),
             ("POST", "/api/chat", {"json": {"session_id": session}}, 422, "invalid_fields"),
             ("POST", "/api/chat", {"json": {"session_id": session, "message": 5}}, 422, "invalid_fields"),
-            ("POST", "/api/chat", {"json": {"session_id": session, "message": "  \x00\x07 "}}, 422, "empty_message"),
-            ("POST", "/api/chat", {"json": {"session_id": session, "message": "x" * 20_000}}, 413,
-             "message_too_long"),
-            ("POST", "/api/chat", {"json": {"session_id": "sess_nope", "message": "hi"}}, 404, "unknown_session"),
-            ("POST", "/api/chat", {"json": {"session_id": session, "message": "hi", "extra": 1}}, 422,
-             "invalid_fields"),
+            (
+                "POST",
+                "/api/chat",
+                {"json": {"session_id": session, "message": "  \x00\x07 "}},
+                422,
+                "empty_message",
+            ),
+            (
+                "POST",
+                "/api/chat",
+                {"json": {"session_id": session, "message": "x" * 20_000}},
+                413,
+                "message_too_long",
+            ),
+            (
+                "POST",
+                "/api/chat",
+                {"json": {"session_id": "sess_nope", "message": "hi"}},
+                404,
+                "unknown_session",
+            ),
+            (
+                "POST",
+                "/api/chat",
+                {"json": {"session_id": session, "message": "hi", "extra": 1}},
+                422,
+                "invalid_fields",
+            ),
             ("POST", "/api/sessions", {"json": {"phone": "not a phone"}}, 422, "invalid_phone"),
             ("GET", "/api/sessions/sess_nope", {}, 404, "unknown_session"),
             ("POST", "/api/voice/token", {"json": {"session_id": "sess_nope"}}, 404, "unknown_session"),
@@ -91,7 +113,9 @@ async def test_health_reports_database_and_redis(tmp_path: Path, redis_url: str)
         assert body["database"] == "ok"
         assert body["state_store"] == {"backend": "redis", "status": "ok"}
     unreachable = "redis://127.0.0.1:1/0"
-    async with running_agent(agent_settings(tmp_path / "b", state_backend="redis", redis_url=unreachable)) as agent:
+    async with running_agent(
+        agent_settings(tmp_path / "b", state_backend="redis", redis_url=unreachable)
+    ) as agent:
         response = await agent.http.get("/health")
         assert response.status == 503
         assert (await response.json())["state_store"]["status"] == "unavailable"
@@ -103,9 +127,9 @@ async def test_voice_token_has_least_grants_for_one_room(tmp_path: Path) -> None
         session = (await agent.new_session())["session_id"]
         response = await agent.http.post("/api/voice/token", json={"session_id": session})
         body = await response.json()
-    claims = api.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret.get_secret_value()).verify(
-        body["token"]
-    )
+    claims = api.TokenVerifier(
+        settings.livekit_api_key, settings.livekit_api_secret.get_secret_value()
+    ).verify(body["token"])
     video = claims.video
     assert video is not None
     assert body["room"] == f"call-{session}" == video.room
@@ -113,10 +137,14 @@ async def test_voice_token_has_least_grants_for_one_room(tmp_path: Path) -> None
     assert not video.room_admin and not video.room_create and not video.room_list
     assert video.can_publish_sources == ["microphone"]
     with pytest.raises(Exception):  # noqa: B017 - a token signed with another secret must not verify
-        api.TokenVerifier(settings.livekit_api_key, "another-secret-another-secret-0000").verify(body["token"])
+        api.TokenVerifier(settings.livekit_api_key, "another-secret-another-secret-0000").verify(
+            body["token"]
+        )
 
 
-async def test_session_state_lives_in_redis_and_survives_an_app_restart(tmp_path: Path, redis_url: str) -> None:
+async def test_session_state_lives_in_redis_and_survives_an_app_restart(
+    tmp_path: Path, redis_url: str
+) -> None:
     settings = agent_settings(tmp_path, state_backend="redis", redis_url=redis_url, session_ttl_s=120)
     async with running_agent(settings) as agent:
         session = (await agent.new_session())["session_id"]
@@ -215,7 +243,9 @@ async def test_websocket_rejects_foreign_origins_and_unknown_sessions(tmp_path: 
 
 
 async def test_escalation_without_a_free_human_schedules_a_callback(tmp_path: Path) -> None:
-    settings = agent_settings(tmp_path, human_available_probability=0.0, escalation_min_s=0.1, escalation_max_s=0.2)
+    settings = agent_settings(
+        tmp_path, human_available_probability=0.0, escalation_min_s=0.1, escalation_max_s=0.2
+    )
     async with running_agent(settings) as agent:
         session = (await agent.new_session("+1 555 014 2233"))["session_id"]
         async with agent.http.ws_connect(f"/ws/{session}") as ws:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import statistics
 import time
 from collections.abc import AsyncIterator
@@ -102,8 +103,14 @@ async def test_extraction_latency_and_slots(client: LlmClient) -> None:
     assert len(found) >= 3, found
 
 
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 async def test_unreachable_endpoint_raises_llm_unavailable() -> None:
-    llm = LlmClient(base_url=f"http://127.0.0.1:{_free_port()}/v1", model="local", api_key="x", timeout_s=5.0)
+    llm = LlmClient(base_url=f"http://127.0.0.1:{free_port()}/v1", model="local", api_key="x", timeout_s=5.0)
     try:
         assert not await llm.healthy()
         with pytest.raises(LlmUnavailable, match="cannot reach"):
@@ -152,7 +159,7 @@ async def _serve(endpoint: FakeEndpoint) -> tuple[web.AppRunner, str]:
     app.router.add_get("/v1/models", endpoint.models)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner, f"http://127.0.0.1:{port}/v1"
 

@@ -15,18 +15,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _replay(tmp_path: Path, expect: dict[str, object]) -> tuple[int, str, list[dict[str, object]]]:
-    scenario = [{
-        "name": "hours_by_text",
-        "band": "phone",
-        "turns": [{"text": "What are your service department hours?"}],
-        "expect": expect,
-    }]
+    scenario = [
+        {
+            "name": "hours_by_text",
+            "band": "phone",
+            "turns": [{"text": "What are your service department hours?"}],
+            "expect": expect,
+        }
+    ]
     path = tmp_path / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario))
     out = tmp_path / "out"
     run = subprocess.run(
         [sys.executable, "-m", "agent", "replay", str(path), "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "AGENT_LOG_LEVEL": "warning"},
     )
     report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else []

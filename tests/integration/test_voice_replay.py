@@ -31,7 +31,10 @@ async def voice() -> AsyncIterator[Voice]:
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
 async def test_voice_scenario(scenario: dict[str, Any], voice: Voice, tmp_path: Path) -> None:
     settings = Settings(
-        database_path=tmp_path / "replay.db", escalation_min_s=0.1, escalation_max_s=0.3, escalation_seed=3,
+        database_path=tmp_path / "replay.db",
+        escalation_min_s=0.1,
+        escalation_max_s=0.3,
+        escalation_seed=3,
         log_level="warning",
     )
     result = await replay_scenario(scenario, settings, voice, out_dir=ARTIFACTS)

@@ -96,7 +96,10 @@ class ScriptedConversations(Conversations):
         reply = self.replies[min(len(self.turns), len(self.replies)) - 1]
         slots = BookingSlots(action="book", awaiting=self.awaiting) if self.awaiting else BookingSlots()  # type: ignore[arg-type]
         state = ConversationState(
-            session_id=session_id, reply=reply, booking_slots=slots, ended=reply.endswith("goodbye!"),
+            session_id=session_id,
+            reply=reply,
+            booking_slots=slots,
+            ended=reply.endswith("goodbye!"),
             current_agent="faq",
         )
         return TurnResult(state, 5.0)
@@ -121,19 +124,23 @@ class Events:
         self.events.append(event)
 
 
-def session_for(turns: list[CallerTurn], convo: ScriptedConversations, stt: SpeechToText,
-                tts: ToneTTS) -> tuple[CallSession, ReplayCall, Events]:
+def session_for(
+    turns: list[CallerTurn], convo: ScriptedConversations, stt: SpeechToText, tts: ToneTTS
+) -> tuple[CallSession, ReplayCall, Events]:
     call = ReplayCall(turns, input_rate=RATE, output_rate=RATE, max_call_s=120)
     events = Events()
-    session = CallSession(call, convo, stt, tts, events, vad_config=VadConfig(use_webrtc=False),
-                          turn_config=TurnTakingConfig())
+    session = CallSession(
+        call, convo, stt, tts, events, vad_config=VadConfig(use_webrtc=False), turn_config=TurnTakingConfig()
+    )
     return session, call, events
 
 
 async def test_a_finished_sentence_ends_the_turn_after_a_short_silence() -> None:
     convo = ScriptedConversations(["What day works best?"])
     stt, tts = BurstSTT({1: "I'd like to book an oil change."}), ToneTTS()
-    session, _call, events = session_for([CallerTurn(np.concatenate([burst(1.2), silence(2.0)]))], convo, stt, tts)
+    session, _call, events = session_for(
+        [CallerTurn(np.concatenate([burst(1.2), silence(2.0)]))], convo, stt, tts
+    )
     await asyncio.wait_for(session.run(), 30)
     assert convo.turns == ["I'd like to book an oil change."]
     assert tts.said[-1] == "What day works best?"
@@ -160,9 +167,12 @@ async def test_barge_in_stops_the_agent_and_keeps_only_what_was_heard() -> None:
     convo = ScriptedConversations([long_reply, "Our number is 555 010 4400."])
     stt = BurstSTT({1: "where are you"})
     tts = ToneTTS()
-    turns = [CallerTurn(burst(1.0)), CallerTurn(np.concatenate([burst(1.2), silence(2.0)]), barge_in_after_s=1.5)]
+    turns = [
+        CallerTurn(burst(1.0)),
+        CallerTurn(np.concatenate([burst(1.2), silence(2.0)]), barge_in_after_s=1.5),
+    ]
     stt.phrases = {1: "sorry, what's your phone number?"}
-    session, call, _ = session_for(turns, convo, stt, tts)
+    session, _call, _ = session_for(turns, convo, stt, tts)
     await asyncio.wait_for(session.run(), 60)
     assert len(convo.heard) == 1
     heard = convo.heard[0]
@@ -176,7 +186,10 @@ async def test_a_short_mm_hmm_does_not_take_the_turn_and_the_agent_resumes() -> 
     convo = ScriptedConversations([long_reply])
     stt = BurstSTT({1: "where are you", "short": "mm-hmm"})
     tts = ToneTTS()
-    turns = [CallerTurn(burst(1.0)), CallerTurn(np.concatenate([burst(0.45), silence(3.0)]), barge_in_after_s=1.0)]
+    turns = [
+        CallerTurn(burst(1.0)),
+        CallerTurn(np.concatenate([burst(0.45), silence(3.0)]), barge_in_after_s=1.0),
+    ]
     session, _call, _ = session_for(turns, convo, stt, tts)
     await asyncio.wait_for(session.run(), 60)
     assert len(convo.turns) == 1, convo.turns
@@ -188,10 +201,10 @@ async def test_a_short_mm_hmm_does_not_take_the_turn_and_the_agent_resumes() -> 
 async def test_a_notification_is_spoken_while_the_caller_is_silent() -> None:
     convo = ScriptedConversations(["Let me check who is free."])
     stt, tts = BurstSTT({1: "can I talk to a person"}), ToneTTS()
-    session, call, _ = session_for([CallerTurn(np.concatenate([burst(1.0), silence(4.0)]))], convo, stt, tts)
+    session, _call, _ = session_for([CallerTurn(np.concatenate([burst(1.0), silence(4.0)]))], convo, stt, tts)
 
     async def land_later() -> None:
-        while not convo.turns:
+        while not convo.turns:  # noqa: ASYNC110 - polling a fake is the simplest honest trigger
             await asyncio.sleep(0.01)
         convo.notes.append("Good news: Sarah is available now.")
 
@@ -234,8 +247,15 @@ def test_backchannels() -> None:
 
 @pytest.mark.parametrize(
     ("text", "speech_s", "false"),
-    [("", 0.5, True), ("Mm-hmm.", 0.5, True), ("Amendment.", 0.5, True), ("Stop.", 0.5, False),
-     ("Wait", 0.4, False), ("sorry, what's your phone number", 1.2, False), ("Amendment.", 1.5, False)],
+    [
+        ("", 0.5, True),
+        ("Mm-hmm.", 0.5, True),
+        ("Amendment.", 0.5, True),
+        ("Stop.", 0.5, False),
+        ("Wait", 0.4, False),
+        ("sorry, what's your phone number", 1.2, False),
+        ("Amendment.", 1.5, False),
+    ],
 )
 def test_false_interruptions(text: str, speech_s: float, false: bool) -> None:
     from agent.calls.turn_taking import is_false_interruption

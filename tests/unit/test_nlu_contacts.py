@@ -35,8 +35,16 @@ def test_parse_phone(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["555 1234", "I need an oil change", "", "tuesday at ten thirty", "a 2022 camry under 25000",
-     "one two three", "0000000000", "5 5 5 0 1 4 2 2 3 3 4 4"],
+    [
+        "555 1234",
+        "I need an oil change",
+        "",
+        "tuesday at ten thirty",
+        "a 2022 camry under 25000",
+        "one two three",
+        "0000000000",
+        "5 5 5 0 1 4 2 2 3 3 4 4",
+    ],
 )
 def test_parse_phone_rejects_non_numbers(text: str) -> None:
     assert parse_phone(text) is None

@@ -16,22 +16,62 @@ pytestmark = pytest.mark.unit
 SEED = Path(__file__).resolve().parents[2] / "fixtures" / "dealership.yaml"
 
 ENTRIES = [
-    FaqEntry(1, "hours", "What are your hours?", "Monday to Friday 9 to 8, Saturday 9 to 6.",
-             ("hours", "open", "close", "what time")),
-    FaqEntry(2, "location", "Where are you located?", "1800 Riverside Parkway.",
-             ("address", "location", "where", "directions", "find you")),
-    FaqEntry(3, "sales", "Do you offer financing?", "Yes, through several banks.",
-             ("financing", "finance", "loan", "car loan", "monthly payment", "credit")),
-    FaqEntry(4, "sales", "Do you take trade-ins?", "Yes, we appraise any car.",
-             ("trade in", "trade-in", "sell my car", "buy my car", "what's my car worth", "appraisal")),
-    FaqEntry(5, "service", "How much is an oil change?", "Between 49 and 89 dollars.",
-             ("oil change", "price", "cost")),
-    FaqEntry(6, "service", "Do you offer loaner cars?", "Yes, for longer repairs.",
-             ("loaner", "rental", "courtesy car")),
-    FaqEntry(7, "general", "What payment methods do you accept?", "Cash, cards and Apple Pay.",
-             ("payment", "credit card", "cash", "apple pay")),
-    FaqEntry(8, "general", "Do you have EV charging?", "Two free level 2 chargers.",
-             ("ev", "electric", "charging", "charger")),
+    FaqEntry(
+        1,
+        "hours",
+        "What are your hours?",
+        "Monday to Friday 9 to 8, Saturday 9 to 6.",
+        ("hours", "open", "close", "what time"),
+    ),
+    FaqEntry(
+        2,
+        "location",
+        "Where are you located?",
+        "1800 Riverside Parkway.",
+        ("address", "location", "where", "directions", "find you"),
+    ),
+    FaqEntry(
+        3,
+        "sales",
+        "Do you offer financing?",
+        "Yes, through several banks.",
+        ("financing", "finance", "loan", "car loan", "monthly payment", "credit"),
+    ),
+    FaqEntry(
+        4,
+        "sales",
+        "Do you take trade-ins?",
+        "Yes, we appraise any car.",
+        ("trade in", "trade-in", "sell my car", "buy my car", "what's my car worth", "appraisal"),
+    ),
+    FaqEntry(
+        5,
+        "service",
+        "How much is an oil change?",
+        "Between 49 and 89 dollars.",
+        ("oil change", "price", "cost"),
+    ),
+    FaqEntry(
+        6,
+        "service",
+        "Do you offer loaner cars?",
+        "Yes, for longer repairs.",
+        ("loaner", "rental", "courtesy car"),
+    ),
+    FaqEntry(
+        7,
+        "general",
+        "What payment methods do you accept?",
+        "Cash, cards and Apple Pay.",
+        ("payment", "credit card", "cash", "apple pay"),
+    ),
+    FaqEntry(
+        8,
+        "general",
+        "Do you have EV charging?",
+        "Two free level 2 chargers.",
+        ("ev", "electric", "charging", "charger"),
+    ),
 ]
 
 # Keywords matter: MiniLM alone puts "car loan" next to "loaner cars"; FAQ authors list such words.

@@ -12,8 +12,22 @@ pytestmark = pytest.mark.unit
 
 MAKES = ["Toyota", "Honda", "Ford", "Chevrolet", "Hyundai", "Mazda", "Tesla"]
 MODELS = [
-    "Camry", "RAV4", "RAV4 Hybrid", "Highlander", "Tacoma", "4Runner", "Civic", "Accord", "CR-V", "F-150",
-    "Silverado 1500", "Tucson", "Mazda3", "CX-5", "Model 3", "Model Y",
+    "Camry",
+    "RAV4",
+    "RAV4 Hybrid",
+    "Highlander",
+    "Tacoma",
+    "4Runner",
+    "Civic",
+    "Accord",
+    "CR-V",
+    "F-150",
+    "Silverado 1500",
+    "Tucson",
+    "Mazda3",
+    "CX-5",
+    "Model 3",
+    "Model Y",
 ]
 COLORS = ["Supersonic Red", "Celestial Silver Metallic", "Magnetic Gray Metallic", "Oxford White", "Black"]
 

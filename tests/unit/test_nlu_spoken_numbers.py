@@ -65,5 +65,15 @@ def test_digitize_ordinals_only_when_asked() -> None:
 def test_split_numbers_and_suffixes() -> None:
     assert split_numbers(["twenty", "two", "thirty", "three"]) == ["22", "33"]
     assert [ordinal_suffix(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101)] == [
-        "st", "nd", "rd", "th", "th", "th", "th", "st", "nd", "rd", "st",
+        "st",
+        "nd",
+        "rd",
+        "th",
+        "th",
+        "th",
+        "th",
+        "st",
+        "nd",
+        "rd",
+        "st",
     ]

@@ -21,9 +21,13 @@ def _rich_state() -> ConversationState:
         messages=[HumanMessage("I need an oil change"), AIMessage("What day works?", name="booking")],
         detected_intent="book_service",
         confidence=0.93,
-        booking_slots=BookingSlots(action="book", service_type="Oil change", service_type_id=1, awaiting="day"),
+        booking_slots=BookingSlots(
+            action="book", service_type="Oil change", service_type_id=1, awaiting="day"
+        ),
         pending_tasks=[BackgroundTask(task_id="esc_1", status="running")],
-        notifications_queue=[Notification(notification_id="n1", message="Sarah is free", priority="interrupt")],
+        notifications_queue=[
+            Notification(notification_id="n1", message="Sarah is free", priority="interrupt")
+        ],
         turn_count=3,
     )
 
@@ -60,8 +64,12 @@ async def test_memory_store_expires_sessions() -> None:
 
 @pytest.mark.parametrize(
     ("value", "spoken"),
-    [(time(10, 0), "10 in the morning"), (time(14, 30), "2:30 in the afternoon"), (time(12, 0), "noon"),
-     (time(18, 0), "6 in the evening")],
+    [
+        (time(10, 0), "10 in the morning"),
+        (time(14, 30), "2:30 in the afternoon"),
+        (time(12, 0), "noon"),
+        (time(18, 0), "6 in the evening"),
+    ],
 )
 def test_times_are_said_like_people_say_them(value: time, spoken: str) -> None:
     assert say_time(value) == spoken

@@ -14,13 +14,39 @@ PartOfDay = Literal["morning", "afternoon", "evening"]
 
 _MAX_CHARS = 400
 _WEEKDAYS = {
-    "monday": 0, "tuesday": 1, "tues": 1, "wednesday": 2, "weds": 2, "thursday": 3, "thurs": 3, "friday": 4,
-    "saturday": 5, "sunday": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "tues": 1,
+    "wednesday": 2,
+    "weds": 2,
+    "thursday": 3,
+    "thurs": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
 }
 _MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "april": 4, "apr": 4, "may": 5, "june": 6,
-    "july": 7, "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9, "october": 10, "oct": 10,
-    "november": 11, "nov": 11, "december": 12, "dec": 12,
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sept": 9,
+    "sep": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
 }
 _WD = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
 _MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
@@ -151,23 +177,37 @@ def _count(word: str) -> int:
 
 
 _DAY_RULES: tuple[_DayRule, ...] = (
-    (re.compile(rf"\b(?P<mon>{_MON})\.? (?:the )?(?P<d>\d{{1,2}}){_ORD}?\b(?:,? (?P<y>20\d\d))?"),
-     lambda m, t: _roll_month_day(t, _MONTHS[m.group("mon")], int(m.group("d")), _year(m.group("y")))),
-    (re.compile(rf"\b(?:the )?(?P<d>\d{{1,2}}){_ORD}? (?:of )?(?P<mon>{_MON})\b"),
-     lambda m, t: _roll_month_day(t, _MONTHS[m.group("mon")], int(m.group("d")))),
-    (re.compile(r"\b(?P<mo>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2,4}))?\b"),
-     lambda m, t: _roll_month_day(t, int(m.group("mo")), int(m.group("d")), _year(m.group("y")))),
-    (re.compile(rf"\b(?:on )?the (\d{{1,2}}){_ORD}\b|\bon (\d{{1,2}}){_ORD}\b|^(\d{{1,2}}){_ORD}$"),
-     lambda m, t: _day_of_month(t, int(m.group(1) or m.group(2) or m.group(3)))),
+    (
+        re.compile(rf"\b(?P<mon>{_MON})\.? (?:the )?(?P<d>\d{{1,2}}){_ORD}?\b(?:,? (?P<y>20\d\d))?"),
+        lambda m, t: _roll_month_day(t, _MONTHS[m.group("mon")], int(m.group("d")), _year(m.group("y"))),
+    ),
+    (
+        re.compile(rf"\b(?:the )?(?P<d>\d{{1,2}}){_ORD}? (?:of )?(?P<mon>{_MON})\b"),
+        lambda m, t: _roll_month_day(t, _MONTHS[m.group("mon")], int(m.group("d"))),
+    ),
+    (
+        re.compile(r"\b(?P<mo>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2,4}))?\b"),
+        lambda m, t: _roll_month_day(t, int(m.group("mo")), int(m.group("d")), _year(m.group("y"))),
+    ),
+    (
+        re.compile(rf"\b(?:on )?the (\d{{1,2}}){_ORD}\b|\bon (\d{{1,2}}){_ORD}\b|^(\d{{1,2}}){_ORD}$"),
+        lambda m, t: _day_of_month(t, int(m.group(1) or m.group(2) or m.group(3))),
+    ),
     (re.compile(r"\b(?:the )?day after tomorrow\b"), lambda m, t: t + dt.timedelta(days=2)),
     (re.compile(r"\b(?:today|tonight|this (?:morning|afternoon|evening))\b"), lambda m, t: t),
     (re.compile(r"\btomorrow\b"), lambda m, t: t + dt.timedelta(days=1)),
     (re.compile(r"\bin (a|an|\d{1,2}) days?\b"), lambda m, t: t + dt.timedelta(days=_count(m.group(1)))),
-    (re.compile(r"\b(?:in (a|an|\d) weeks?|(a|one) week from (?:today|now))\b"),
-     lambda m, t: t + dt.timedelta(weeks=_count(m.group(1) or m.group(2)))),
-    (re.compile(rf"\b(?P<mod>(?:(?:on )?the following|a week from|next|this coming|coming|this|on) )?"
-                rf"(?P<wd>{_WD})s?\b(?P<week> after next| next week| of next week| this week)?"),
-     _weekday_rule),
+    (
+        re.compile(r"\b(?:in (a|an|\d) weeks?|(a|one) week from (?:today|now))\b"),
+        lambda m, t: t + dt.timedelta(weeks=_count(m.group(1) or m.group(2))),
+    ),
+    (
+        re.compile(
+            rf"\b(?P<mod>(?:(?:on )?the following|a week from|next|this coming|coming|this|on) )?"
+            rf"(?P<wd>{_WD})s?\b(?P<week> after next| next week| of next week| this week)?"
+        ),
+        _weekday_rule,
+    ),
     (re.compile(r"\bnext weekend\b"), lambda m, t: _week_start(t, 1) + dt.timedelta(days=5)),
     (re.compile(r"\b(?:this |the )?weekend\b"), lambda m, t: _next_weekday(t, 5, allow_today=True)),
     (re.compile(r"\bnext week\b"), lambda m, t: _week_start(t, 1)),

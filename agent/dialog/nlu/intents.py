@@ -13,8 +13,20 @@ from agent.dialog.nlu.embeddings import FloatArray, SentenceEncoder
 from agent.dialog.nlu.intent_exemplars import EXEMPLARS
 
 Intent = Literal[
-    "greeting", "faq", "inventory", "book_service", "book_test_drive", "cancel", "reschedule", "escalation",
-    "affirm", "deny", "provide_info", "goodbye", "thanks", "unknown",
+    "greeting",
+    "faq",
+    "inventory",
+    "book_service",
+    "book_test_drive",
+    "cancel",
+    "reschedule",
+    "escalation",
+    "affirm",
+    "deny",
+    "provide_info",
+    "goodbye",
+    "thanks",
+    "unknown",
 ]
 INTENTS: tuple[Intent, ...] = get_args(Intent)
 
@@ -33,30 +45,55 @@ _QUESTION = (
 
 # (intent, pattern, confidence); the first matching rule wins, so the order encodes precedence.
 _RULES: tuple[tuple[Intent, re.Pattern[str], float], ...] = (
-    ("escalation", re.compile(
-        r"\b(speak|talk|chat)(ing)? (to|with) (a |an |the |your |some |real |live |actual )*"
-        r"(human|person|manager|representative|rep|someone|somebody|agent|supervisor|sales ?person|advisor"
-        r"|employee|staff)\b|\boperator\b|\brepresentative\b|\b(transfer|connect|put) me\b"
-        r"|\b(real|live|actual) (person|human|agent)\b|\bhuman being\b|\bnot a (robot|machine|bot)\b"
-        r"|\bget me (a |an )?(human|person|manager|someone)\b"), 0.95),
-    ("cancel", re.compile(
-        r"\bcancel(l?ing)?\b(?! ?(fee|policy|lation))"
-        r"|\bcall off\b|\bwon't be (able to )?(make it|coming)\b"), 0.92),
-    ("reschedule", re.compile(
-        r"\bre-? ?schedul\w*|\b(move|push|change|switch|shift|bump)( back)? (my|the|our|this) "
-        r"(appointment|booking|test drive|service|oil change|reservation|time|date|visit)\b"
-        r"|\b(different|another) (day|time|date)\b"),
-     0.92),
-    ("book_test_drive", re.compile(
-        r"\btest[\s-]?driv\w*|\btake (it|her|the \w+( \w+)?) (out )?for a (spin|drive|test)\b"), 0.92),
-    ("book_service", re.compile(
-        r"\boil changes?\b|\b(tire|tyre) rotation\b|\brotate (my |the )?(tires|tyres)\b|\bcheck engine\b"
-        r"|\bbrake(s| pads?| job| work| check| inspection)\b|\balignment\b|\btune[\s-]?up\b"
-        r"|\bservice appointment\b|\bengine light\b"
-        r"|\b(blowing|blows) (warm|hot)\b|\bwon'?t start\b|\bmaintenance\b|\bget (my|the) (car|truck|vehicle)"
-        r" (serviced|fixed|looked at|checked)\b"), 0.9),
-    ("provide_info", re.compile(r"\b(my|the) (name|number|phone number|email|e-mail) is\b|\bmy name's\b"),
-     0.9),
+    (
+        "escalation",
+        re.compile(
+            r"\b(speak|talk|chat)(ing)? (to|with) (a |an |the |your |some |real |live |actual )*"
+            r"(human|person|manager|representative|rep|someone|somebody|agent|supervisor|sales ?person|advisor"
+            r"|employee|staff)\b|\boperator\b|\brepresentative\b|\b(transfer|connect|put) me\b"
+            r"|\b(real|live|actual) (person|human|agent)\b|\bhuman being\b|\bnot a (robot|machine|bot)\b"
+            r"|\bget me (a |an )?(human|person|manager|someone)\b"
+        ),
+        0.95,
+    ),
+    (
+        "cancel",
+        re.compile(
+            r"\bcancel(l?ing)?\b(?! ?(fee|policy|lation))"
+            r"|\bcall off\b|\bwon't be (able to )?(make it|coming)\b"
+        ),
+        0.92,
+    ),
+    (
+        "reschedule",
+        re.compile(
+            r"\bre-? ?schedul\w*|\b(move|push|change|switch|shift|bump)( back)? (my|the|our|this) "
+            r"(appointment|booking|test drive|service|oil change|reservation|time|date|visit)\b"
+            r"|\b(different|another) (day|time|date)\b"
+        ),
+        0.92,
+    ),
+    (
+        "book_test_drive",
+        re.compile(r"\btest[\s-]?driv\w*|\btake (it|her|the \w+( \w+)?) (out )?for a (spin|drive|test)\b"),
+        0.92,
+    ),
+    (
+        "book_service",
+        re.compile(
+            r"\boil changes?\b|\b(tire|tyre) rotation\b|\brotate (my |the )?(tires|tyres)\b|\bcheck engine\b"
+            r"|\bbrake(s| pads?| job| work| check| inspection)\b|\balignment\b|\btune[\s-]?up\b"
+            r"|\bservice appointment\b|\bengine light\b"
+            r"|\b(blowing|blows) (warm|hot)\b|\bwon'?t start\b|\bmaintenance\b|\bget (my|the) (car|truck|vehicle)"
+            r" (serviced|fixed|looked at|checked)\b"
+        ),
+        0.9,
+    ),
+    (
+        "provide_info",
+        re.compile(r"\b(my|the) (name|number|phone number|email|e-mail) is\b|\bmy name's\b"),
+        0.9,
+    ),
 )
 _NEGATED_CANCEL = re.compile(r"\b(don'?t|do not|not|never|no need to)( \w+){0,3} cancel")
 # A service question with one of these is a booking request ("do you have time for an oil change tomorrow").

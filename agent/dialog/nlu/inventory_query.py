@@ -12,13 +12,36 @@ from agent.dialog.nlu.spoken_numbers import digitize
 
 _MAX_CHARS = 500
 _MAKE_ALIASES = {
-    "chevy": "chevrolet", "chevys": "chevrolet", "chevies": "chevrolet", "vw": "volkswagen",
-    "benz": "mercedesbenz", "mercedes": "mercedesbenz", "beemer": "bmw", "bimmer": "bmw",
+    "chevy": "chevrolet",
+    "chevys": "chevrolet",
+    "chevies": "chevrolet",
+    "vw": "volkswagen",
+    "benz": "mercedesbenz",
+    "mercedes": "mercedesbenz",
+    "beemer": "bmw",
+    "bimmer": "bmw",
 }
 _COLOR_ALIASES = {"grey": "gray", "gray": "grey", "maroon": "red", "navy": "blue", "charcoal": "gray"}
 _BASIC_COLORS = (
-    "red", "blue", "white", "black", "silver", "gray", "grey", "green", "yellow", "orange", "brown", "beige",
-    "gold", "purple", "tan", "bronze", "maroon", "navy", "charcoal",
+    "red",
+    "blue",
+    "white",
+    "black",
+    "silver",
+    "gray",
+    "grey",
+    "green",
+    "yellow",
+    "orange",
+    "brown",
+    "beige",
+    "gold",
+    "purple",
+    "tan",
+    "bronze",
+    "maroon",
+    "navy",
+    "charcoal",
 )
 _GENERIC_HEADS = {"model", "new", "the", "all"}
 _BODY_STYLES: tuple[tuple[re.Pattern[str], str], ...] = (

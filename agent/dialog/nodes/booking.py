@@ -66,7 +66,9 @@ class BookingTurn:
         return (service.name if service else "service visit").lower()
 
     def _offer(self, slots: BookingSlots, availability: Availability, lead: str) -> str:
-        alternatives = sorted(availability.alternatives)  # said in time order, so "the first one" is the earliest
+        alternatives = sorted(
+            availability.alternatives
+        )  # said in time order, so "the first one" is the earliest
         slots.offered_times = [moment.isoformat() for moment in alternatives]
         slots.preferred_time = None
         if not alternatives:
@@ -84,7 +86,10 @@ class BookingTurn:
         intent = self.state.detected_intent
         slots = self.state.booking_slots.model_copy(deep=True)
         if intent == "cancel" and slots.is_active() and slots.action == "book":
-            return BookingSlots(), "No problem, I won't book anything. Is there anything else I can help with?"
+            return (
+                BookingSlots(),
+                "No problem, I won't book anything. Is there anything else I can help with?",
+            )
         action = _ACTIONS.get(intent)
         if action == "reschedule" and slots.is_active() and slots.action == "book":
             action = None  # "actually, make it Monday" while booking is a correction, not a reschedule
@@ -166,7 +171,10 @@ class BookingTurn:
         customer = await self.tools.get_customer(slots.customer_phone)
         if customer is not None:
             self.customer = CustomerContext(
-                customer_id=customer.id, name=customer.name, phone=customer.phone, email=customer.email,
+                customer_id=customer.id,
+                name=customer.name,
+                phone=customer.phone,
+                email=customer.email,
                 vehicles=[{"make": v.make, "model": v.model, "year": v.year} for v in customer.vehicles],
             )
         return (
@@ -214,7 +222,9 @@ class BookingTurn:
                 try:
                     moved = await self.tools.reschedule_appointment(appointment.confirmation_code, moment)
                 except SlotUnavailable as unavailable:
-                    return self._offer(slots, unavailable.availability, "I'm sorry, that time was just taken.")
+                    return self._offer(
+                        slots, unavailable.availability, "I'm sorry, that time was just taken."
+                    )
                 slots.completed, slots.awaiting = True, None
                 new = datetime.combine(moved.scheduled_date, moved.scheduled_time, self.tools.tz)
                 return f"Done. Your {self._describe(moved)} is now on {self._when(new)}. Anything else?"
@@ -262,6 +272,3 @@ def make_booking_node(
         }
 
     return booking
-
-
-

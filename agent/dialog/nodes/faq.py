@@ -60,7 +60,9 @@ class FaqTurn:
         services = self.tools.knowledge.services
         if _SERVICE_MENU.search(text):
             names = [s.name.lower() for s in services[:6]]
-            return f"We do all regular maintenance and repairs, like {say_list(names)}. What does your car need?"
+            return (
+                f"We do all regular maintenance and repairs, like {say_list(names)}. What does your car need?"
+            )
         if not _PRICE_OR_DURATION.search(text):
             return None
         matched = match_service(text, services)

@@ -30,7 +30,9 @@ from agent.store.state_store import StateStore
 class HumanRequester(Protocol):
     """Starts the background check for a free human; implemented outside the dialog (agent.tasks)."""
 
-    async def request_human(self, session_id: str, reason: str, customer: CustomerContext) -> BackgroundTask: ...
+    async def request_human(
+        self, session_id: str, reason: str, customer: CustomerContext
+    ) -> BackgroundTask: ...
 
     async def cancel_session(self, session_id: str) -> int:
         """Cancel every background task the session owns; returns how many were running."""
@@ -65,7 +67,8 @@ class DealershipKnowledge:
         """Words callers use here that a speech recogniser should spell our way (a Whisper prompt)."""
         services = ", ".join(s.name.lower() for s in self.services[:12])
         models = ", ".join(sorted({m.replace(" Hybrid", "") for m in self.models}))
-        return f"{dealership_name}: {services}. {models}."
+        makes = ", ".join(f"{make}s" for make in self.makes)
+        return f"{dealership_name}: {services}. {makes}. {models}."
 
 
 @dataclass
@@ -109,9 +112,7 @@ class DealershipTools:
     async def check_availability(
         self, kind: AppointmentKind, when: datetime, inventory_id: int | None = None
     ) -> Availability:
-        return await self.scheduling.check_availability(
-            kind, when, inventory_id=inventory_id, now=self.now()
-        )
+        return await self.scheduling.check_availability(kind, when, inventory_id=inventory_id, now=self.now())
 
     async def book_appointment(
         self,
@@ -160,7 +161,9 @@ class DealershipTools:
         return await self.humans.request_human(session_id, reason, customer)
 
     async def take_notifications(self, session_id: str) -> list[Notification]:
-        return [Notification.model_validate(n) for n in await self.state_store.drain_notifications(session_id)]
+        return [
+            Notification.model_validate(n) for n in await self.state_store.drain_notifications(session_id)
+        ]
 
     async def tasks_of(self, session_id: str) -> list[BackgroundTask]:
         return [BackgroundTask.model_validate(t) for t in await self.state_store.list_tasks(session_id)]
