@@ -1,0 +1,1 @@
+"""Benchmarks that print figures: brain turn times, voice latency and word error rate."""

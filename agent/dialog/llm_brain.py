@@ -8,8 +8,9 @@ from dataclasses import replace
 from agent.config import Settings
 from agent.dialog.brain import Brain, Routing, SlotUpdate
 from agent.dialog.llm import BookingExtraction, LlmClient, LlmUnavailable
-from agent.dialog.nlu.contacts import parse_email, parse_name, parse_phone
+from agent.dialog.nlu.contacts import parse_email, parse_phone
 from agent.dialog.nlu.datetimes import parse_when
+from agent.dialog.nlu.names import parse_name
 from agent.dialog.nlu.services import match_service
 from agent.dialog.state import ConversationState
 from agent.dialog.tools.dealership import DealershipTools

@@ -7,10 +7,11 @@ import re
 
 from agent.dialog.brain import Brain, Routing, SlotUpdate
 from agent.dialog.nlu.confirmations import is_correction, parse_yes_no
-from agent.dialog.nlu.contacts import parse_email, parse_name, parse_phone
+from agent.dialog.nlu.contacts import parse_email, parse_phone
 from agent.dialog.nlu.datetimes import parse_when
 from agent.dialog.nlu.faq_index import FAQ_MIN_SCORE
 from agent.dialog.nlu.intents import IntentClassifier
+from agent.dialog.nlu.names import parse_name
 from agent.dialog.nlu.services import detect_appointment_kind, match_service
 from agent.dialog.state import ConversationState
 from agent.dialog.tools.dealership import DealershipTools

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.dialog.nlu.contacts import parse_email, parse_name, parse_phone
+from agent.dialog.nlu.contacts import parse_email, parse_phone
+from agent.dialog.nlu.names import parse_name
 
 pytestmark = pytest.mark.unit
 

@@ -1,0 +1,339 @@
+"""Names as callers give them ("my name is John Smith", "this is Maria"), with words that are not names."""
+
+from __future__ import annotations
+
+import re
+
+_MAX_CHARS = 500
+
+_STRONG_CUES = (
+    ("my", "name", "is"),
+    ("my", "name's"),
+    ("name's"),
+    ("the", "name", "is"),
+    ("name", "is"),
+    ("call", "me"),
+    ("names"),
+)
+_WEAK_CUES = (("this", "is"), ("it's"), ("it", "is"), ("i'm"), ("i", "am"), ("its"))
+_TERMINATORS = {
+    "and",
+    "from",
+    "calling",
+    "here",
+    "speaking",
+    "i",
+    "i'm",
+    "my",
+    "with",
+    "by",
+    "the",
+    "thanks",
+    "thank",
+    "please",
+    "but",
+    "so",
+    "again",
+}
+_NON_NAMES = {
+    # answers and fillers
+    "yes",
+    "yeah",
+    "yep",
+    "no",
+    "nope",
+    "nah",
+    "sure",
+    "ok",
+    "okay",
+    "um",
+    "uh",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "thank",
+    "please",
+    "sorry",
+    "well",
+    "so",
+    "just",
+    "actually",
+    "right",
+    "correct",
+    "fine",
+    "good",
+    "great",
+    "bye",
+    "goodbye",
+    "maybe",
+    "what",
+    "who",
+    "why",
+    "how",
+    "when",
+    "where",
+    "that",
+    "this",
+    "it",
+    "is",
+    "not",
+    # pronouns, articles, prepositions, common verbs
+    "i",
+    "i'm",
+    "me",
+    "my",
+    "we",
+    "you",
+    "your",
+    "he",
+    "she",
+    "they",
+    "them",
+    "a",
+    "an",
+    "the",
+    "for",
+    "about",
+    "with",
+    "from",
+    "to",
+    "in",
+    "on",
+    "at",
+    "of",
+    "and",
+    "or",
+    "but",
+    "need",
+    "want",
+    "would",
+    "like",
+    "have",
+    "has",
+    "had",
+    "do",
+    "does",
+    "did",
+    "can",
+    "could",
+    "will",
+    "looking",
+    "calling",
+    "interested",
+    "trying",
+    "wondering",
+    "here",
+    "there",
+    "going",
+    "gonna",
+    "wanna",
+    "also",
+    "still",
+    "really",
+    "very",
+    "busy",
+    "ready",
+    "done",
+    "available",
+    "open",
+    "closed",
+    "broken",
+    "late",
+    "early",
+    "urgent",
+    "new",
+    "used",
+    "booked",
+    "free",
+    "back",
+    "again",
+    "all",
+    "be",
+    "been",
+    "get",
+    "got",
+    "make",
+    "book",
+    "cancel",
+    "call",
+    "speak",
+    "talk",
+    "check",
+    "come",
+    "bring",
+    "drop",
+    "asking",
+    "hoping",
+    "thinking",
+    "glad",
+    "happy",
+    "afraid",
+    "confused",
+    "lost",
+    "wrong",
+    "perfect",
+    "alright",
+    # dialog topics
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "today",
+    "tomorrow",
+    "tonight",
+    "morning",
+    "afternoon",
+    "evening",
+    "noon",
+    "week",
+    "weekend",
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "oil",
+    "change",
+    "brake",
+    "brakes",
+    "tire",
+    "tires",
+    "service",
+    "appointment",
+    "car",
+    "truck",
+    "suv",
+    "test",
+    "drive",
+    "engine",
+    "light",
+    "battery",
+    "inspection",
+    "rotation",
+    "honda",
+    "toyota",
+    "ford",
+    "chevy",
+    "camry",
+    "civic",
+    "am",
+    "pm",
+    "number",
+    "phone",
+    "email",
+    "name",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "zero",
+    "human",
+    "person",
+    "manager",
+    "agent",
+    "representative",
+}
+_NAME_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+|[^\sA-Za-z\d]")
+_LEADING_FILLERS = {
+    "yes",
+    "yeah",
+    "yep",
+    "sure",
+    "ok",
+    "okay",
+    "um",
+    "uh",
+    "so",
+    "well",
+    "oh",
+    "hi",
+    "hello",
+    "hey",
+    "it",
+    "its",
+    "it's",
+    "that's",
+    "thats",
+    "sorry",
+    "and",
+}
+
+
+def _is_name_word(tok: str) -> bool:
+    low = tok.lower().replace("’", "'")
+    return bool(re.fullmatch(r"[a-z][a-z'-]*", low)) and low not in _NON_NAMES and len(low) <= 20
+
+
+def _titled(words: list[str]) -> str:
+    out = []
+    for w in words:
+        w = w.replace("’", "'")
+        out.append(w if (not w.islower() and not w.isupper()) else w.lower().title())
+    return " ".join(out)
+
+
+def _match_cue(lows: list[str], cues: tuple[tuple[str, ...] | str, ...]) -> int | None:
+    for i in range(len(lows)):
+        for cue in cues:
+            seq = (cue,) if isinstance(cue, str) else cue
+            if tuple(lows[i : i + len(seq)]) == seq:
+                return i + len(seq)
+    return None
+
+
+def _collect(tokens: list[str], start: int) -> tuple[list[str], str]:
+    words: list[str] = []
+    i = start
+    while i < len(tokens) and len(words) < 5 and _is_name_word(tokens[i]):
+        if tokens[i].lower() in _TERMINATORS:
+            break
+        words.append(tokens[i])
+        i += 1
+    return words, tokens[i].lower() if i < len(tokens) else ""
+
+
+def parse_name(text: str, *, expecting_name: bool = False) -> str | None:
+    """The caller's name ("my name is John Smith", "it's Dave"), title-cased, at most 4 words; else None.
+
+    With `expecting_name` (the agent just asked for it) a bare "John Smith" counts too. Weak cues such
+    as "it's"/"I'm" need a capitalised word or an utterance that ends right after the name, so "I'm
+    looking for a truck" or "it's broken down" are not names.
+    """
+    tokens = _NAME_TOKEN.findall(text[:_MAX_CHARS])
+    lows = [t.lower().replace("’", "'") for t in tokens]
+    strong = _match_cue(lows, _STRONG_CUES)
+    weak = None if strong is not None else _match_cue(lows, _WEAK_CUES)
+    start = strong if strong is not None else weak
+    if start is None and expecting_name:
+        start = 0
+        while start < len(lows) and lows[start] in _LEADING_FILLERS | {",", ".", "!"}:
+            start += 1
+    if start is None:
+        return None
+    words, stop = _collect(tokens, start)
+    if not words or len(words) > 4:
+        return None
+    ends_cleanly = stop in ("", ",", ".", "!", "?", ";") or stop in _TERMINATORS
+    if strong is None and weak is not None and not expecting_name:
+        capitalised = all(w[0].isupper() for w in words)
+        if not (capitalised or ends_cleanly):
+            return None
+    if strong is None and weak is None and not ends_cleanly:
+        return None
+    return _titled(words)
