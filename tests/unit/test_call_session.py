@@ -172,13 +172,18 @@ async def test_barge_in_stops_the_agent_and_keeps_only_what_was_heard() -> None:
         CallerTurn(np.concatenate([burst(1.2), silence(2.0)]), barge_in_after_s=1.5),
     ]
     stt.phrases = {1: "sorry, what's your phone number?"}
-    session, _call, _ = session_for(turns, convo, stt, tts)
+    session, call, _ = session_for(turns, convo, stt, tts)
     await asyncio.wait_for(session.run(), 60)
     assert len(convo.heard) == 1
     heard = convo.heard[0]
     assert heard and len(heard) < len(long_reply) / 2
     assert convo.turns[-1] == "sorry, what's your phone number?"
     assert session.turns[0].agent_text == long_reply
+    # The agent fell silent within 200 ms of the barge-in being detected (media time, 20 ms frames).
+    cut = round(session.barge_ins[0].at_s / 0.02)
+    after = np.concatenate(call.log.agent[cut + 10 : cut + 40])
+    assert not after.any()
+    assert np.concatenate(call.log.agent[cut - 10 : cut]).any()
 
 
 async def test_a_short_mm_hmm_does_not_take_the_turn_and_the_agent_resumes() -> None:
