@@ -87,15 +87,21 @@ class LlmBrain(Brain):
             log.warning("llm_fallback", step="extract", error=str(exc))
             return replace(offline, source="offline-fallback")
         update = self._normalise(extraction, state)
-        # Choices among offered times, confirmation codes and "skip" are not in the model's tool schema.
-        return replace(
+        # A small model garbles digits it copies ("555-1498-766") and files emails under phone, so phone
+        # numbers and emails come from our parsers of the caller's own words when they find one. Choices
+        # among offered times, confirmation codes and "skip" are not in the model's tool schema at all.
+        # Anything else the model left out is filled from the parsers too (the model's values win).
+        awaiting = state.booking_slots.awaiting
+        update = replace(
             update,
+            phone=offline.phone or (update.phone if awaiting == "phone" else None),
+            email=offline.email or (update.email if awaiting == "email" else None),
             correction=offline.correction,
             confirmation_code=offline.confirmation_code,
             choice_index=offline.choice_index,
             declined=offline.declined,
-            source="llm",
         )
+        return replace(update.merged_with(offline), source="llm")
 
     def _normalise(self, extraction: BookingExtraction, state: ConversationState) -> SlotUpdate:
         """The model copies the caller's words; our parsers turn them into dates, numbers and database rows."""
