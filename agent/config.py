@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     end_of_turn_silence_s: float = Field(default=0.45, gt=0)
     patient_end_of_turn_silence_s: float = Field(default=1.3, gt=0)
     barge_in_min_s: float = Field(default=0.35, gt=0)
+    # WebRTC audio processing (livekit's AudioProcessingModule) on the caller's audio: cancels the agent's
+    # own voice coming back from speakerphones, and steady background noise.
+    echo_cancellation: bool = False
+    noise_suppression: bool = False
 
     # LiveKit (tokens for browser and phone rooms)
     livekit_url: str = "ws://127.0.0.1:7880"

@@ -51,6 +51,8 @@ class ReplayCall(CallIO):
         max_call_s: float = 300.0,
         hangup_after_s: float = 1.5,
         agent_quiet_s: float = 0.5,
+        echo_gain: float = 0.0,
+        echo_delay_ms: int = 40,
     ) -> None:
         self.call_id = f"replay-{secrets.token_hex(4)}"
         self.caller_id = caller_id
@@ -76,6 +78,11 @@ class ReplayCall(CallIO):
         self._last_agent_audio_tick = -1
         self._reply_mark: int | None = None  # played_samples when the agent's current reply began
         self._caller_done_tick = 0
+        if echo_gain and input_rate != output_rate:
+            raise ValueError("a simulated echo needs the same input and output rate")
+        # A speakerphone: the caller's microphone also picks up the agent, a little later and quieter.
+        self._echo_gain = echo_gain
+        self._echo_frames = max(1, echo_delay_ms // FRAME_MS)
         self.log = ReplayLog()
         self.dtmf_queue: asyncio.Queue[DtmfDigit | None] = asyncio.Queue()
 
@@ -150,6 +157,9 @@ class ReplayCall(CallIO):
             samples = self._caller_frame(frame_in)
             if samples is None:
                 break
+            if self._echo_gain and len(self.log.agent) >= self._echo_frames:
+                echo = self.log.agent[-self._echo_frames].astype(np.float32) * self._echo_gain
+                samples = np.clip(samples.astype(np.float32) + echo, -32768, 32767).astype(np.int16)
             self._ticks += 1
             self.log.caller.append(samples)
             yield AudioFrame(samples, self.input_rate)

@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 
 from agent.audio.frames import AudioFrame, Reframer
+from agent.audio.processing import ProcessingConfig
 from agent.audio.resample import StreamResampler
 from agent.audio.vad import SpeechEnded, SpeechStarted, VadConfig, VoiceActivityDetector
+from agent.calls.echo_reference import EchoReference
 from agent.calls.io import CallIO
 from agent.calls.speech_out import SpeechHandle
 from agent.calls.turn_taking import TurnTakingConfig, is_false_interruption, required_silence
@@ -83,6 +85,8 @@ class CallSession:
     vad_config: VadConfig = field(default_factory=VadConfig)
     turn_config: TurnTakingConfig = field(default_factory=TurnTakingConfig)
     stt_hint: str | None = None  # names and words of this dealership, to steer Whisper's spelling
+    processing: ProcessingConfig | None = None  # echo cancellation / noise suppression, when enabled
+    _echo: EchoReference | None = None
     session_id: str = ""
     turns: list[TurnRecord] = field(default_factory=list)
     barge_ins: list[BargeIn] = field(default_factory=list)
@@ -103,6 +107,8 @@ class CallSession:
         state = await self.conversations.start(self.io.caller_id, channel="voice")
         self.session_id = state.session_id
         bind_ids(call_id=self.io.call_id, session_id=self.session_id)
+        if self.processing is not None and self.processing.enabled:
+            self._echo = EchoReference(self.io, self.processing, STT_RATE)
         log.info("call_answered", caller_id=self.io.caller_id)
         try:
             self._speak(state.reply)
@@ -113,7 +119,8 @@ class CallSession:
             await self._cleanup()
 
     def _speak(self, text: str) -> SpeechHandle:
-        self._speaking = SpeechHandle(text, self.io, self.tts).start()
+        on_audio = self._echo.queued if self._echo is not None else None
+        self._speaking = SpeechHandle(text, self.io, self.tts, on_audio=on_audio).start()
         return self._speaking
 
     def _agent_talking(self) -> bool:
@@ -130,6 +137,8 @@ class CallSession:
                 break
 
     async def _on_frame(self, vad: VoiceActivityDetector, frame: AudioFrame) -> None:
+        if self._echo is not None:
+            frame = self._echo.process(frame)
         samples = frame.samples
         event = vad.process(frame)
         self._collect(samples, vad.speaking or event is not None)
@@ -158,6 +167,8 @@ class CallSession:
             return
         assert self._speaking is not None
         await self._speaking.interrupt()
+        if self._echo is not None:
+            self._echo.cleared()
         self._interrupted = self._speaking
         self.barge_ins.append(BargeIn(self.io.now(), self._speaking.heard_text()))
         log.info("barge_in", heard=self._speaking.heard_text()[-80:])
@@ -288,6 +299,8 @@ class CallSession:
         if self._speaking is not None:
             await self._speaking.interrupt()
         await asyncio.gather(*[t for t in self._tasks if t is not None], return_exceptions=True)
+        if self._echo is not None:
+            await self._echo.aclose()
         with contextlib.suppress(Exception):
             await self.conversations.end(self.session_id)
         log.info("call_ended", turns=len(self.turns), ended_by_agent=self.ended_by_agent)

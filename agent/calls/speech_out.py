@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
 
 from agent.audio.resample import StreamResampler
 from agent.calls.io import CallIO
@@ -26,6 +30,7 @@ class SpeechHandle:
     text: str
     io: CallIO
     tts: TextToSpeech
+    on_audio: Callable[[npt.NDArray[np.int16]], None] | None = None  # sees every chunk queued for playout
     first_audio_s: float | None = None  # wall seconds from start to the first queued audio
     interrupted: bool = False
     _plan: list[str] = field(default_factory=list)
@@ -56,14 +61,19 @@ class SpeechHandle:
                 self._first_audio.set()
             self._sentences.append(_Spoken(sentence, self._cursor, int(out.size)))
             self._cursor += int(out.size)
-            await self.io.play(out)
+            await self._play(out)
         tail = resampler.flush()
         if tail.size:
             self._cursor += int(tail.size)
             if self._sentences:
                 self._sentences[-1].samples += int(tail.size)
-            await self.io.play(tail)
+            await self._play(tail)
         await self.io.wait_played()
+
+    async def _play(self, samples: npt.NDArray[np.int16]) -> None:
+        if self.on_audio is not None:
+            self.on_audio(samples)
+        await self.io.play(samples)
 
     @property
     def active(self) -> bool:

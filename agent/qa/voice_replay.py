@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from agent.audio.processing import ProcessingConfig
 from agent.audio.resample import resample
 from agent.audio.vad import VadConfig
 from agent.audio.wav import read_wav, write_wav
@@ -168,6 +169,7 @@ async def replay_scenario(
                 vad_config=vad_config(settings),
                 turn_config=turn_config(settings),
                 stt_hint=runtime.dialog.stt_hint,
+                processing=ProcessingConfig(settings.echo_cancellation, settings.noise_suppression),
             )
             await session.run()
             result.turns = session.turns

@@ -266,3 +266,41 @@ def test_false_interruptions(text: str, speech_s: float, false: bool) -> None:
     from agent.calls.turn_taking import is_false_interruption
 
     assert is_false_interruption(text, speech_s) is false
+
+
+@pytest.mark.parametrize("cancel_echo", [False, True])
+async def test_on_a_speakerphone_the_agent_does_not_interrupt_itself_with_echo_cancellation(
+    cancel_echo: bool,
+) -> None:
+    from agent.audio.processing import CallAudioProcessor, ProcessingConfig
+
+    if cancel_echo and not CallAudioProcessor.available():
+        pytest.skip("livekit (AudioProcessingModule) is not installed")
+    long_reply = "Our service department is open on weekdays and Saturdays. " * 3 + "Anything else?"
+    convo = ScriptedConversations([long_reply])
+    stt, tts = BurstSTT({1: "what are your hours"}), ToneTTS()
+    call = ReplayCall(
+        [CallerTurn(burst(1.0))],
+        input_rate=RATE,
+        output_rate=RATE,
+        max_call_s=60,
+        echo_gain=0.5,
+        echo_delay_ms=40,
+    )
+    session = CallSession(
+        call,
+        convo,
+        stt,
+        tts,
+        Events(),
+        vad_config=VadConfig(use_webrtc=False),
+        turn_config=TurnTakingConfig(),
+        processing=ProcessingConfig(echo_cancellation=cancel_echo, noise_suppression=False),
+    )
+    await asyncio.wait_for(session.run(), 60)
+    if cancel_echo:
+        assert session.barge_ins == [], "the agent's own voice, cancelled, must not count as the caller"
+    else:
+        assert session.barge_ins, (
+            "without cancellation the echo is heard as the caller talking over the agent"
+        )
