@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from agent.speech.text_normalise import split_sentences
+from agent.speech.worker import InferenceWorker
 
 Int16Array = npt.NDArray[np.int16]
 
@@ -44,6 +46,36 @@ class TextToSpeech(ABC):
 
     async def aclose(self) -> None:
         return None
+
+
+class WorkerTTS(TextToSpeech):
+    """An engine whose model loads and runs on a thread of its own (never on the event loop)."""
+
+    def __init__(self, worker_name: str) -> None:
+        self._worker = InferenceWorker(worker_name)
+
+    @abstractmethod
+    def _load_sync(self) -> Any:
+        """Load the model once (called on the worker thread); later calls return it."""
+
+    @abstractmethod
+    def _synthesize_sync(self, text: str) -> Int16Array:
+        """One sentence, on the worker thread."""
+
+    def _unload(self) -> None:
+        """Drop the model after the worker stopped."""
+
+    async def load(self) -> None:
+        await self._worker.run(self._load_sync)
+
+    async def synthesize(self, text: str) -> Int16Array:
+        if not text.strip():
+            return np.zeros(0, dtype=np.int16)
+        return await self._worker.run(self._synthesize_sync, text)
+
+    async def aclose(self) -> None:
+        await self._worker.aclose()
+        self._unload()
 
 
 def float_to_int16(audio: npt.ArrayLike) -> Int16Array:

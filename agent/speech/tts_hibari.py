@@ -7,13 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from agent.speech.tts import Int16Array, TextToSpeech, TTSError, float_to_int16
-from agent.speech.worker import InferenceWorker
+from agent.speech.tts import Int16Array, TTSError, WorkerTTS, float_to_int16
 
 SAMPLE_RATE = 24000
 
 
-class HibariTTS(TextToSpeech):
+class HibariTTS(WorkerTTS):
     """hibari's bundled "heart" voice on one onnxruntime thread, in its own worker thread.
 
     Never pass hibari a `voice=`: every voice but the bundled default is downloaded from a hub on first use.
@@ -25,7 +24,7 @@ class HibariTTS(TextToSpeech):
     def __init__(self, threads: int = 1, *, speed: float = 1.0) -> None:
         self._threads = threads
         self._speed = speed
-        self._worker = InferenceWorker("hibari")
+        super().__init__("hibari")
         self._model: Any = None
         self.load_s: float | None = None
 
@@ -51,14 +50,5 @@ class HibariTTS(TextToSpeech):
         audio = np.asarray(model(text, speed=self._speed), dtype=np.float32)
         return float_to_int16(audio)
 
-    async def load(self) -> None:
-        await self._worker.run(self._load_sync)
-
-    async def synthesize(self, text: str) -> Int16Array:
-        if not text.strip():
-            return np.zeros(0, dtype=np.int16)
-        return await self._worker.run(self._synthesize_sync, text)
-
-    async def aclose(self) -> None:
-        await self._worker.aclose()
+    def _unload(self) -> None:
         self._model = None

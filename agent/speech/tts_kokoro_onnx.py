@@ -8,13 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from agent.speech.tts import Int16Array, TextToSpeech, TTSError, float_to_int16
-from agent.speech.worker import InferenceWorker
+from agent.speech.tts import Int16Array, TTSError, WorkerTTS, float_to_int16
 
 SAMPLE_RATE = 24000
 
 
-class KokoroOnnxTTS(TextToSpeech):
+class KokoroOnnxTTS(WorkerTTS):
     """Kokoro-82M (any kokoro-onnx compatible export) with a style from a voices .npz/.bin file.
 
     kokoro-onnx phonemises with the espeak-ng library bundled in espeakng-loader, so nothing is downloaded.
@@ -42,7 +41,7 @@ class KokoroOnnxTTS(TextToSpeech):
         self._lang = lang
         self._speed = speed
         self._threads = threads
-        self._worker = InferenceWorker("kokoro")
+        super().__init__("kokoro")
         self._kokoro: Any = None
         self.load_s: float | None = None
 
@@ -80,14 +79,5 @@ class KokoroOnnxTTS(TextToSpeech):
             raise TTSError(f"kokoro produced {rate} Hz, expected {SAMPLE_RATE}")
         return float_to_int16(np.asarray(audio, dtype=np.float32))
 
-    async def load(self) -> None:
-        await self._worker.run(self._load_sync)
-
-    async def synthesize(self, text: str) -> Int16Array:
-        if not text.strip():
-            return np.zeros(0, dtype=np.int16)
-        return await self._worker.run(self._synthesize_sync, text)
-
-    async def aclose(self) -> None:
-        await self._worker.aclose()
+    def _unload(self) -> None:
         self._kokoro = None

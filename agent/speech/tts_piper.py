@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.speech.tts import Int16Array, TextToSpeech, TTSError
-from agent.speech.worker import InferenceWorker
+from agent.speech.tts import Int16Array, TTSError, WorkerTTS
 
 
 def packaged_voice() -> Path:
@@ -30,7 +29,7 @@ def piper_available() -> bool:
     return True
 
 
-class PiperTTS(TextToSpeech):
+class PiperTTS(WorkerTTS):
     """A Piper voice (.onnx plus .onnx.json) on `threads` onnxruntime threads, in its own worker thread.
 
     piper-tts is imported only when the voice loads, so the agent runs without the GPL extra installed.
@@ -44,7 +43,7 @@ class PiperTTS(TextToSpeech):
         self._voice_path = voice_path
         self._threads = threads
         self._length_scale = length_scale
-        self._worker = InferenceWorker("piper")
+        super().__init__("piper")
         self._voice: Any = None
         self.load_s: float | None = None
         self.sample_rate = 22050  # replaced by the voice's own rate on load; medium voices are 22.05 kHz
@@ -87,14 +86,5 @@ class PiperTTS(TextToSpeech):
             return np.zeros(0, dtype=np.int16)
         return np.concatenate(chunks).astype(np.int16, copy=False)
 
-    async def load(self) -> None:
-        await self._worker.run(self._load_sync)
-
-    async def synthesize(self, text: str) -> Int16Array:
-        if not text.strip():
-            return np.zeros(0, dtype=np.int16)
-        return await self._worker.run(self._synthesize_sync, text)
-
-    async def aclose(self) -> None:
-        await self._worker.aclose()
+    def _unload(self) -> None:
         self._voice = None
