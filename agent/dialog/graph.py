@@ -21,7 +21,7 @@ def build_graph(brain: Brain, tools: DealershipTools, dealership_name: str) -> A
     """A compiled graph; its tools and brain are bound here, per process, never at import."""
     graph: Any = StateGraph(ConversationState)  # langgraph's overloads reject typed async nodes
     graph.add_node("check_notifications", make_check_notifications_node(tools))
-    graph.add_node("router", make_router_node(brain))
+    graph.add_node("router", make_router_node(brain, tools))
     graph.add_node("faq", make_faq_node(tools, dealership_name))
     graph.add_node("booking", make_booking_node(brain, tools))
     graph.add_node("escalation", make_escalation_node(tools))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 
 from agent.config import Settings
@@ -40,6 +41,11 @@ def describe_context(state: ConversationState) -> str:
     return (
         f"{slots.action} in progress; agent just asked for: {asking or 'nothing'}; known: {said or 'nothing'}"
     )
+
+
+def _said(value: str, utterance: str) -> bool:
+    words = set(re.findall(r"[a-z']+", utterance.lower()))
+    return all(word in words for word in re.findall(r"[a-z']+", value.lower()))
 
 
 class LlmBrain(Brain):
@@ -92,6 +98,10 @@ class LlmBrain(Brain):
         # among offered times, confirmation codes and "skip" are not in the model's tool schema at all.
         # Anything else the model left out is filled from the parsers too (the model's values win).
         awaiting = state.booking_slots.awaiting
+        if update.name and awaiting != "name" and not _said(update.name, text):
+            # The model copies names from the conversation ("Hi Maria" -> "Maria"): only a name the caller
+            # gave in this utterance, or gave when asked, may change the booking.
+            update = replace(update, name=None)
         update = replace(
             update,
             phone=offline.phone or (update.phone if awaiting == "phone" else None),

@@ -9,7 +9,6 @@ from agent.dialog.brain import Brain, Routing, SlotUpdate
 from agent.dialog.nlu.confirmations import is_correction, parse_yes_no
 from agent.dialog.nlu.contacts import parse_email, parse_phone
 from agent.dialog.nlu.datetimes import parse_when
-from agent.dialog.nlu.faq_index import FAQ_MIN_SCORE
 from agent.dialog.nlu.intents import IntentClassifier
 from agent.dialog.nlu.names import parse_name
 from agent.dialog.nlu.services import detect_appointment_kind, match_service
@@ -37,13 +36,6 @@ _CHOICES = {
 _DECLINE = re.compile(r"\b(skip\w*|no email|don'?t have (an )?email|not necessary|no thanks|no need)\b", re.I)
 _EMAILISH = re.compile(r"@|\b(at|dot)\b", re.I)
 _BOOKING_INTENTS = {"book_service", "book_test_drive", "cancel", "reschedule"}
-_QUESTION = re.compile(
-    r"^\s*(what|where|when|how|why|which|who|do you|does|is there|are there|is it|are you|can you tell)\b",
-    re.I,
-)
-_BOOKING_VERB = re.compile(
-    r"\b(book|schedule|set up|make an appointment|reserve|sign me up|come in|bring (it|my car) in)\b", re.I
-)
 
 
 def _parse_code(text: str) -> str | None:
@@ -78,15 +70,6 @@ class OfflineBrain(Brain):
     async def route(self, text: str, state: ConversationState) -> Routing:
         intent, confidence = await asyncio.to_thread(self._classifier.classify, text)
         slots = state.booking_slots
-        if (
-            intent in ("book_service", "book_test_drive")
-            and _QUESTION.search(text)
-            and not _BOOKING_VERB.search(text)
-        ):
-            # "What do I need to bring for a test drive?" is a question about test drives, not a booking.
-            hits = await self._tools.search_faq(text, 1)
-            if hits and hits[0][1] >= FAQ_MIN_SCORE:
-                return Routing("faq", max(confidence, hits[0][1]))
         if not slots.is_active() or intent in _BOOKING_INTENTS:
             return Routing(intent, confidence)
         if intent == "escalation" and confidence >= 0.6:
