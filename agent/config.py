@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
     vad_energy_threshold: float = Field(default=0.012, ge=0, lt=1)
     vad_start_frames: int = Field(default=3, ge=1)
-    vad_stop_frames: int = Field(default=10, ge=1)
+    vad_stop_frames: int = Field(default=6, ge=1)
     end_of_turn_silence_s: float = Field(default=0.45, gt=0)
     patient_end_of_turn_silence_s: float = Field(default=1.3, gt=0)
     barge_in_min_s: float = Field(default=0.35, gt=0)
