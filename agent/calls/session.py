@@ -293,12 +293,16 @@ class CallSession:
         )
 
     async def _cleanup(self) -> None:
-        for task in [*self._tasks, self._turn_task, self._pending.stt_task if self._pending else None]:
-            if task is not None and not task.done():
-                task.cancel()
+        owned: list[asyncio.Task[Any]] = [*self._tasks]
+        if self._turn_task is not None:
+            owned.append(self._turn_task)
+        if self._pending is not None:
+            owned.append(self._pending.stt_task)
+        for task in owned:
+            task.cancel()
         if self._speaking is not None:
             await self._speaking.interrupt()
-        await asyncio.gather(*[t for t in self._tasks if t is not None], return_exceptions=True)
+        await asyncio.gather(*owned, return_exceptions=True)
         if self._echo is not None:
             await self._echo.aclose()
         with contextlib.suppress(Exception):
