@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from agent.dialog.nodes.notifications import absorb_notifications
 from agent.dialog.state import ConversationState, CustomerContext
 from agent.dialog.tools.dealership import DealershipTools
-from agent.log import get_logger
+from agent.log import bind_ids, get_logger
 from agent.store.phone_numbers import normalize_phone
 from agent.store.state_store import StateStore
 
@@ -109,6 +109,7 @@ class Conversations:
             reply=greeting,
         )
         await self._store.set(session_id, state.to_json())
+        bind_ids(session_id=session_id)
         log.info("session_started", session_id=session_id, known_customer=known is not None)
         return state
 
@@ -120,6 +121,7 @@ class Conversations:
 
     async def handle_turn(self, session_id: str, text: str) -> TurnResult:
         """Run one caller utterance through the graph; turns of one session never overlap."""
+        bind_ids(session_id=session_id)
         async with self._lock(session_id):
             state = await self.get(session_id)
             started = time.perf_counter()

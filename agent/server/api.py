@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 
 from agent.dialog.conversation import UnknownSession
 from agent.dialog.state import ConversationState
+from agent.log import bind_ids
 from agent.server.errors import ApiError
 from agent.server.keys import CONVERSATIONS, DATABASE, RATE_LIMITER, SETTINGS, STATE_STORE
 from agent.server.requests import ChatMessage, CreateSession, VoiceTokenRequest, read_json
@@ -104,6 +105,7 @@ async def create_session(request: web.Request) -> web.Response:
 
 @routes.get("/api/sessions/{session_id}")
 async def get_session(request: web.Request) -> web.Response:
+    bind_ids(session_id=request.match_info["session_id"])
     try:
         state = await request.app[CONVERSATIONS].get(request.match_info["session_id"])
     except UnknownSession:
@@ -117,6 +119,7 @@ async def get_session(request: web.Request) -> web.Response:
 
 @routes.delete("/api/sessions/{session_id}")
 async def end_session(request: web.Request) -> web.Response:
+    bind_ids(session_id=request.match_info["session_id"])
     if not await request.app[CONVERSATIONS].end(request.match_info["session_id"]):
         raise ApiError(404, "unknown_session", "No such session (it may have ended or expired).")
     return web.json_response({"ended": True})
@@ -142,6 +145,7 @@ async def chat(request: web.Request) -> web.Response:
 @routes.post("/api/voice/token")
 async def voice_token(request: web.Request) -> web.Response:
     body = await read_json(request, VoiceTokenRequest)
+    bind_ids(session_id=body.session_id)
     try:
         await request.app[CONVERSATIONS].get(body.session_id)
     except UnknownSession:

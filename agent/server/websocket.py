@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from agent.dialog.conversation import UnknownSession, state_event
+from agent.log import bind_ids
 from agent.server.errors import ApiError
 from agent.server.keys import CONVERSATIONS, EVENTS, SETTINGS
 
@@ -37,6 +38,7 @@ async def _heartbeat(ws: web.WebSocketResponse, every_s: float) -> None:
 @routes.get("/ws/{session_id}")
 async def session_events(request: web.Request) -> web.StreamResponse:
     session_id = request.match_info["session_id"]
+    bind_ids(session_id=session_id)
     if not origin_allowed(request):
         raise ApiError(403, "origin_not_allowed", "This origin may not open the event stream.")
     try:
