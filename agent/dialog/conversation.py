@@ -193,8 +193,7 @@ class Conversations:
                     cut = AIMessage(content=heard or "...", name=message.name, id=message.id)
                     messages = [*state.messages[:index], cut, *state.messages[index + 1 :]]
                     await self._store.set(
-                        session_id,
-                        {**state.to_json(), "messages": [m.model_dump(mode="json") for m in messages]},
+                        session_id, state.model_copy(update={"messages": messages}).to_json()
                     )
                     return
 

@@ -66,6 +66,7 @@ class OfflineBrain(Brain):
     def __init__(self, classifier: IntentClassifier, tools: DealershipTools) -> None:
         self._classifier = classifier
         self._tools = tools
+        self._last: tuple[tuple[str, int, str], SlotUpdate] | None = None
 
     async def route(self, text: str, state: ConversationState) -> Routing:
         intent, confidence = await asyncio.to_thread(self._classifier.classify, text)
@@ -84,7 +85,13 @@ class OfflineBrain(Brain):
         return Routing("provide_info" if intent in ("unknown", "affirm", "deny") else intent, confidence)
 
     async def extract(self, text: str, state: ConversationState) -> SlotUpdate:
-        return await asyncio.to_thread(self._extract_sync, text, state)
+        # The router and the booking node both ask about the same utterance; parse it once.
+        key = (state.session_id, state.turn_count, text)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        update = await asyncio.to_thread(self._extract_sync, text, state)
+        self._last = (key, update)
+        return update
 
     def _extract_sync(self, text: str, state: ConversationState) -> SlotUpdate:
         slots = state.booking_slots

@@ -1,4 +1,4 @@
-"""Fixtures for integration tests: a running OpenAI-compatible LLM server for the LLM-brain tests."""
+"""Fixtures for integration tests: no model hub, and a running OpenAI-compatible LLM server for the LLM brain."""
 
 from __future__ import annotations
 
@@ -77,3 +77,11 @@ def llm_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline() -> Iterator[None]:
+    """Any attempt to reach a model hub fails instead of downloading."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        yield

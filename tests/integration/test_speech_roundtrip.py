@@ -25,14 +25,6 @@ GREETING = "Thanks for calling Riverside Motors. How can I help you today?"
 BOOKING = "I would like to book an oil change for next Tuesday morning."
 
 
-@pytest.fixture(scope="module", autouse=True)
-def offline() -> Iterator[None]:
-    """Any attempt to reach a model hub fails instead of downloading."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        yield
-
-
 @pytest.fixture(scope="module")
 def hibari(offline: None) -> Iterator[HibariTTS]:
     engine = HibariTTS(threads=1)
