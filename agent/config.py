@@ -71,6 +71,24 @@ class Settings(BaseSettings):
     echo_cancellation: bool = False
     noise_suppression: bool = False
 
+    # Embedded SIP endpoint (single machine, no LiveKit): G.711 over UDP and TCP
+    sip_enabled: bool = False
+    sip_host: str = "127.0.0.1"
+    sip_port: int = Field(default=5060, ge=1, le=65535)
+    sip_user: str = "agent"
+    rtp_port_min: int = Field(default=10000, ge=1024, le=65535)
+    rtp_port_max: int = Field(default=10999, ge=1024, le=65535)
+    max_calls: int = Field(default=4, ge=1)  # call N+1 is refused with 503 and Retry-After
+    busy_retry_after_s: int = Field(default=30, ge=1)
+    media_timeout_s: float = Field(default=15.0, gt=0)  # end a call whose RTP stopped this long ago
+    # Recording: every call's audio (stereo WAV: caller left, agent right) and a row in the calls table
+    record_calls: bool = True
+    recordings_path: Path = PROJECT_ROOT / "data" / "recordings"
+    # Transfers: the SIP address of each human; a transfer goes only to targets on the allow-list
+    human_sip_uris: dict[str, str] = Field(default_factory=dict)
+    transfer_allow_list: tuple[str, ...] = ()  # exact SIP URIs, or "@host" / "@host:port" for a whole host
+    hold_music_after_s: float = Field(default=6.0, gt=0)
+
     # LiveKit (tokens for browser and phone rooms)
     livekit_url: str = "ws://127.0.0.1:7880"
     livekit_api_key: str = "devkey"
@@ -90,6 +108,8 @@ class Settings(BaseSettings):
     def _check_ranges(self) -> Settings:
         if self.escalation_max_s < self.escalation_min_s:
             raise ValueError("escalation_max_s must be >= escalation_min_s")
+        if self.rtp_port_max <= self.rtp_port_min:
+            raise ValueError("rtp_port_max must be above rtp_port_min")
         return self
 
 
