@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,3 +78,7 @@ class CallIO(ABC):
         """Marks CPU work (STT, dialog, TTS). A virtual-clock transport stops its clock meanwhile, so
         replays run as fast as the CPU allows without the caller "talking over" work in progress."""
         return contextlib.nullcontext()
+
+
+# What a transport calls with each new call; it returns when the call is over (the session's whole life).
+CallHandler = Callable[[CallIO], Awaitable[None]]
