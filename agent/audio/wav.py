@@ -1,9 +1,10 @@
-"""WAV files: read PCM (8/16/24/32-bit), float and G.711 (mu-law/A-law) WAVs as int16 mono; write 16-bit or G.711."""
+"""WAV files: read PCM (8/16/24/32-bit), float and G.711 WAVs as int16 mono; write 16-bit (mono or more) or G.711."""
 
 from __future__ import annotations
 
 import struct
 import wave
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -111,6 +112,28 @@ def write_wav(path: StrPath, samples: npt.ArrayLike, sample_rate: int) -> None:
         out.setsampwidth(2)
         out.setframerate(sample_rate)
         out.writeframes(pcm.astype("<i2", copy=False).tobytes())
+
+
+def write_wav_channels(
+    path: StrPath, channels: Sequence[npt.ArrayLike], sample_rate: int, block_frames: int = 1 << 20
+) -> None:
+    """Write equally long int16 mono signals as one 16-bit PCM WAV, one channel each (left, right, ...).
+
+    Interleaves a block at a time, so a long recording never needs a second full-size copy in memory.
+    """
+    signals = [_check_int16(channel) for channel in channels]
+    if not signals:
+        raise ValueError("a WAV file needs at least one channel")
+    length = signals[0].shape[0]
+    if any(signal.shape[0] != length for signal in signals):
+        raise ValueError(f"channels differ in length: {[signal.shape[0] for signal in signals]}")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(len(signals))
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        for start in range(0, length, block_frames):
+            block = np.stack([signal[start : start + block_frames] for signal in signals], axis=1)
+            out.writeframes(block.astype("<i2", copy=False).tobytes())
 
 
 def write_g711_wav(path: StrPath, samples: npt.ArrayLike, sample_rate: int, law: Law = "mulaw") -> None:

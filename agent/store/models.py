@@ -1,10 +1,10 @@
-"""Plain records that the data layer hands to the dialog: services, inventory, FAQ, customers, bookings."""
+"""Plain records that the data layer hands out: services, inventory, FAQ, customers, bookings, calls."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Any, Literal
 
 AppointmentKind = Literal["service", "test_drive"]
 AppointmentStatus = Literal["booked", "cancelled", "completed", "no_show"]
@@ -132,3 +132,70 @@ class Holiday:
 
     day: date
     name: str
+
+
+CallChannel = Literal["sip", "livekit", "browser", "replay"]
+CallEndedBy = Literal["caller", "agent", "timeout", "shutdown"]
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptLine:
+    """One thing said on a call: who said it and when (media seconds since the call was answered)."""
+
+    role: str  # "caller" or "agent"
+    text: str
+    at_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"role": self.role, "text": self.text, "at_s": self.at_s}
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One phone call from ring to hang-up: how it ended, where its recording is, what was said."""
+
+    call_id: str
+    channel: CallChannel
+    caller_id: str | None
+    session_id: str | None
+    started_at: datetime  # UTC
+    answered_at: datetime | None
+    ended_at: datetime | None
+    outcome: str | None  # booked, rescheduled, cancelled, answered_question, transferred, ...
+    ended_by: CallEndedBy | None
+    transferred_to: str | None
+    recording_path: str | None
+    transcript: tuple[TranscriptLine, ...] = ()
+    turns: tuple[dict[str, Any], ...] = ()  # per-turn latency figures, as the call runner measured them
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to end; None while the call goes on."""
+        return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (times as ISO 8601 UTC strings)."""
+        return {
+            "call_id": self.call_id,
+            "channel": self.channel,
+            "caller_id": self.caller_id,
+            "session_id": self.session_id,
+            "started_at": _iso(self.started_at),
+            "answered_at": _iso(self.answered_at),
+            "ended_at": _iso(self.ended_at),
+            "duration_s": self.duration_s,
+            "outcome": self.outcome,
+            "ended_by": self.ended_by,
+            "transferred_to": self.transferred_to,
+            "recording_path": self.recording_path,
+            "transcript": [line.to_json() for line in self.transcript],
+            "turns": [dict(turn) for turn in self.turns],
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()

@@ -125,6 +125,27 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX callbacks_due ON callbacks(status, due_at);
     """,
+    # 2: one row per phone call: who called, how it ended, the recording and the transcript.
+    # channel and ended_by are checked in agent/store/calls.py rather than by CHECK constraints, so a new
+    # channel needs no table rebuild; outcome is an open set of words.
+    """
+    CREATE TABLE calls (
+        call_id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        caller_id TEXT,
+        session_id TEXT,
+        started_at TEXT NOT NULL,
+        answered_at TEXT,
+        ended_at TEXT,
+        outcome TEXT,
+        ended_by TEXT,
+        transferred_to TEXT,
+        recording_path TEXT,
+        transcript_json TEXT NOT NULL DEFAULT '[]',
+        turns_json TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX calls_started ON calls(started_at);
+    """,
 )
 
 # Tables whose rows come from the seed file; the seed is loaded only while all of them are empty.

@@ -14,7 +14,7 @@ import pytest
 
 from agent.audio.frames import float_to_int16
 from agent.audio.g711 import alaw_decode, alaw_encode, mulaw_decode, mulaw_encode
-from agent.audio.wav import WavFormatError, read_wav, write_g711_wav, write_wav
+from agent.audio.wav import WavFormatError, read_wav, write_g711_wav, write_wav, write_wav_channels
 
 pytestmark = pytest.mark.unit
 
@@ -207,3 +207,19 @@ def test_float_wav_written_by_sox(tmp_path: Path) -> None:
     _sox(str(source), "-e", "floating-point", "-b", "32", str(converted))
     samples, _ = read_wav(converted)
     assert np.abs(samples.astype(np.int32) - signal).max() <= 1
+
+
+def test_channels_are_written_interleaved_in_order(tmp_path: Path) -> None:
+    left = make_signal(8000)
+    right = (-left.astype(np.int32)).clip(-32768, 32767).astype(np.int16)
+    path = tmp_path / "stereo.wav"
+    write_wav_channels(path, [left, right], 8000, block_frames=1000)  # several blocks
+    with wave.open(str(path), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 8000)
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), "<i2").reshape(-1, 2)
+    np.testing.assert_array_equal(frames[:, 0], left)
+    np.testing.assert_array_equal(frames[:, 1], right)
+    with pytest.raises(ValueError):
+        write_wav_channels(path, [left, right[:-1]], 8000)
+    with pytest.raises(TypeError):
+        write_wav_channels(path, [left.astype(np.float32)], 8000)
