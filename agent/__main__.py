@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from agent.config import load_settings
+from agent.config import Settings, load_settings
 from agent.log import configure_logging, get_logger
 
 
@@ -29,7 +29,37 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--realtime", action="store_true", help="pace audio in real time instead of a virtual clock"
     )
+    livekit = commands.add_parser("livekit", help="LiveKit SIP path administration")
+    livekit_commands = livekit.add_subparsers(dest="livekit_command", required=True)
+    livekit_commands.add_parser(
+        "provision",
+        help="create or update the inbound SIP trunk and the dispatch rule (room per caller) from settings",
+    )
     return parser
+
+
+def _livekit_main(settings: Settings, command: str) -> int:
+    """`python -m agent livekit provision`: idempotent; prints what it created or updated."""
+    import asyncio
+
+    from livekit import api
+
+    from telephony.livekit.sip_admin import LiveKitUnreachable, open_livekit_api, provision
+
+    async def run() -> int:
+        async with open_livekit_api(settings) as client:
+            done = await provision(settings, client)
+        print(f"inbound trunk {done.trunk_action}: {done.trunk_id} ({settings.livekit_sip_trunk_name})")
+        print(f"dispatch rule {done.rule_action}: {done.rule_id} ({settings.livekit_sip_dispatch_rule_name})")
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except LiveKitUnreachable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except api.TwirpError as exc:
+        print(f"error: LiveKit refused the request ({exc.code}): {exc.message}", file=sys.stderr)
+    return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agent.qa.replay_cli import replay_main
 
         return replay_main(settings, args.target, args.scenario, args.out, args.realtime)
+    if args.command == "livekit":
+        return _livekit_main(settings, args.livekit_command)
     return 0
 
 

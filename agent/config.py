@@ -94,6 +94,20 @@ class Settings(BaseSettings):
     livekit_api_key: str = "devkey"
     livekit_api_secret: SecretStr = SecretStr("devsecret-devsecret-devsecret-0123")
     voice_token_ttl_s: int = Field(default=600, gt=0, le=86400)
+    # LiveKit SIP path (production): livekit-sip bridges phone calls into rooms; a verified webhook
+    # (POST /livekit/webhook) tells the agent a SIP caller joined a room named with the prefix.
+    livekit_enabled: bool = False
+    livekit_room_prefix: str = Field(default="call-", min_length=1)
+    livekit_agent_identity: str = "agent"  # the agent joins room R as "<identity>-R"
+    livekit_join_timeout_s: float = Field(default=10.0, gt=0)  # wait this long for the caller's audio
+    # `python -m agent livekit provision`: the inbound trunk and the dispatch rule (one room per caller)
+    livekit_sip_trunk_name: str = "dealership-inbound"
+    livekit_sip_dispatch_rule_name: str = "dealership-calls"
+    livekit_sip_numbers: tuple[str, ...] = ()  # the dealership's numbers, E.164 ("+15551230000")
+    livekit_sip_allowed_addresses: tuple[str, ...] = ()  # the trunk provider's signalling IPs / CIDRs
+    livekit_sip_auth_username: str = ""  # digest auth the provider must answer (empty: none)
+    livekit_sip_auth_password: SecretStr = SecretStr("")
+    livekit_outbound_trunk_id: str = ""  # for callbacks through create_sip_participant
 
     # HTTP limits
     max_message_chars: int = Field(default=2000, gt=0)

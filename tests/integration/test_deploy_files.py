@@ -1,0 +1,86 @@
+"""compose.yaml, livekit.yaml, livekit-sip.yaml, agent.env: valid for docker-compose and consistent with each other."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from agent.config import Settings
+from tests.integration.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def load(name: str) -> Any:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+def resolved_compose() -> dict[str, Any]:
+    """The compose file as docker-compose resolves it (env_file merged, ${VAR:-default} filled in)."""
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed (scripts/test installs Debian's docker-compose)")
+    done = subprocess.run(
+        ["docker-compose", "-f", "compose.yaml", "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin"},  # no LIVEKIT_* from the caller's shell
+    )
+    assert done.returncode == 0, done.stderr
+    resolved: dict[str, Any] = yaml.safe_load(done.stdout)
+    return resolved
+
+
+def test_docker_compose_accepts_the_compose_file() -> None:
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed (scripts/test installs Debian's docker-compose)")
+    done = subprocess.run(
+        ["docker-compose", "-f", "compose.yaml", "config", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_four_services_share_the_host_network() -> None:
+    services = resolved_compose()["services"]
+    assert set(services) == {"redis", "livekit-server", "livekit-sip", "agent"}
+    assert all(service["network_mode"] == "host" for service in services.values())
+    assert "build" in services["agent"]
+
+
+def test_the_agent_container_settings_load_and_enable_livekit(monkeypatch: pytest.MonkeyPatch) -> None:
+    environment = resolved_compose()["services"]["agent"]["environment"]
+    for name, value in environment.items():
+        monkeypatch.setenv(name, "" if value is None else str(value))
+    settings = Settings(_env_file=None)
+    assert settings.livekit_enabled and settings.state_backend == "redis"
+    assert not settings.sip_enabled
+    assert settings.livekit_sip_numbers == ("+15551230000",)
+    server, sip = load("livekit.yaml"), load("livekit-sip.yaml")
+    assert server["keys"] == {settings.livekit_api_key: settings.livekit_api_secret.get_secret_value()}
+    assert (sip["api_key"], sip["api_secret"]) == (
+        settings.livekit_api_key,
+        settings.livekit_api_secret.get_secret_value(),
+    )
+    assert server["webhook"]["api_key"] == settings.livekit_api_key
+    assert server["webhook"]["urls"] == [f"http://127.0.0.1:{settings.port}/livekit/webhook"]
+    assert settings.livekit_url == f"ws://127.0.0.1:{server['port']}" == sip["ws_url"]
+
+
+def test_livekit_and_livekit_sip_share_redis_and_use_separate_media_ports() -> None:
+    server, sip = load("livekit.yaml"), load("livekit-sip.yaml")
+    assert server["redis"]["address"] == sip["redis"]["address"]
+    low, high = (int(port) for port in str(sip["rtp_port"]).split("-"))
+    webrtc = range(server["rtc"]["port_range_start"], server["rtc"]["port_range_end"] + 1)
+    assert not set(range(low, high + 1)) & set(webrtc)
+    assert sip["sip_port"] == 5060
