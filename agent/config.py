@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     noise_suppression: bool = False
 
     # Embedded SIP endpoint (single machine, no LiveKit): G.711 over UDP and TCP
-    sip_enabled: bool = False
+    sip_enabled: bool = True
     sip_host: str = "127.0.0.1"
     sip_port: int = Field(default=5060, ge=1, le=65535)
     sip_user: str = "agent"
@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     max_calls: int = Field(default=4, ge=1)  # call N+1 is refused with 503 and Retry-After
     busy_retry_after_s: int = Field(default=30, ge=1)
     media_timeout_s: float = Field(default=15.0, gt=0)  # end a call whose RTP stopped this long ago
+    sip_answer_delay_s: float = Field(default=0.0, ge=0, le=30)  # ring this long before answering
     # Recording: every call's audio (stereo WAV: caller left, agent right) and a row in the calls table
     record_calls: bool = True
     recordings_path: Path = PROJECT_ROOT / "data" / "recordings"

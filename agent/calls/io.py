@@ -31,6 +31,7 @@ class CallIO(ABC):
     caller_id: str | None = None
     input_rate: int = 16000
     output_rate: int = 16000
+    ended_by: str | None = None  # set by a transport that knows why media ended ("caller", "timeout")
 
     @abstractmethod
     def frames(self) -> AsyncIterator[AudioFrame]:

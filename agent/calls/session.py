@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from agent.audio.frames import AudioFrame, Reframer
+from agent.audio.hold_music import hold_music_loop
 from agent.audio.processing import ProcessingConfig
 from agent.audio.resample import StreamResampler
 from agent.audio.vad import SpeechEnded, SpeechStarted, VadConfig, VoiceActivityDetector
@@ -19,6 +20,7 @@ from agent.calls.io import CallIO
 from agent.calls.speech_out import SpeechHandle
 from agent.calls.turn_taking import TurnTakingConfig, is_false_interruption, required_silence
 from agent.dialog.conversation import Conversations, EventSink
+from agent.dialog.state import ConversationState
 from agent.log import bind_ids, get_logger
 from agent.speech.stt import SpeechToText, Transcript
 from agent.speech.tts import TextToSpeech
@@ -86,6 +88,15 @@ class CallSession:
     turn_config: TurnTakingConfig = field(default_factory=TurnTakingConfig)
     stt_hint: str | None = None  # names and words of this dealership, to steer Whisper's spelling
     processing: ProcessingConfig | None = None  # echo cancellation / noise suppression, when enabled
+    transfer_targets: dict[str, str] = field(default_factory=dict)  # human name -> where to transfer
+    hold_music_after_s: float | None = None  # while a human is being found and all is quiet this long
+    transferred_to: str | None = None
+    transfer_failed: bool = False
+    final_state: ConversationState | None = None
+    _escalating: bool = False
+    _transfer_tried: bool = False
+    _music: asyncio.Task[None] | None = None
+    _quiet_since: float = 0.0
     _echo: EchoReference | None = None
     session_id: str = ""
     turns: list[TurnRecord] = field(default_factory=list)
@@ -119,6 +130,10 @@ class CallSession:
             await self._cleanup()
 
     def _speak(self, text: str) -> SpeechHandle:
+        if self._music is not None:  # the music task stops itself; drop what it queued
+            self._music.cancel()
+            self._music = None
+            self.io.clear()
         on_audio = self._echo.queued if self._echo is not None else None
         self._speaking = SpeechHandle(text, self.io, self.tts, on_audio=on_audio).start()
         return self._speaking
@@ -144,6 +159,7 @@ class CallSession:
         self._collect(samples, vad.speaking or event is not None)
         if isinstance(event, SpeechStarted):
             self._speech_started_s = event.at_s
+            await self._stop_music()
             if self._pending is not None:  # the caller went on talking: the turn was not over
                 self._pending.stt_task.cancel()
                 self._pending = None
@@ -249,10 +265,13 @@ class CallSession:
         self.turns.append(record)
         await self.events.publish(self.session_id, record.latency_event(self.session_id))
         log.info("voice_turn", **{k: v for k, v in record.__dict__.items() if k.endswith("_ms")})
+        self._escalating = state.escalation_in_progress
         if state.ended:
             await handle.wait()
             self.ended_by_agent = True
             await self.io.hangup()
+        else:
+            await self._maybe_transfer(state, handle)
 
     async def _notifications(self) -> None:
         """Speak what background work reports the moment it lands, even if the caller is silent."""
@@ -262,12 +281,63 @@ class CallSession:
                 self._agent_talking()
                 or self._pending is not None
                 or (self._turn_task is not None and not self._turn_task.done())
+                or self._speech_started_s is not None
             ):
+                self._quiet_since = self.io.now()
                 continue
             spoken = await self.conversations.deliver_notifications(self.session_id)
             if spoken:
                 self.notifications_spoken.extend(spoken)
-                self._speak(" ".join(spoken))
+                handle = self._speak(" ".join(spoken))
+                state = await self.conversations.get(self.session_id)
+                self._escalating = state.escalation_in_progress
+                await self._maybe_transfer(state, handle)
+            elif self._escalating:
+                await self._maybe_hold_music()
+
+    async def _maybe_hold_music(self) -> None:
+        """While the check for a human runs and nobody has spoken for a while, play hold music."""
+        if self.hold_music_after_s is None or self._music is not None:
+            return
+        if self.io.now() - self._quiet_since >= self.hold_music_after_s:
+            self._music = asyncio.create_task(self._play_music(), name="hold-music")
+
+    async def _play_music(self) -> None:
+        loop = hold_music_loop(self.io.output_rate)
+        chunk = self.io.output_rate // 2
+        position = 0
+        log.info("hold_music_started")
+        while True:
+            if self.io.queued_samples < self.io.output_rate:  # keep at most ~1 s queued: stops at once
+                piece = loop[position : position + chunk]
+                position = (position + chunk) % loop.size
+                await self.io.play(piece)
+            await asyncio.sleep(0.1)
+
+    async def _stop_music(self) -> None:
+        music, self._music = self._music, None
+        if music is not None:
+            music.cancel()
+            await asyncio.gather(music, return_exceptions=True)
+            self.io.clear()
+
+    async def _maybe_transfer(self, state: ConversationState, handle: SpeechHandle) -> None:
+        """A human is free: once the caller has heard so, hand the call over (only to configured targets)."""
+        if self._transfer_tried or state.human_agent_status != "available":
+            return
+        target = self.transfer_targets.get(state.human_agent_name or "")
+        if target is None:
+            return
+        self._transfer_tried = True
+        await handle.wait()
+        ok = await self.io.transfer(target)
+        text = await self.conversations.transfer_finished(self.session_id, ok=ok, target=target)
+        if ok:
+            self.transferred_to = target
+            self.ended_by_agent = True
+        else:
+            self.transfer_failed = True
+            self._speak(text)
 
     async def _keypad(self) -> None:
         """DTMF: '0' alone asks for a person; digits then '#' (or ten of them) are read as a number."""
@@ -294,6 +364,8 @@ class CallSession:
 
     async def _cleanup(self) -> None:
         owned: list[asyncio.Task[Any]] = [*self._tasks]
+        if self._music is not None:
+            owned.append(self._music)
         if self._turn_task is not None:
             owned.append(self._turn_task)
         if self._pending is not None:
@@ -305,6 +377,8 @@ class CallSession:
         await asyncio.gather(*owned, return_exceptions=True)
         if self._echo is not None:
             await self._echo.aclose()
+        with contextlib.suppress(Exception):
+            self.final_state = await self.conversations.get(self.session_id)
         with contextlib.suppress(Exception):
             await self.conversations.end(self.session_id)
         log.info("call_ended", turns=len(self.turns), ended_by_agent=self.ended_by_agent)

@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 from langchain_core.messages import AIMessage, HumanMessage
 
 from agent.dialog.nodes.notifications import absorb_notifications
+from agent.dialog.speech_format import say_when
 from agent.dialog.state import ConversationState, CustomerContext
 from agent.dialog.tools.dealership import DealershipTools
 from agent.log import bind_ids, get_logger
@@ -196,6 +197,46 @@ class Conversations:
                         session_id, state.model_copy(update={"messages": messages}).to_json()
                     )
                     return
+
+    async def transfer_finished(self, session_id: str, *, ok: bool, target: str) -> str:
+        """Record how a transfer to the available human went; on failure book a call back and return
+        what to tell the caller (empty on success: the caller is with the human now)."""
+        async with self._lock(session_id):
+            state = await self.get(session_id)
+            human = state.human_agent_name or "our team"
+            if ok:
+                updated = state.model_copy(update={"human_agent_status": "transferred"})
+                text = ""
+            else:
+                due = await self._tools.humans.schedule_callback(
+                    session_id, f"transfer to {human} failed", state.customer
+                )
+                text = (
+                    f"I'm sorry, I couldn't get you through to {human}. "
+                    f"I've scheduled a call back for you {say_when(due, self._tools.now().date())}."
+                )
+                messages = [*state.messages, AIMessage(content=text, name="notification")]
+                updated = state.model_copy(
+                    update={"human_agent_status": "callback_scheduled", "messages": messages, "reply": text}
+                )
+            await self._store.set(session_id, updated.to_json())
+        log.info("transfer_recorded", ok=ok, target=target)
+        await self._events.publish(
+            session_id, {"type": "transfer", "session_id": session_id, "ok": ok, "target": target}
+        )
+        if text:
+            await self._events.publish(
+                session_id,
+                {
+                    "type": "transcript",
+                    "session_id": session_id,
+                    "role": "assistant",
+                    "content": text,
+                    "agent_type": "notification",
+                },
+            )
+        await self._events.publish(session_id, state_event(updated))
+        return text
 
     async def end(self, session_id: str) -> bool:
         """End a session: cancel its background work and forget its state."""

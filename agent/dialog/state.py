@@ -18,7 +18,7 @@ AwaitedSlot = Literal[
 ]
 TaskStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 Priority = Literal["interrupt", "high", "normal"]
-HumanStatus = Literal["checking", "available", "callback_scheduled", "unavailable"]
+HumanStatus = Literal["checking", "available", "transferred", "callback_scheduled", "unavailable"]
 
 
 def utc_now() -> datetime:

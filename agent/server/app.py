@@ -7,23 +7,34 @@ from datetime import datetime
 
 from aiohttp import web
 
+from agent.calls.io import CallIO
+from agent.calls.runner import CallRunner
 from agent.config import Settings
 from agent.log import get_logger
 from agent.runtime import open_runtime
-from agent.server import api, websocket
+from agent.server import api, livekit_webhook, websocket
 from agent.server.errors import request_context
 from agent.server.events import EventHub
 from agent.server.keys import (
     BRAIN,
+    CALL_LOG,
+    CALL_RUNNER,
     CONVERSATIONS,
     DATABASE,
     EVENTS,
     HUMANS,
+    LIVEKIT_CALLS,
     RATE_LIMITER,
     SETTINGS,
+    SIP_ENDPOINT,
     STATE_STORE,
 )
 from agent.server.ratelimit import RateLimiter
+from agent.store.calls import CallLog
+from telephony.livekit.dispatch import LiveKitCallDispatcher, LiveKitRoomJoiner
+from telephony.livekit.room_connect import RoomAccess
+from telephony.sip import EndpointLimits, SipEndpoint
+from telephony.sip_stack import StackConfig
 
 log = get_logger(__name__)
 
@@ -40,8 +51,20 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         await app[EVENTS].aclose()
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
-        async with open_runtime(settings, events=app[EVENTS], clock=clock) as parts:
+        voice = settings.sip_enabled or settings.livekit_enabled
+        async with open_runtime(settings, events=app[EVENTS], clock=clock, voice=voice) as parts:
             app[DATABASE] = parts.database
+            app[CALL_LOG] = CallLog(parts.database)
+            if parts.voice is not None:
+                app[CALL_RUNNER] = CallRunner(
+                    settings,
+                    parts.dialog.conversations,
+                    parts.voice.stt,
+                    parts.voice.tts,
+                    app[EVENTS],
+                    call_log=app[CALL_LOG],
+                    stt_hint=parts.dialog.stt_hint,
+                )
             app[STATE_STORE] = parts.state_store
             app[HUMANS] = parts.humans
             app[BRAIN] = parts.dialog.brain
@@ -49,7 +72,66 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             log.info("agent_ready", brain=parts.dialog.brain.name, state_store=parts.state_store.backend)
             yield
 
-    app.cleanup_ctx.extend([events, runtime])
+    async def sip(app: web.Application) -> AsyncIterator[None]:
+        """The embedded SIP endpoint: phone calls straight to this process, no LiveKit needed."""
+        if not settings.sip_enabled:
+            yield
+            return
+        endpoint = SipEndpoint(
+            StackConfig(
+                host=settings.sip_host,
+                port=settings.sip_port,
+                user=settings.sip_user,
+                rtp_port_min=settings.rtp_port_min,
+                rtp_port_max=settings.rtp_port_max,
+                media_timeout_s=settings.media_timeout_s,
+            ),
+            EndpointLimits(
+                max_calls=settings.max_calls,
+                busy_retry_after_s=settings.busy_retry_after_s,
+                answer_delay_s=settings.sip_answer_delay_s,
+            ),
+            app[CALL_RUNNER].handler("sip"),
+            transfer_allow_list=settings.transfer_allow_list,
+        )
+        await endpoint.start()
+        app[SIP_ENDPOINT] = endpoint
+        try:
+            yield
+        finally:
+            await endpoint.aclose()
+
+    app.cleanup_ctx.extend([events, runtime, sip])
     app.add_routes(api.routes)
     app.add_routes(websocket.routes)
+    if settings.livekit_enabled:
+        add_livekit_calls(app, settings)
     return app
+
+
+# LiveKit SIP path ----------------------------------------------------------------------------------
+def add_livekit_calls(app: web.Application, settings: Settings) -> None:
+    """Phone calls through LiveKit: verified webhooks start a call session for each SIP caller."""
+
+    async def run_call(call: CallIO) -> None:
+        runner = app.get(CALL_RUNNER)  # looked up per call: the runtime opens it after this is wired
+        if runner is None:
+            log.error("livekit_call_without_runner", call_id=call.call_id)
+            return
+        await runner.run(call, "livekit")
+
+    async def livekit_calls(app: web.Application) -> AsyncIterator[None]:
+        dispatcher = LiveKitCallDispatcher(
+            run_call,
+            LiveKitRoomJoiner(RoomAccess.from_settings(settings)),
+            room_prefix=settings.livekit_room_prefix,
+        )
+        app[LIVEKIT_CALLS] = dispatcher
+        log.info("livekit_calls_ready", url=settings.livekit_url, room_prefix=settings.livekit_room_prefix)
+        try:
+            yield
+        finally:
+            await dispatcher.aclose()
+
+    app.cleanup_ctx.append(livekit_calls)
+    app.add_routes(livekit_webhook.routes)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from agent.calls.runner import CallRunner
 from agent.config import Settings
 from agent.dialog.brain import Brain
 from agent.dialog.conversation import Conversations
 from agent.server.events import EventHub
+from agent.server.livekit_events import LiveKitCallEvents
 from agent.server.ratelimit import RateLimiter
+from agent.store.calls import CallLog
 from agent.store.db import Database
 from agent.store.state_store import StateStore
 from agent.tasks.escalation import HumanAvailability
@@ -21,3 +24,10 @@ HUMANS = web.AppKey("humans", HumanAvailability)
 BRAIN = web.AppKey("brain", Brain)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+CALL_LOG = web.AppKey("call_log", CallLog)
+# Runs a call session for any transport's CallIO; present when voice is enabled (SIP or LiveKit).
+CALL_RUNNER = web.AppKey("call_runner", CallRunner)
+# The embedded SIP endpoint, when enabled (typed loosely: the server layer does not import telephony).
+SIP_ENDPOINT = web.AppKey("sip_endpoint", object)
+# The LiveKit dispatcher, when LiveKit calls are enabled: verified webhooks go to it.
+LIVEKIT_CALLS: web.AppKey[LiveKitCallEvents] = web.AppKey("livekit_calls")

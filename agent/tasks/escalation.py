@@ -177,6 +177,15 @@ class HumanAvailability:
             due = datetime.combine(due.date() + timedelta(days=1), time(0, 0), self._tz)
         return now + timedelta(hours=1)
 
+    async def schedule_callback(self, session_id: str, reason: str, customer: CustomerContext) -> datetime:
+        """A human was found but the call could not reach them (a failed transfer): book a call back."""
+        due = await self._callback_time()
+        await self._scheduling.schedule_callback(
+            session_id=session_id, phone=customer.phone, name=customer.name, reason=reason, due_at=due
+        )
+        log.info("callback_scheduled", reason=reason, due=due.isoformat())
+        return due
+
     async def cancel_session(self, session_id: str) -> int:
         owned = list(self._tasks.get(session_id, {}).values())
         for worker in owned:

@@ -45,6 +45,8 @@ def agent_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "rate_limit_per_s": 1000.0,
         "rate_limit_burst": 1000,
         "log_level": "warning",
+        "sip_enabled": False,  # the SIP tests start their own endpoint inside a loopback-only namespace
+        "recordings_path": tmp_path / "recordings",
     }
     values.update(overrides)
     return Settings(**values)

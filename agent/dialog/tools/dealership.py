@@ -38,6 +38,10 @@ class HumanRequester(Protocol):
         """Cancel every background task the session owns; returns how many were running."""
         ...
 
+    async def schedule_callback(self, session_id: str, reason: str, customer: CustomerContext) -> datetime:
+        """Book a call back (after a transfer that failed); returns when it is due."""
+        ...
+
 
 class Clock(Protocol):
     def __call__(self) -> datetime: ...

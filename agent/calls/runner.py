@@ -1,0 +1,163 @@
+"""CallRunner: what every transport hands a new call to: record it, run its session, store its outcome."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+
+from agent.audio.processing import ProcessingConfig
+from agent.audio.vad import VadConfig
+from agent.calls.io import CallHandler, CallIO
+from agent.calls.recording import RecordingCallIO
+from agent.calls.session import CallSession
+from agent.calls.turn_taking import TurnTakingConfig
+from agent.config import Settings
+from agent.dialog.conversation import Conversations, EventSink
+from agent.dialog.state import ConversationState
+from agent.log import bind_ids, get_logger
+from agent.speech.stt import SpeechToText
+from agent.speech.tts import TextToSpeech
+from agent.store.calls import CallLog
+from agent.store.models import CallChannel, CallEndedBy
+
+log = get_logger(__name__)
+
+
+def vad_config(settings: Settings) -> VadConfig:
+    return VadConfig(
+        aggressiveness=settings.vad_aggressiveness,
+        start_frames=settings.vad_start_frames,
+        stop_frames=settings.vad_stop_frames,
+        energy_threshold=settings.vad_energy_threshold,
+    )
+
+
+def turn_config(settings: Settings) -> TurnTakingConfig:
+    return TurnTakingConfig(
+        end_silence_s=settings.end_of_turn_silence_s,
+        patient_silence_s=settings.patient_end_of_turn_silence_s,
+        barge_in_min_s=settings.barge_in_min_s,
+    )
+
+
+def call_outcome(session: CallSession) -> str:
+    """One word for what the call achieved, for the calls table and the operator view."""
+    state = session.final_state
+    if session.transferred_to:
+        return "transferred"
+    if session.transfer_failed:
+        return "transfer_failed"
+    if state is not None:
+        slots = state.booking_slots
+        if slots.completed and slots.action is not None:
+            return {"book": "booked", "cancel": "cancelled", "reschedule": "rescheduled"}[slots.action]
+        if state.human_agent_status == "callback_scheduled":
+            return "callback_scheduled"
+    return "answered_question" if session.turns else "abandoned"
+
+
+def transcript_of(state: ConversationState | None) -> list[dict[str, Any]]:
+    if state is None:
+        return []
+    lines: list[dict[str, Any]] = []
+    for message in state.messages:
+        if isinstance(message, HumanMessage):
+            lines.append({"role": "caller", "text": str(message.content), "at_s": None})
+        elif isinstance(message, AIMessage):
+            lines.append({"role": "agent", "text": str(message.content), "at_s": None})
+    return lines
+
+
+@dataclass
+class CallRunner:
+    """Shared by every transport; one instance per process, holding no per-call state."""
+
+    settings: Settings
+    conversations: Conversations
+    stt: SpeechToText
+    tts: TextToSpeech
+    events: EventSink
+    call_log: CallLog | None = None
+    stt_hint: str | None = None
+
+    def handler(self, channel: CallChannel) -> CallHandler:
+        async def handle(io: CallIO) -> None:
+            await self.run(io, channel)
+
+        return handle
+
+    def session_for(self, io: CallIO) -> CallSession:
+        settings = self.settings
+        return CallSession(
+            io,
+            self.conversations,
+            self.stt,
+            self.tts,
+            self.events,
+            vad_config=vad_config(settings),
+            turn_config=turn_config(settings),
+            stt_hint=self.stt_hint,
+            processing=ProcessingConfig(settings.echo_cancellation, settings.noise_suppression),
+            transfer_targets=dict(settings.human_sip_uris),
+            hold_music_after_s=settings.hold_music_after_s,
+        )
+
+    async def run(self, io: CallIO, channel: CallChannel) -> CallSession:
+        """Run one call to its end; the call row and the recording are written whatever happens."""
+        bind_ids(call_id=io.call_id)
+        recorder = RecordingCallIO(io) if self.settings.record_calls else None
+        session = self.session_for(recorder or io)
+        if self.call_log is not None:
+            await self.call_log.start(io.call_id, channel, io.caller_id)
+        ended_by: CallEndedBy = "caller"
+        try:
+            await session.run()
+        except BaseException:
+            ended_by = "shutdown"
+            raise
+        finally:
+            if session.ended_by_agent:
+                ended_by = "agent"
+            elif io.ended_by == "timeout" and ended_by == "caller":
+                ended_by = "timeout"
+            await self._finish(io, session, recorder, ended_by)
+        return session
+
+    async def _finish(
+        self, io: CallIO, session: CallSession, recorder: RecordingCallIO | None, ended_by: CallEndedBy
+    ) -> None:
+        path: Path | None = None
+        if recorder is not None:
+            day = datetime.now(UTC).strftime("%Y-%m-%d")
+            try:
+                path = await recorder.save(self.settings.recordings_path / day / f"{_safe(io.call_id)}.wav")
+            except OSError:
+                log.exception("recording_not_saved")
+        outcome = call_outcome(session)
+        if self.call_log is not None:
+            with contextlib.suppress(Exception):
+                if session.session_id:
+                    await self.call_log.answered(io.call_id, session.session_id)
+            try:
+                await self.call_log.finish(
+                    io.call_id,
+                    outcome=outcome,
+                    ended_by=ended_by,
+                    transcript=transcript_of(session.final_state),
+                    turns=[asdict(turn) for turn in session.turns],
+                    recording_path=str(path) if path else None,
+                    transferred_to=session.transferred_to,
+                )
+            except Exception:
+                log.exception("call_record_not_saved")
+        log.info("call_recorded", outcome=outcome, ended_by=ended_by, recording=str(path) if path else None)
+
+
+def _safe(call_id: str) -> str:
+    """A call id as a file name (SIP Call-IDs may hold '@' and other characters)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:120] or "call"

@@ -1,0 +1,108 @@
+"""Which rooms the agent joins: a SIP caller joined a prefixed room (verified webhook) -> join, run the call."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+
+from livekit import api
+
+from agent.calls.io import CallHandler
+from agent.log import bind_ids, get_logger
+from telephony.livekit.room_call import LiveKitRoomCall
+from telephony.livekit.room_connect import RoomAccess, connect_room_call
+
+log = get_logger(__name__)
+
+
+class RoomJoiner(ABC):
+    """Turns "caller X is in room R" into a live call; the real one joins the LiveKit room."""
+
+    @abstractmethod
+    async def join(self, room: str, caller_identity: str) -> LiveKitRoomCall: ...
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release whatever the joiner holds (API clients)."""
+
+
+class LiveKitRoomJoiner(RoomJoiner):
+    """Joins rooms on the configured LiveKit server; one API client shared by every call."""
+
+    def __init__(self, access: RoomAccess) -> None:
+        self._access = access
+        self._client: api.LiveKitAPI | None = None
+
+    async def join(self, room: str, caller_identity: str) -> LiveKitRoomCall:
+        if self._client is None:
+            self._client = api.LiveKitAPI(self._access.url, self._access.api_key, self._access.api_secret)
+        return await connect_room_call(
+            self._access, self._client, room_name=room, caller_identity=caller_identity
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def is_sip_caller(event: api.WebhookEvent, room_prefix: str) -> bool:
+    """A SIP participant (not us, not a browser) joined a room that our dispatch rule names."""
+    return (
+        event.event == "participant_joined"
+        and event.participant.kind == api.ParticipantInfo.Kind.SIP
+        and bool(event.participant.identity)
+        and event.room.name.startswith(room_prefix)
+    )
+
+
+class LiveKitCallDispatcher:
+    """Receives verified LiveKit webhook events; for each new SIP caller joins the room and runs `on_call`.
+
+    One call per room: LiveKit retries a webhook it thinks failed, and a second SIP participant in the same
+    room (a transfer leg) is not a new call.
+    """
+
+    def __init__(self, on_call: CallHandler, joiner: RoomJoiner, *, room_prefix: str) -> None:
+        self._on_call = on_call
+        self._joiner = joiner
+        self._room_prefix = room_prefix
+        self._calls: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def active_rooms(self) -> list[str]:
+        return sorted(self._calls)
+
+    def on_webhook(self, event: api.WebhookEvent) -> None:
+        if not is_sip_caller(event, self._room_prefix):
+            return
+        room = event.room.name
+        if room in self._calls:
+            log.info("livekit_call_already_running", call_id=room)
+            return
+        task = asyncio.get_running_loop().create_task(self._run(room, event.participant.identity))
+        self._calls[room] = task
+        task.add_done_callback(lambda _t: self._calls.pop(room, None))
+
+    async def _run(self, room: str, caller_identity: str) -> None:
+        bind_ids(call_id=room)  # this task's own context: every log line of the call carries it
+        try:
+            call = await self._joiner.join(room, caller_identity)
+        except Exception as exc:
+            log.error("livekit_join_failed", error=repr(exc))
+            return
+        try:
+            await self._on_call(call)
+        except Exception as exc:
+            log.error("livekit_call_failed", error=repr(exc))
+        finally:
+            await call.hangup()
+        log.info("livekit_call_ended")
+
+    async def aclose(self) -> None:
+        """Shutdown: end every call in progress (each hangs up its caller), then release the joiner."""
+        tasks = list(self._calls.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._joiner.aclose()

@@ -1,0 +1,272 @@
+"""The embedded SIP endpoint: answers G.711 calls over UDP/TCP and hands each one to a session as a CallIO."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from agent.audio.frames import FRAME_MS, AudioFrame, samples_per_frame
+from agent.calls.io import CallHandler, CallIO, DtmfDigit
+from agent.log import bind_ids, get_logger
+from telephony.sip_stack import SipLeg, SipStack, StackConfig
+from telephony.transfer_policy import is_transfer_allowed
+
+log = get_logger(__name__)
+RATE = 8000
+FRAME = samples_per_frame(RATE)
+AHEAD_SAMPLES = 3 * FRAME  # agent audio kept in the stack's send buffer: small, so barge-in is instant
+_USER_PART = re.compile(r"(?:sips?|tel):([^@;>]+)")
+
+
+def caller_number(peer_uri: str, headers: dict[str, str]) -> str | None:
+    """The caller's number: P-Asserted-Identity (what a trunk vouches for), else the From user part."""
+    for source in (headers.get("P-Asserted-Identity", ""), headers.get("Remote-Party-ID", ""), peer_uri):
+        match = _USER_PART.search(source)
+        if match and match.group(1) not in ("anonymous", "unknown"):
+            return match.group(1)
+    return None
+
+
+class SipCall(CallIO):
+    """One answered SIP call. A paced 20 ms pump moves caller audio in and keeps the send buffer topped up."""
+
+    def __init__(self, leg: SipLeg, *, allow_list: tuple[str, ...], transfer_timeout_s: float = 30.0) -> None:
+        self.call_id = leg.call_id
+        self.caller_id = caller_number(leg.peer_uri, leg.headers)
+        self.input_rate = RATE
+        self.output_rate = RATE
+        self.transferred_to: str | None = None
+        self._leg = leg
+        self._allow_list = allow_list
+        self._transfer_timeout_s = transfer_timeout_s
+        self._frames: asyncio.Queue[AudioFrame | None] = asyncio.Queue()
+        self._digits: asyncio.Queue[DtmfDigit | None] = asyncio.Queue()
+        self._outgoing: deque[npt.NDArray[np.int16]] = deque()
+        self._queued = 0
+        self._written = 0  # samples handed to the stack, minus those flushed unplayed
+        self._received = 0
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._pending_in = np.zeros(0, np.int16)
+        self._ended = False
+        leg.on_digit(self._on_digit)
+        self._pump = asyncio.create_task(self._run_pump(), name=f"sip-pump-{self.call_id}")
+
+    def _on_digit(self, digit: str) -> None:
+        log.info("dtmf_received", digit=digit, at_s=round(self.now(), 2))
+        self._digits.put_nowait(DtmfDigit(digit, self.now()))
+
+    # Media ------------------------------------------------------------------------------------------
+    async def _run_pump(self) -> None:
+        started = time.monotonic()
+        tick = 0
+        try:
+            while not self._leg.is_closed:
+                self._receive()
+                self._send()
+                tick += 1
+                await asyncio.sleep(max(0.0, started + tick * FRAME_MS / 1000 - time.monotonic()))
+        finally:
+            if self._leg.is_closed and self.ended_by is None:
+                self.ended_by = "timeout" if "rtp" in self._leg.close_reason.lower() else "caller"
+            self._end_streams()
+
+    def _receive(self) -> None:
+        data = self._leg.read(FRAME * 8)
+        if not data:
+            return
+        samples = np.concatenate([self._pending_in, np.frombuffer(data, np.int16)])
+        whole = samples.size - samples.size % FRAME
+        for start in range(0, whole, FRAME):
+            self._received += FRAME
+            self._frames.put_nowait(AudioFrame(samples[start : start + FRAME].copy(), RATE))
+        self._pending_in = samples[whole:].copy()
+
+    def _send(self) -> None:
+        room = AHEAD_SAMPLES - self._leg.tx_buffered_samples()
+        while room > 0 and self._outgoing:
+            head = self._outgoing[0]
+            chunk = head[:room]
+            taken = self._leg.write(chunk.tobytes()) // 2
+            if taken == 0:
+                break
+            self._written += taken
+            self._queued -= taken
+            room -= taken
+            if taken == head.size:
+                self._outgoing.popleft()
+            else:
+                self._outgoing[0] = head[taken:]
+        if not self._outgoing and self._leg.tx_buffered_samples() == 0:
+            self._drained.set()
+
+    def _end_streams(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._frames.put_nowait(None)
+            self._digits.put_nowait(None)
+            self._drained.set()
+
+    # CallIO -----------------------------------------------------------------------------------------
+    async def frames(self) -> AsyncIterator[AudioFrame]:
+        while (frame := await self._frames.get()) is not None:
+            yield frame
+
+    async def dtmf(self) -> AsyncIterator[DtmfDigit]:
+        while (digit := await self._digits.get()) is not None:
+            yield digit
+
+    async def play(self, samples: npt.NDArray[np.int16]) -> None:
+        if self._ended or samples.size == 0:
+            return
+        self._outgoing.append(samples)
+        self._queued += int(samples.size)
+        self._drained.clear()
+
+    async def wait_played(self) -> None:
+        await self._drained.wait()
+
+    def clear(self) -> int:
+        unsent = self._leg.tx_buffered_samples()
+        self._leg.flush()
+        dropped = self._queued + unsent
+        self._written -= unsent
+        self._outgoing.clear()
+        self._queued = 0
+        self._drained.set()
+        return dropped
+
+    @property
+    def played_samples(self) -> int:
+        return max(0, self._written - self._leg.tx_buffered_samples())
+
+    @property
+    def queued_samples(self) -> int:
+        return self._queued + self._leg.tx_buffered_samples()
+
+    def now(self) -> float:
+        return self._received / RATE
+
+    async def hangup(self) -> None:
+        await self._leg.hangup()
+        self._end_streams()
+
+    async def transfer(self, target: str) -> bool:
+        if not is_transfer_allowed(target, self._allow_list):
+            log.warning("transfer_refused_not_allowed", target=target)
+            return False
+        log.info("transfer_started", target=target)
+        ok, reason = await self._leg.transfer(target, self._transfer_timeout_s)
+        if ok:
+            self.transferred_to = target
+            self._end_streams()
+        log.info("transfer_finished", target=target, ok=ok, reason=reason)
+        return ok
+
+    async def aclose(self) -> None:
+        """Stop the pump and hang up if the call is still up (idempotent)."""
+        await self._leg.hangup()
+        self._pump.cancel()
+        await asyncio.gather(self._pump, return_exceptions=True)
+        self._end_streams()
+
+
+@dataclass(frozen=True)
+class EndpointLimits:
+    max_calls: int
+    busy_retry_after_s: int
+    answer_delay_s: float = 0.0  # ring this long before answering (0: answer at once)
+    establish_timeout_s: float = 10.0
+
+
+class SipEndpoint:
+    """Owns the SIP stack and one task per call; call N+1 over the cap is refused with 503 + Retry-After."""
+
+    def __init__(
+        self,
+        stack_config: StackConfig,
+        limits: EndpointLimits,
+        on_call: CallHandler,
+        *,
+        transfer_allow_list: tuple[str, ...] = (),
+    ) -> None:
+        self._stack = SipStack(stack_config)
+        self._limits = limits
+        self._on_call = on_call
+        self._allow_list = transfer_allow_list
+        self._calls: dict[str, asyncio.Task[None]] = {}
+        self._closing = False
+        self.refused = 0
+        self.answered = 0
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._calls)
+
+    async def start(self) -> None:
+        await self._stack.start(self._incoming)
+
+    def _incoming(self, leg: SipLeg) -> None:
+        if self._closing or leg.call_id in self._calls:
+            return
+        if len(self._calls) >= self._limits.max_calls:
+            self.refused += 1
+            refused = leg.refuse_busy(self._limits.busy_retry_after_s)
+            log.warning("sip_call_refused_busy", call_id=leg.call_id, active=len(self._calls), sent=refused)
+            return
+        received = time.perf_counter()
+        task = asyncio.create_task(self._run_call(leg, received), name=f"sip-call-{leg.call_id}")
+        self._calls[leg.call_id] = task
+        task.add_done_callback(lambda _: self._calls.pop(leg.call_id, None))
+
+    async def _run_call(self, leg: SipLeg, received: float) -> None:
+        bind_ids(call_id=leg.call_id)
+        call: SipCall | None = None
+        try:
+            if self._limits.answer_delay_s:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(leg.closed.wait(), self._limits.answer_delay_s)
+                if leg.is_closed:
+                    log.info("sip_call_cancelled_before_answer", reason=leg.close_reason)
+                    return
+            await leg.answer()
+            await asyncio.wait_for(leg.established.wait(), self._limits.establish_timeout_s)
+            self.answered += 1
+            log.info(
+                "sip_call_answered",
+                peer=leg.peer_uri,
+                answer_ms=round((time.perf_counter() - received) * 1000, 1),
+            )
+            call = SipCall(leg, allow_list=self._allow_list)
+            await self._on_call(call)
+        except TimeoutError:
+            log.warning("sip_call_not_established", reason=leg.close_reason)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("sip_call_failed")
+        finally:
+            if call is not None:
+                await call.aclose()
+            else:
+                await leg.hangup()
+            log.info("sip_call_closed", reason=leg.close_reason)
+
+    async def aclose(self) -> None:
+        """Hang up every call, stop the stack (idempotent)."""
+        if self._closing:
+            return
+        self._closing = True
+        calls = list(self._calls.values())
+        for task in calls:
+            task.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
+        await self._stack.aclose()

@@ -1,0 +1,211 @@
+"""The only module that imports baresip-python: a SIP user agent answering calls, as small typed objects."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import baresip._native as baresip_native
+from baresip.call import Call, CallState, DigitEvent
+from baresip.config import Account, Config
+from baresip.errors import AudioNotActive, AudioRestarted, BaresipError
+from baresip.events import Event, StackEvent
+from baresip.runtime import Runtime
+from baresip.ua import UserAgent
+
+from agent.log import get_logger
+
+log = get_logger(__name__)
+
+# baresip-python can only refuse with 486; a full call centre answers 503 + Retry-After so trunks retry
+# elsewhere or later. The bundled libbaresip exports ua_hangupf(), which takes a status and extra headers;
+# libre's re_thread_enter()/re_thread_leave() make calling it from our thread safe.
+_NATIVE = ctypes.CDLL(baresip_native.__file__)
+_NATIVE.uag_call_find.restype = ctypes.c_void_p
+_NATIVE.uag_call_find.argtypes = [ctypes.c_char_p]
+_NATIVE.call_get_ua.restype = ctypes.c_void_p
+_NATIVE.call_get_ua.argtypes = [ctypes.c_void_p]
+_NATIVE.ua_hangupf.restype = None
+_NATIVE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    host: str
+    port: int
+    user: str
+    rtp_port_min: int
+    rtp_port_max: int
+    media_timeout_s: float
+
+
+class SipLeg:
+    """One inbound call: signalling (answer, refuse, hang up, transfer), 8 kHz PCM, DTMF and close events."""
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self.call_id: str = call.call_id or f"sip-{call.handle:x}"
+        self.peer_uri: str = call.peer or ""
+        self.headers: dict[str, str] = {str(k): str(v) for k, v in (call.headers or {}).items()}
+        self.closed = asyncio.Event()
+        self.close_reason = ""
+        self.established = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._digit_handlers: list[Callable[[str], None]] = []
+        call.on(self._on_event)
+        call.on_dtmf(self._on_digit)
+
+    # Events arrive on the event loop (baresip-python delivers them there).
+    def _on_event(self, event: StackEvent) -> None:
+        if event.event is Event.CALL_ESTABLISHED:
+            self.established.set()
+        elif event.event is Event.CALL_CLOSED:
+            self.close_reason = event.text or ""
+            self.closed.set()
+
+    def _on_digit(self, digit: DigitEvent) -> None:
+        for handler in list(self._digit_handlers):
+            handler(digit.digit)
+
+    def on_digit(self, handler: Callable[[str], None]) -> None:
+        self._digit_handlers.append(handler)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed.is_set() or self._call.state is CallState.CLOSED
+
+    async def answer(self) -> None:
+        await self._call.answer()
+
+    def refuse_busy(self, retry_after_s: int) -> bool:
+        """503 Service Unavailable with Retry-After, before answering; False when the call is gone."""
+        with _NATIVE_LOCK:
+            _NATIVE.re_thread_enter()
+            try:
+                call = _NATIVE.uag_call_find(self.call_id.encode())
+                if not call:
+                    return False
+                ua = _NATIVE.call_get_ua(ctypes.c_void_p(call))
+                _NATIVE.ua_hangupf(
+                    ctypes.c_void_p(ua),
+                    ctypes.c_void_p(call),
+                    ctypes.c_uint16(503),
+                    b"Service Unavailable",
+                    b"Retry-After: %u\r\n",
+                    ctypes.c_uint(retry_after_s),
+                )
+                return True
+            finally:
+                _NATIVE.re_thread_leave()
+
+    async def hangup(self) -> None:
+        if self.is_closed:
+            return
+        try:
+            await self._call.hangup()
+        except BaresipError as exc:  # the far end hung up at the same moment: normal telephony
+            log.debug("sip_hangup_raced", error=str(exc))
+
+    async def transfer(self, uri: str, timeout_s: float) -> tuple[bool, str]:
+        """Blind transfer (REFER); (True, "") when the far end reports the new call answered."""
+        try:
+            await self._call.transfer(uri, timeout=timeout_s)
+            return True, ""
+        except (BaresipError, ValueError) as exc:
+            return False, str(exc)
+
+    def read(self, max_samples: int) -> bytes:
+        """Received 16-bit PCM at 8 kHz, never blocking; b"" when nothing arrived or media is not up."""
+        for _ in range(2):
+            try:
+                return self._call.audio.read(max_samples * 2)
+            except AudioRestarted:  # a re-INVITE replaced the streams; the next read binds to them
+                continue
+            except AudioNotActive:
+                return b""
+        return b""
+
+    def write(self, pcm: bytes) -> int:
+        """Queue PCM for sending; returns bytes taken (the stack's buffer is bounded)."""
+        for _ in range(2):
+            try:
+                return self._call.audio.write(pcm)
+            except AudioRestarted:
+                continue
+            except AudioNotActive:
+                return 0
+        return 0
+
+    def flush(self) -> None:
+        with contextlib.suppress(AudioNotActive, AudioRestarted):
+            self._call.audio.flush_tx()
+
+    def tx_buffered_samples(self) -> int:
+        try:
+            return self._call.audio.info().tx_buffered // 2
+        except (AudioNotActive, AudioRestarted):
+            return 0
+
+
+class SipStack:
+    """A baresip runtime with one catch-all user agent: every INVITE to our address becomes a SipLeg."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self._config = config
+        self._runtime: Runtime | None = None
+        self._ua: UserAgent | None = None
+        self._closed = False
+
+    async def start(self, on_incoming: Callable[[SipLeg], None]) -> None:
+        cfg = self._config
+        runtime = Runtime()
+        await runtime.start(
+            Config(
+                net_interface=cfg.host,
+                max_concurrent_calls=None,  # our own cap answers 503; the stack's would answer 486
+                rtp_timeout=max(1, round(cfg.media_timeout_s)),
+                expose_headers=("P-Asserted-Identity", "Remote-Party-ID"),
+                extra_config_text=(
+                    f"sip_listen {cfg.host}:{cfg.port}\nrtp_ports {cfg.rtp_port_min}-{cfg.rtp_port_max}\n"
+                ),
+            )
+        )
+        self._runtime = runtime
+        account = Account(
+            user=cfg.user,
+            domain=f"{cfg.host}:{cfg.port}",
+            password="",
+            reg_interval=0,
+            audio_codecs=("pcmu", "pcma"),
+            dtmf_mode="rtpevent",
+            extra_params=("catchall=yes",),  # a trunk dials the DID (sip:+1555...@us), not our user name
+        )
+        self._ua = await UserAgent.create(runtime, account, transfer_policy="reject")
+
+        def incoming(call: Call) -> None:
+            on_incoming(SipLeg(call))
+
+        self._ua.on_incoming(incoming)
+        log.info("sip_listening", host=cfg.host, port=cfg.port, transports="udp,tcp")
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._runtime is not None:
+            try:
+                await self._runtime.close()
+            except BaresipError as exc:
+                log.warning("sip_stack_close_failed", error=str(exc))
+
+
+def stack_version() -> dict[str, Any]:
+    """Which SIP stack this build carries (for the README and health output)."""
+    import baresip
+
+    return {"baresip_python": baresip.__version__}
