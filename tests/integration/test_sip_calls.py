@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp import web
 
 from agent.audio.wav import read_wav
-from agent.config import Settings
-from agent.server.app import create_app
-from agent.server.keys import CALL_LOG, CALL_RUNNER, HUMANS, SIP_ENDPOINT
-from agent.speech.stt import WhisperSTT
-from tests.conftest import NOW
-from tests.integration.agent_harness import agent_settings
+from agent.server.keys import CALL_LOG, CALL_RUNNER, HUMANS
+from tests.integration.sip_agent import (
+    AGENT_PORT,
+    KNOWN_CALLER,
+    active_calls,
+    heard_text,
+    rows,
+    sip_agent,
+    sip_settings,
+)
 from tests.integration.sip_peers import (
     Baresip,
     caller_audio,
@@ -35,52 +34,6 @@ pytestmark = [
     pytest.mark.skipif(bool(peers_missing()), reason=f"missing SIP peers: {peers_missing()}"),
 ]
 
-AGENT_PORT = 5070
-KNOWN_CALLER = "+15550142233"  # Maria Gonzalez in fixtures/dealership.yaml
-
-
-def sip_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "sip_enabled": True,
-        "sip_port": AGENT_PORT,
-        "rtp_port_min": 21000,
-        "rtp_port_max": 21100,
-        "media_timeout_s": 3.0,
-        "hold_music_after_s": 30.0,
-    }
-    values.update(overrides)
-    return agent_settings(tmp_path, **values)
-
-
-@asynccontextmanager
-async def sip_agent(settings: Settings) -> AsyncIterator[web.Application]:
-    app = create_app(settings, clock=lambda: NOW)
-    runner = web.AppRunner(app)
-    await runner.setup()  # runs the cleanup_ctx: database, models, the SIP endpoint
-    try:
-        yield app
-    finally:
-        await runner.cleanup()
-
-
-def rows(db: Path, sql: str, *args: Any) -> list[sqlite3.Row]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return list(conn.execute(sql, args))
-
-
-async def heard_text(peer: Baresip) -> str:
-    """What the caller heard, transcribed by the same Whisper the agent uses."""
-    samples, rate = peer.received_audio()
-    stt = WhisperSTT()
-    await stt.load()
-    try:
-        from agent.audio.resample import resample
-
-        return (await stt.transcribe(resample(samples, rate, 16000))).text.lower()
-    finally:
-        await stt.aclose()
-
 
 async def test_known_caller_is_answered_greeted_by_name_recorded_and_freed(tmp_path: Path) -> None:
     settings = sip_settings(tmp_path, rtp_port_min=21000, rtp_port_max=21003)  # room for two calls only
@@ -96,7 +49,7 @@ async def test_known_caller_is_answered_greeted_by_name_recorded_and_freed(tmp_p
                 assert "Call established" in caller.log
             finally:
                 caller.stop()
-            await wait_until(lambda: app[SIP_ENDPOINT].active_calls == 0, 10, "the call to be freed")  # type: ignore[attr-defined]
+            await wait_until(lambda: active_calls(app) == 0, 10, "the call to be freed")
         heard = await heard_text(caller)
         assert "thanks for calling riverside motors" in heard
         assert "hi, mari" in heard  # "Maria": Whisper sometimes writes "Mario" from phone audio
@@ -128,7 +81,7 @@ async def test_booking_spoken_over_the_phone_lands_in_the_database(tmp_path: Pat
             await caller.wait_calls_ended(1, 90)
         finally:
             caller.stop()
-        await wait_until(lambda: app[SIP_ENDPOINT].active_calls == 0, 10, "the call to end")  # type: ignore[attr-defined]
+        await wait_until(lambda: active_calls(app) == 0, 10, "the call to end")
         booked = rows(
             settings.database_path,
             "SELECT a.scheduled_date, a.scheduled_time, a.status, c.phone"
@@ -161,7 +114,7 @@ async def test_keypad_digits_reach_the_dialog(tmp_path: Path) -> None:
             await caller.wait_calls_ended(1, 40)
         finally:
             caller.stop()
-        await wait_until(lambda: app[SIP_ENDPOINT].active_calls == 0, 10, "the call to end")  # type: ignore[attr-defined]
+        await wait_until(lambda: active_calls(app) == 0, 10, "the call to end")
         record = (await app[CALL_LOG].recent())[0]
         said = [line.text for line in record.transcript if line.role == "caller"]
         assert "5551234567" in said
@@ -194,7 +147,7 @@ async def test_escalation_transfers_the_call_to_the_human_with_refer(tmp_path: P
                 lambda: "Call established: sip:sarah" in caller.log, 60, "the caller to reach Sarah"
             )
             assert "Call established" in human.log
-            await wait_until(lambda: app[SIP_ENDPOINT].active_calls == 0, 10, "the agent to leave the call")  # type: ignore[attr-defined]
+            await wait_until(lambda: active_calls(app) == 0, 10, "the agent to leave the call")
         finally:
             caller.stop()
             human.stop()
@@ -226,7 +179,7 @@ async def test_transfer_to_a_target_off_the_allow_list_is_refused_and_a_callback
         finally:
             caller.stop()
         assert "sarah@127.0.0.1:5090" not in caller.log  # no REFER reached the caller
-        await wait_until(lambda: app[SIP_ENDPOINT].active_calls == 0, 10, "the call to end")  # type: ignore[attr-defined]
+        await wait_until(lambda: active_calls(app) == 0, 10, "the call to end")
         record = (await app[CALL_LOG].recent())[0]
         assert record.outcome == "transfer_failed" and record.transferred_to is None
         callbacks = rows(settings.database_path, "SELECT phone, reason FROM callbacks")
@@ -243,13 +196,13 @@ async def test_a_caller_whose_media_stops_is_timed_out(tmp_path: Path) -> None:
         caller = Baresip(tmp_path / "caller", 5080, 5580, (30000, 30010), wav=wav)
         caller.start(dial=f"sip:agent@127.0.0.1:{AGENT_PORT}")
         try:
-            await wait_until(lambda: app[SIP_ENDPOINT].active_calls == 1, 15, "the call")  # type: ignore[attr-defined]
+            await wait_until(lambda: active_calls(app) == 1, 15, "the call")
             import asyncio
 
             await asyncio.sleep(2)
             assert caller.process is not None
             caller.process.send_signal(signal.SIGSTOP)  # a phone that froze: no RTP, no BYE
-            await wait_until(lambda: app[SIP_ENDPOINT].active_calls == 0, 20, "the media timeout")  # type: ignore[attr-defined]
+            await wait_until(lambda: active_calls(app) == 0, 20, "the media timeout")
         finally:
             if caller.process is not None:
                 caller.process.send_signal(signal.SIGCONT)
