@@ -28,6 +28,7 @@ from agent.speech.tts import TextToSpeech
 log = get_logger(__name__)
 STT_RATE = 16000
 PRE_ROLL_FRAMES = 15  # 300 ms of audio kept before the VAD confirms speech
+NOTIFICATION_CHECK_FRAMES = 12  # look for landed notifications every 240 ms of call time
 
 
 @dataclass
@@ -97,6 +98,8 @@ class CallSession:
     _transfer_tried: bool = False
     _music: asyncio.Task[None] | None = None
     _quiet_since: float = 0.0
+    _frames_seen: int = 0
+    _notes_check: asyncio.Task[None] | None = None
     _echo: EchoReference | None = None
     session_id: str = ""
     turns: list[TurnRecord] = field(default_factory=list)
@@ -123,7 +126,6 @@ class CallSession:
         log.info("call_answered", caller_id=self.io.caller_id)
         try:
             self._speak(state.reply)
-            self._tasks.append(asyncio.create_task(self._notifications(), name="notifications"))
             self._tasks.append(asyncio.create_task(self._keypad(), name="dtmf"))
             await self._listen()
         finally:
@@ -152,6 +154,11 @@ class CallSession:
                 break
 
     async def _on_frame(self, vad: VoiceActivityDetector, frame: AudioFrame) -> None:
+        self._frames_seen += 1
+        if self._frames_seen % NOTIFICATION_CHECK_FRAMES == 0 and (
+            self._notes_check is None or self._notes_check.done()
+        ):
+            self._notes_check = asyncio.create_task(self._check_notifications(), name="notifications")
         if self._echo is not None:
             frame = self._echo.process(frame)
         samples = frame.samples
@@ -273,27 +280,33 @@ class CallSession:
         else:
             await self._maybe_transfer(state, handle)
 
-    async def _notifications(self) -> None:
-        """Speak what background work reports the moment it lands, even if the caller is silent."""
-        while True:
-            await asyncio.sleep(0.25)
-            if (
-                self._agent_talking()
-                or self._pending is not None
-                or (self._turn_task is not None and not self._turn_task.done())
-                or self._speech_started_s is not None
-            ):
-                self._quiet_since = self.io.now()
-                continue
-            spoken = await self.conversations.deliver_notifications(self.session_id)
-            if spoken:
-                self.notifications_spoken.extend(spoken)
-                handle = self._speak(" ".join(spoken))
-                state = await self.conversations.get(self.session_id)
-                self._escalating = state.escalation_in_progress
-                await self._maybe_transfer(state, handle)
-            elif self._escalating:
-                await self._maybe_hold_music()
+    async def _check_notifications(self) -> None:
+        """Every quarter second of call time: speak what background work reported the moment it lands,
+        even if the caller is silent (media time, so a virtual-clock replay behaves like a live call)."""
+        if (
+            self._agent_talking()
+            or self._pending is not None
+            or (self._turn_task is not None and not self._turn_task.done())
+            or self._speech_started_s is not None
+        ):
+            self._quiet_since = self.io.now()
+            return
+        try:
+            async with self.io.working():
+                await self._deliver_notifications()
+        except Exception:  # a store hiccup must not silence the rest of the call
+            log.exception("notification_delivery_failed")
+
+    async def _deliver_notifications(self) -> None:
+        spoken = await self.conversations.deliver_notifications(self.session_id)
+        if spoken:
+            self.notifications_spoken.extend(spoken)
+            handle = self._speak(" ".join(spoken))
+            state = await self.conversations.get(self.session_id)
+            self._escalating = state.escalation_in_progress
+            await self._maybe_transfer(state, handle)
+        elif self._escalating:
+            await self._maybe_hold_music()
 
     async def _maybe_hold_music(self) -> None:
         """While the check for a human runs and nobody has spoken for a while, play hold music."""
@@ -366,6 +379,8 @@ class CallSession:
         owned: list[asyncio.Task[Any]] = [*self._tasks]
         if self._music is not None:
             owned.append(self._music)
+        if self._notes_check is not None:
+            owned.append(self._notes_check)
         if self._turn_task is not None:
             owned.append(self._turn_task)
         if self._pending is not None:

@@ -16,10 +16,9 @@ import numpy as np
 
 from agent.audio.processing import ProcessingConfig
 from agent.audio.resample import resample
-from agent.audio.vad import VadConfig
 from agent.audio.wav import read_wav, write_wav
+from agent.calls.runner import turn_config, vad_config
 from agent.calls.session import CallSession, TurnRecord
-from agent.calls.turn_taking import TurnTakingConfig
 from agent.config import Settings
 from agent.qa.dialog_scenarios import (
     ScenarioResult,
@@ -63,23 +62,6 @@ class VoiceResult:
     @property
     def passed(self) -> bool:
         return not self.failures
-
-
-def vad_config(settings: Settings) -> VadConfig:
-    return VadConfig(
-        aggressiveness=settings.vad_aggressiveness,
-        start_frames=settings.vad_start_frames,
-        stop_frames=settings.vad_stop_frames,
-        energy_threshold=settings.vad_energy_threshold,
-    )
-
-
-def turn_config(settings: Settings) -> TurnTakingConfig:
-    return TurnTakingConfig(
-        end_silence_s=settings.end_of_turn_silence_s,
-        patient_silence_s=settings.patient_end_of_turn_silence_s,
-        barge_in_min_s=settings.barge_in_min_s,
-    )
 
 
 async def caller_turns(scenario: dict[str, Any], rate: int, voice: Voice) -> list[CallerTurn]:
