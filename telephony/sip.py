@@ -23,15 +23,27 @@ log = get_logger(__name__)
 RATE = 8000
 FRAME = samples_per_frame(RATE)
 AHEAD_SAMPLES = 3 * FRAME  # agent audio kept in the stack's send buffer: small, so barge-in is instant
-_USER_PART = re.compile(r"(?:sips?|tel):([^@;>]+)")
+_BRACKETED_URI = re.compile(r"<([^>]*)>")
+_USER_PART = re.compile(r"sips?:(?P<user>[^@;>?\s]+)@|tel:(?P<number>[^;>?\s]+)", re.IGNORECASE)
+_WITHHELD = frozenset({"anonymous", "unknown", "restricted", "private", "unavailable"})
+
+
+def _user_part(value: str) -> str | None:
+    """The user part of a header value's URI: the bracketed one when there is one (not the display name)."""
+    bracketed = _BRACKETED_URI.search(value)
+    match = _USER_PART.match((bracketed.group(1) if bracketed else value).strip())
+    if match is None:
+        return None
+    user: str = match.group("user") or match.group("number")
+    return None if user.lower() in _WITHHELD else user
 
 
 def caller_number(peer_uri: str, headers: dict[str, str]) -> str | None:
     """The caller's number: P-Asserted-Identity (what a trunk vouches for), else the From user part."""
-    for source in (headers.get("P-Asserted-Identity", ""), headers.get("Remote-Party-ID", ""), peer_uri):
-        match = _USER_PART.search(source)
-        if match and match.group(1) not in ("anonymous", "unknown"):
-            return match.group(1)
+    by_name = {name.lower(): value for name, value in headers.items()}  # header names are case-insensitive
+    for source in (by_name.get("p-asserted-identity", ""), by_name.get("remote-party-id", ""), peer_uri):
+        if number := _user_part(source):
+            return number
     return None
 
 
@@ -238,7 +250,9 @@ class SipEndpoint:
                     log.info("sip_call_cancelled_before_answer", reason=leg.close_reason)
                     return
             await leg.answer()
-            await asyncio.wait_for(leg.established.wait(), self._limits.establish_timeout_s)
+            if not await self._established(leg):
+                log.info("sip_call_gone_before_established", reason=leg.close_reason)
+                return
             self.answered += 1
             log.info(
                 "sip_call_answered",
@@ -259,6 +273,20 @@ class SipEndpoint:
             else:
                 await leg.hangup()
             log.info("sip_call_closed", reason=leg.close_reason)
+
+    async def _established(self, leg: SipLeg) -> bool:
+        """Wait for the ACK (media up); False when the caller hung up first. Raises TimeoutError."""
+        waiters = {asyncio.ensure_future(leg.established.wait()), asyncio.ensure_future(leg.closed.wait())}
+        try:
+            done, _ = await asyncio.wait(
+                waiters, timeout=self._limits.establish_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if not done:
+            raise TimeoutError
+        return not leg.is_closed
 
     async def aclose(self) -> None:
         """Hang up every call, stop the stack (idempotent)."""
