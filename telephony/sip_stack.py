@@ -13,7 +13,7 @@ from typing import Any
 import baresip._native as baresip_native
 from baresip.call import Call, CallState, DigitEvent
 from baresip.config import Account, Config
-from baresip.errors import AudioNotActive, AudioRestarted, BaresipError
+from baresip.errors import AudioNotActive, AudioRestarted, BaresipError, StaleHandleError
 from baresip.events import Event, StackEvent
 from baresip.runtime import Runtime
 from baresip.ua import UserAgent
@@ -80,7 +80,14 @@ class SipLeg:
         return self.closed.is_set() or self._call.state is CallState.CLOSED
 
     async def answer(self) -> None:
-        await self._call.answer()
+        """200 OK. A CANCEL can cross it: the call is then already gone (normal telephony, not a failure),
+        and the leg reads as closed at once, before the stack's close event arrives."""
+        try:
+            await self._call.answer()
+        except StaleHandleError:
+            log.info("sip_answer_crossed_cancel")
+            self.close_reason = self.close_reason or "gone before the answer"
+            self.closed.set()
 
     def refuse_busy(self, retry_after_s: int) -> bool:
         """503 Service Unavailable with Retry-After, before answering; False when the call is gone."""

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 
-_SIP_URI = re.compile(r"^sips?:(?:(?P<user>[^@\s;?]+)@)?(?P<host>[A-Za-z0-9.\-\[\]:]+?)(?::(?P<port>\d+))?$")
+# RFC 3261 user characters (unreserved, escaped, user-unreserved) less ";", "?" and ",": nothing in the user
+# part may read as a parameter, a header, a second address or the end of the URI once it is in a Refer-To.
+_USER = r"[A-Za-z0-9\-_.!~*'()%&=+$/]+"
+_HOST = r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]"  # a name, IPv4, or a bracketed IPv6 reference
+_SIP_URI = re.compile(rf"sips?:(?:(?P<user>{_USER})@)?(?P<host>{_HOST})(?::(?P<port>\d{{1,5}}))?")
+_HOST_ENTRY = re.compile(rf"@(?P<host>{_HOST})(?::(?P<port>\d{{1,5}}))?")
 
 
 def _host_port(uri: str) -> tuple[str, str] | None:
-    match = _SIP_URI.match(uri.strip())
+    match = _SIP_URI.fullmatch(uri)
     if match is None:
         return None
     return match.group("host").lower(), match.group("port") or ""
@@ -21,17 +26,16 @@ def is_transfer_allowed(target: str, allow_list: tuple[str, ...]) -> bool:
     Anything with parameters, headers, spaces or another scheme is refused, whatever the entry: a target
     never comes from what a caller says, but the check must hold even if one did.
     """
-    candidate = target.strip()
-    parsed = _host_port(candidate)
-    if parsed is None or not allow_list:
+    parsed = _host_port(target)  # not stripped: whitespace anywhere is refused
+    if parsed is None:
         return False
     host, port = parsed
-    for entry in allow_list:
-        entry = entry.strip()
+    for raw_entry in allow_list:
+        entry = raw_entry.strip()  # entries come from configuration
         if entry.startswith("@"):
-            allowed_host, _, allowed_port = entry[1:].lower().partition(":")
-            if host == allowed_host and (not allowed_port or allowed_port == port):
+            allowed = _HOST_ENTRY.fullmatch(entry)
+            if allowed and allowed.group("host").lower() == host and allowed.group("port") in (None, port):
                 return True
-        elif entry.lower() == candidate.lower():
+        elif entry.lower() == target.lower():
             return True
     return False
