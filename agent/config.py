@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     livekit_sip_auth_password: SecretStr = SecretStr("")
     livekit_outbound_trunk_id: str = ""  # for callbacks through create_sip_participant
 
+    # Operators: the calls list, transcripts and recordings (required outside development)
+    operator_token: SecretStr | None = None
+
     # HTTP limits
     max_message_chars: int = Field(default=2000, gt=0)
     max_body_bytes: int = Field(default=64 * 1024, gt=0)

@@ -12,7 +12,7 @@ from agent.dialog.conversation import UnknownSession
 from agent.dialog.state import ConversationState
 from agent.log import bind_ids
 from agent.server.errors import ApiError
-from agent.server.keys import CONVERSATIONS, DATABASE, RATE_LIMITER, SETTINGS, STATE_STORE
+from agent.server.keys import CONVERSATIONS, DATABASE, RATE_LIMITER, SETTINGS, SIP_ENDPOINT, STATE_STORE
 from agent.server.requests import ChatMessage, CreateSession, VoiceTokenRequest, read_json
 from agent.server.tokens import issue_caller_token
 from agent.store.phone_numbers import normalize_phone
@@ -78,6 +78,13 @@ async def health(request: web.Request) -> web.Response:
         "state_store": {"backend": store.backend, "status": "ok" if store_ok else "unavailable"},
         "brain": request.app[SETTINGS].brain,
     }
+    endpoint: Any = request.app.get(SIP_ENDPOINT)
+    if endpoint is not None:
+        body["sip"] = {
+            "active_calls": endpoint.active_calls,
+            "answered": endpoint.answered,
+            "refused_busy": endpoint.refused,
+        }
     return web.json_response(body, status=200 if ok else 503)
 
 
