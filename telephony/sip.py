@@ -23,6 +23,8 @@ log = get_logger(__name__)
 RATE = 8000
 FRAME = samples_per_frame(RATE)
 AHEAD_SAMPLES = 3 * FRAME  # agent audio kept in the stack's send buffer: small, so barge-in is instant
+SILENCE_FILL_AFTER_FRAMES = 10  # caller audio 200 ms late: the peer stopped sending (silence suppression)
+JITTER_SLACK_FRAMES = 2  # fill to 40 ms behind the wall clock, leaving room for packets still in flight
 _BRACKETED_URI = re.compile(r"<([^>]*)>")
 _USER_PART = re.compile(r"sips?:(?P<user>[^@;>?\s]+)@|tel:(?P<number>[^;>?\s]+)", re.IGNORECASE)
 _WITHHELD = frozenset({"anonymous", "unknown", "restricted", "private", "unavailable"})
@@ -83,6 +85,7 @@ class SipCall(CallIO):
         try:
             while not self._leg.is_closed:
                 self._receive()
+                self._fill_silence(tick)
                 self._send()
                 tick += 1
                 await asyncio.sleep(max(0.0, started + tick * FRAME_MS / 1000 - time.monotonic()))
@@ -101,6 +104,15 @@ class SipCall(CallIO):
             self._received += FRAME
             self._frames.put_nowait(AudioFrame(samples[start : start + FRAME].copy(), RATE))
         self._pending_in = samples[whole:].copy()
+
+    def _fill_silence(self, tick: int) -> None:
+        """A peer that sends no RTP while its caller is quiet (silence suppression) must not stop the call's
+        clock: the VAD would never see the end of a turn. Fill with silence when 200 ms behind the wall clock."""
+        behind = tick * FRAME - self._received - self._pending_in.size
+        if behind > SILENCE_FILL_AFTER_FRAMES * FRAME:
+            for _ in range(behind // FRAME - JITTER_SLACK_FRAMES):
+                self._received += FRAME
+                self._frames.put_nowait(AudioFrame(np.zeros(FRAME, np.int16), RATE))
 
     def _send(self) -> None:
         room = AHEAD_SAMPLES - self._leg.tx_buffered_samples()

@@ -117,7 +117,9 @@ class Baresip:
         return self.log.count("terminated (duration")
 
     async def wait_calls_ended(self, count: int, timeout_s: float) -> None:
-        await wait_until(lambda: self.calls_ended() >= count, timeout_s, f"{count} call(s) to end at {self.user}")
+        await wait_until(
+            lambda: self.calls_ended() >= count, timeout_s, f"{count} call(s) to end at {self.user}"
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

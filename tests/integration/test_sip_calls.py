@@ -70,7 +70,7 @@ async def test_booking_spoken_over_the_phone_lands_in_the_database(tmp_path: Pat
         tmp_path / "booking.wav",
         [
             (7.0, "audio/known_caller_test_drive_phone/01.wav"),
-            (17.0, "audio/known_caller_test_drive_phone/02.wav"),  # after the read-back
+            (24.0, "audio/known_caller_test_drive_phone/02.wav"),  # after the ~18 s read-back
         ],
         tail_s=10.0,
     )
