@@ -28,13 +28,14 @@ from agent.config import Settings
 from agent.log import configure_logging
 from agent.qa.voice_replay import VOICE_FILE
 from agent.server.app import create_app
-from agent.server.keys import SIP_ENDPOINT
+from agent.server.keys import CALL_LOG, SIP_ENDPOINT
 from benchmarks.brain_turns import percentile
 from tests.integration.sip_peers import FIXTURES, Baresip, in_loopback_namespace, sipp
 
 PORT = 5070
 FRAME = 160  # 20 ms at 8 kHz
 AUDIBLE_RMS = 300.0
+STAGES = ("endpoint_wait_ms", "stt_ms", "brain_ms", "tts_first_audio_ms", "voice_to_voice_ms")
 
 INVITE_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="invite to 200">
@@ -121,7 +122,8 @@ Content-Length: 0
 
 def frame_rms(samples: np.ndarray) -> np.ndarray:
     frames = samples[: samples.size // FRAME * FRAME].reshape(-1, FRAME).astype(np.float64)
-    return np.sqrt((frames**2).mean(axis=1))
+    rms: np.ndarray = np.sqrt((frames**2).mean(axis=1))
+    return rms
 
 
 def first_audible_frame(samples: np.ndarray, start_frame: int = 0) -> int | None:
@@ -291,6 +293,7 @@ async def bench(args: argparse.Namespace) -> None:
             for scenario in scenarios:
                 turns[scenario["name"]] = await scenario_turns(work, scenario, args.gap)
                 print(f"{scenario['name']:<40} {[round(v) for v in turns[scenario['name']]]}", flush=True)
+            records = await app[CALL_LOG].recent(limit=1000)
         finally:
             await runner.cleanup()
     print(f"\nembedded SIP endpoint, G.711 over loopback; {endpoint.answered} calls answered")
@@ -299,6 +302,10 @@ async def bench(args: argparse.Namespace) -> None:
     phone = [v for s in scenarios if s.get("band") == "phone" for v in turns[s["name"]]]
     summary("voice-to-voice, all scenarios", [v for values in turns.values() for v in values])
     summary("voice-to-voice, phone-band fixtures", phone)
+    agent_turns = [turn for record in records for turn in record.turns if turn.get("caller_text")]
+    print("\nthe same calls as the agent saw them (its turn records, keyed turns excluded):")
+    for stage in STAGES:
+        summary(f"  {stage}", [float(turn[stage]) for turn in agent_turns])
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,19 @@ async def test_known_caller_is_answered_greeted_by_name_recorded_and_freed(tmp_p
         recorded, rate = read_wav(last.recording_path)  # stereo folded to mono by read_wav: both sides
         assert rate == 8000 and recorded.size > 5 * 8000
         assert app[HUMANS].running() == 0
+        call_tasks = (
+            "sip-call",
+            "sip-pump",
+            "speak-",
+            "hold-music",
+            "notifications",
+            "stt",
+            "turn",
+            "keyed-turn",
+            "dtmf",
+        )
+        leftover = [t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith(call_tasks)]
+        assert leftover == []
 
 
 async def test_booking_spoken_over_the_phone_lands_in_the_database(tmp_path: Path) -> None:
@@ -105,8 +120,6 @@ async def test_keypad_digits_reach_the_dialog(tmp_path: Path) -> None:
         try:
             await wait_until(lambda: "Call established" in caller.log, 15, "the call to be answered")
             await wait_until(lambda: app[CALL_RUNNER] is not None, 1, "the runner")
-            import asyncio
-
             await asyncio.sleep(6)  # after the greeting
             caller.command("/sndcode 5551234567#")
             await asyncio.sleep(6)
@@ -188,8 +201,6 @@ async def test_transfer_to_a_target_off_the_allow_list_is_refused_and_a_callback
 
 
 async def test_a_caller_whose_media_stops_is_timed_out(tmp_path: Path) -> None:
-    import signal
-
     settings = sip_settings(tmp_path, media_timeout_s=2.0)
     wav = caller_audio(tmp_path / "long.wav", [(40.0, None)])
     async with sip_agent(settings) as app:
@@ -197,8 +208,6 @@ async def test_a_caller_whose_media_stops_is_timed_out(tmp_path: Path) -> None:
         caller.start(dial=f"sip:agent@127.0.0.1:{AGENT_PORT}")
         try:
             await wait_until(lambda: active_calls(app) == 1, 15, "the call")
-            import asyncio
-
             await asyncio.sleep(2)
             assert caller.process is not None
             caller.process.send_signal(signal.SIGSTOP)  # a phone that froze: no RTP, no BYE
