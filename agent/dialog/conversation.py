@@ -171,6 +171,12 @@ class Conversations:
             messages = [*state.messages, AIMessage(content=text, name="notification")]
             updated = state.model_copy(update={**changes, "messages": messages, "reply": text})
             await self._store.set(session_id, updated.to_json())
+        await self._publish_notification_text(session_id, text)
+        await self._events.publish(session_id, state_event(updated))
+        return spoken
+
+    async def _publish_notification_text(self, session_id: str, text: str) -> None:
+        """What the agent said on its own initiative (not as a reply), for the live transcript."""
         await self._events.publish(
             session_id,
             {
@@ -181,8 +187,6 @@ class Conversations:
                 "agent_type": "notification",
             },
         )
-        await self._events.publish(session_id, state_event(updated))
-        return spoken
 
     async def record_heard(self, session_id: str, heard: str) -> None:
         """After a barge-in, keep in the history only what the caller actually heard of the last reply."""
@@ -225,16 +229,7 @@ class Conversations:
             session_id, {"type": "transfer", "session_id": session_id, "ok": ok, "target": target}
         )
         if text:
-            await self._events.publish(
-                session_id,
-                {
-                    "type": "transcript",
-                    "session_id": session_id,
-                    "role": "assistant",
-                    "content": text,
-                    "agent_type": "notification",
-                },
-            )
+            await self._publish_notification_text(session_id, text)
         await self._events.publish(session_id, state_event(updated))
         return text
 
