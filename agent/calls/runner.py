@@ -91,7 +91,7 @@ class CallRunner:
 
         return handle
 
-    def session_for(self, io: CallIO) -> CallSession:
+    def session_for(self, io: CallIO, session_id: str | None = None) -> CallSession:
         settings = self.settings
         return CallSession(
             io,
@@ -105,13 +105,15 @@ class CallRunner:
             processing=ProcessingConfig(settings.echo_cancellation, settings.noise_suppression),
             transfer_targets=dict(settings.human_sip_uris),
             hold_music_after_s=settings.hold_music_after_s,
+            session_id=session_id or "",
         )
 
-    async def run(self, io: CallIO, channel: CallChannel) -> CallSession:
-        """Run one call to its end; the call row and the recording are written whatever happens."""
+    async def run(self, io: CallIO, channel: CallChannel, *, session_id: str | None = None) -> CallSession:
+        """Run one call to its end; the call row and the recording are written whatever happens.
+        `session_id`: join that existing session (a browser call from a console chat) instead of a new one."""
         bind_ids(call_id=io.call_id)
         recorder = RecordingCallIO(io) if self.settings.record_calls else None
-        session = self.session_for(recorder or io)
+        session = self.session_for(recorder or io, session_id)
         if self.call_log is not None:
             await self.call_log.start(io.call_id, channel, io.caller_id)
         ended_by: CallEndedBy = "caller"

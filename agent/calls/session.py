@@ -29,6 +29,7 @@ log = get_logger(__name__)
 STT_RATE = 16000
 PRE_ROLL_FRAMES = 15  # 300 ms of audio kept before the VAD confirms speech
 NOTIFICATION_CHECK_FRAMES = 12  # look for landed notifications every 240 ms of call time
+RESUMED_GREETING = "I'm on the line now. How can I help?"
 
 
 @dataclass
@@ -101,7 +102,7 @@ class CallSession:
     _frames_seen: int = 0
     _notes_check: asyncio.Task[None] | None = None
     _echo: EchoReference | None = None
-    session_id: str = ""
+    session_id: str = ""  # preset: the call joins that existing session instead of starting one
     turns: list[TurnRecord] = field(default_factory=list)
     barge_ins: list[BargeIn] = field(default_factory=list)
     notifications_spoken: list[str] = field(default_factory=list)
@@ -118,14 +119,19 @@ class CallSession:
 
     async def run(self) -> None:
         """Answer, greet, converse until either side hangs up; always cleans up."""
-        state = await self.conversations.start(self.io.caller_id, channel="voice")
-        self.session_id = state.session_id
+        if self.session_id:  # a voice call joining a session that already exists (the console's chat)
+            state = await self.conversations.get(self.session_id)
+            greeting = state.reply if state.turn_count == 0 else RESUMED_GREETING
+        else:
+            state = await self.conversations.start(self.io.caller_id, channel="voice")
+            self.session_id = state.session_id
+            greeting = state.reply
         bind_ids(call_id=self.io.call_id, session_id=self.session_id)
         if self.processing is not None and self.processing.enabled:
             self._echo = EchoReference(self.io, self.processing, STT_RATE)
         log.info("call_answered", caller_id=self.io.caller_id)
         try:
-            self._speak(state.reply)
+            self._speak(greeting)
             self._tasks.append(asyncio.create_task(self._keypad(), name="dtmf"))
             await self._listen()
         finally:
