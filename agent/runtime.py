@@ -70,7 +70,11 @@ def tts_engines(settings: Settings) -> list[TextToSpeech]:
 
 
 async def open_voice(settings: Settings) -> Voice:
-    stt = WhisperSTT(model=settings.stt_model, threads=settings.stt_threads)
+    stt = WhisperSTT(
+        model=settings.stt_model,
+        threads=settings.stt_threads,
+        window_margin_s=settings.stt_window_margin_s or None,
+    )
     tts = FallbackTTS(tts_engines(settings))
     await stt.load()
     await tts.load()

@@ -16,8 +16,10 @@ from agent.audio.processing import ProcessingConfig
 from agent.audio.resample import StreamResampler
 from agent.audio.vad import SpeechEnded, SpeechStarted, VadConfig, VoiceActivityDetector
 from agent.calls.echo_reference import EchoReference
+from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
 from agent.calls.speech_out import SpeechHandle
+from agent.calls.turn_record import BargeIn, TurnRecord
 from agent.calls.turn_taking import TurnTakingConfig, is_false_interruption, required_silence
 from agent.dialog.conversation import Conversations, EventSink
 from agent.dialog.state import ConversationState
@@ -30,42 +32,6 @@ STT_RATE = 16000
 PRE_ROLL_FRAMES = 15  # 300 ms of audio kept before the VAD confirms speech
 NOTIFICATION_CHECK_FRAMES = 12  # look for landed notifications every 240 ms of call time
 RESUMED_GREETING = "I'm on the line now. How can I help?"
-
-
-@dataclass
-class TurnRecord:
-    """One caller turn as the call saw it; latency figures in milliseconds."""
-
-    caller_text: str
-    agent_text: str
-    agent: str
-    speech_end_s: float
-    endpoint_wait_ms: float
-    stt_ms: float
-    brain_ms: float
-    tts_first_audio_ms: float
-    voice_to_voice_ms: float
-    ended: bool = False
-
-    def latency_event(self, session_id: str) -> dict[str, Any]:
-        return {
-            "type": "latency",
-            "session_id": session_id,
-            "data": {
-                "endpoint_wait_ms": round(self.endpoint_wait_ms, 1),
-                "stt_ms": round(self.stt_ms, 1),
-                "llm_ms": round(self.brain_ms, 1),
-                "tts_ms": round(self.tts_first_audio_ms, 1),
-                "total_ms": round(self.voice_to_voice_ms, 1),
-            },
-        }
-
-
-@dataclass
-class BargeIn:
-    at_s: float
-    heard: str
-    resumed: bool = False  # a false interruption ("mm-hmm", a cough): the reply went on
 
 
 @dataclass
@@ -92,6 +58,7 @@ class CallSession:
     processing: ProcessingConfig | None = None  # echo cancellation / noise suppression, when enabled
     transfer_targets: dict[str, str] = field(default_factory=dict)  # human name -> where to transfer
     hold_music_after_s: float | None = None  # while a human is being found and all is quiet this long
+    interim_every_s: float | None = None  # publish partial caller text this often while they speak
     transferred_to: str | None = None
     transfer_failed: bool = False
     final_state: ConversationState | None = None
@@ -102,6 +69,7 @@ class CallSession:
     _frames_seen: int = 0
     _notes_check: asyncio.Task[None] | None = None
     _echo: EchoReference | None = None
+    _interim: InterimTranscripts | None = None
     session_id: str = ""  # preset: the call joins that existing session instead of starting one
     turns: list[TurnRecord] = field(default_factory=list)
     barge_ins: list[BargeIn] = field(default_factory=list)
@@ -129,6 +97,10 @@ class CallSession:
         bind_ids(call_id=self.io.call_id, session_id=self.session_id)
         if self.processing is not None and self.processing.enabled:
             self._echo = EchoReference(self.io, self.processing, STT_RATE)
+        if self.interim_every_s:
+            self._interim = InterimTranscripts(
+                self.stt, self.events, every_s=self.interim_every_s, hint=self.stt_hint
+            )
         log.info("call_answered", caller_id=self.io.caller_id)
         try:
             self._speak(greeting)
@@ -178,6 +150,11 @@ class CallSession:
                 self._pending = None
         elif isinstance(event, SpeechEnded):
             self._begin_endpointing(event)
+        if self._interim is not None:
+            if vad.speaking and self._pending is None and self._speech_started_s is not None:
+                self._interim.update(self.session_id, self.io.now(), self._speech_started_s, self._buffer)
+            elif isinstance(event, SpeechEnded):
+                self._interim.utterance_over()
         await self._maybe_barge_in(vad.speaking)
         await self._maybe_end_turn(vad.speaking)
 
@@ -398,6 +375,8 @@ class CallSession:
         await asyncio.gather(*owned, return_exceptions=True)
         if self._echo is not None:
             await self._echo.aclose()
+        if self._interim is not None:
+            await self._interim.aclose()
         with contextlib.suppress(Exception):
             self.final_state = await self.conversations.get(self.session_id)
         with contextlib.suppress(Exception):

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from agent.speech.model_files import assemble_whisper_base, whisper_tiny_en_dir
 from agent.speech.stt_guard import Evidence, GuardSettings, rejection_reason, rms_dbfs
+from agent.speech.whisper_window import decode_fitted
 from agent.speech.worker import InferenceWorker
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class WhisperSTT(SpeechToText):
         beam_size: int = 1,
         *,
         vad_filter: bool = False,
+        window_margin_s: float | None = 7.0,
         guard: GuardSettings | None = None,
         cache_dir: Path | None = None,
     ) -> None:
@@ -102,6 +104,8 @@ class WhisperSTT(SpeechToText):
         self._threads = threads
         self._beam_size = beam_size
         self._vad_filter = vad_filter
+        # Encoder window = utterance + this margin (agent/speech/whisper_window.py); None: Whisper's fixed 30 s.
+        self._window_margin_s = window_margin_s if not vad_filter else None
         self._guard = guard or GuardSettings()
         self._worker = InferenceWorker("whisper")
         self._model: WhisperModel | None = None
@@ -148,6 +152,33 @@ class WhisperSTT(SpeechToText):
     def _transcribe_sync(self, audio: npt.NDArray[np.float32], hint: str | None, level: float) -> Transcript:
         model = self._load_sync()
         started = time.perf_counter()
+        fitted = None
+        if self._window_margin_s is not None:
+            fitted = decode_fitted(
+                model, audio, margin_s=self._window_margin_s, beam_size=self._beam_size, hint=hint
+            )
+        if fitted is not None:
+            raw, no_speech, avg_logprob = fitted.text, fitted.no_speech_prob, fitted.avg_logprob
+        else:
+            raw, no_speech, avg_logprob = self._decode_full_window(model, audio, hint)
+        reason = rejection_reason(Evidence(raw, no_speech, avg_logprob, level), self._guard)
+        if reason is not None and raw:
+            log.info("stt text dropped", extra={"reason": reason, "raw": raw, "level_dbfs": round(level, 1)})
+        return Transcript(
+            text="" if reason else raw,
+            no_speech_prob=no_speech,
+            avg_logprob=avg_logprob,
+            duration_s=audio.size / SAMPLE_RATE,
+            language="en",
+            rejected=reason,
+            raw_text=raw,
+            inference_s=time.perf_counter() - started,
+        )
+
+    def _decode_full_window(
+        self, model: WhisperModel, audio: npt.NDArray[np.float32], hint: str | None
+    ) -> tuple[str, float, float]:
+        """faster-whisper's own path: 30 s windows (long utterances, or Whisper's VAD filter on)."""
         options: dict[str, Any] = {
             "beam_size": self._beam_size,
             "language": "en",
@@ -159,7 +190,7 @@ class WhisperSTT(SpeechToText):
             "log_prob_threshold": self._guard.logprob_threshold,
             "initial_prompt": hint,
         }
-        segments, info = model.transcribe(audio, **options)
+        segments, _info = model.transcribe(audio, **options)
         texts: list[str] = []
         no_speech = 0.0
         logprob_sum = 0.0
@@ -175,19 +206,7 @@ class WhisperSTT(SpeechToText):
         if not texts:
             # faster-whisper itself skipped every window as no speech.
             no_speech = max(no_speech, self._guard.no_speech_threshold)
-        reason = rejection_reason(Evidence(raw, no_speech, avg_logprob, level), self._guard)
-        if reason is not None and raw:
-            log.info("stt text dropped", extra={"reason": reason, "raw": raw, "level_dbfs": round(level, 1)})
-        return Transcript(
-            text="" if reason else raw,
-            no_speech_prob=no_speech,
-            avg_logprob=avg_logprob,
-            duration_s=audio.size / SAMPLE_RATE,
-            language=str(getattr(info, "language", "en") or "en"),
-            rejected=reason,
-            raw_text=raw,
-            inference_s=time.perf_counter() - started,
-        )
+        return raw, no_speech, avg_logprob
 
     async def aclose(self) -> None:
         await self._worker.aclose()

@@ -144,3 +144,26 @@ async def test_whisper_base_is_joined_once_and_transcribes(tmp_path: Path, whisp
         assert (await base.transcribe(np.zeros(32000, dtype=np.float32))).text == ""
     finally:
         await base.aclose()
+
+
+async def test_fitted_window_hears_a_short_answer_once(whisper: WhisperSTT) -> None:
+    """On a window fitted to the utterance Whisper must not repeat a short answer to fill the padding."""
+    from agent.audio.wav import read_wav
+
+    fixture = Path(__file__).resolve().parents[2] / "fixtures/audio/oil_change_next_tuesday/06.wav"
+    audio, rate = read_wav(fixture)
+    heard = await _heard(whisper, audio, rate)
+    assert heard.split().count("right") == 1, heard
+
+
+async def test_an_utterance_longer_than_one_window_is_transcribed_whole(whisper: WhisperSTT) -> None:
+    """Over 23 s (no room for the margin) the classic 30 s windows take over; both halves are heard."""
+    from agent.audio.wav import read_wav
+
+    root = Path(__file__).resolve().parents[2] / "fixtures/audio"
+    first, rate = read_wav(root / "financing/01.wav")
+    last, rate2 = read_wav(root / "oil_change_next_tuesday/03.wav")
+    assert rate == rate2
+    pause = np.zeros(rate * 11, np.int16)
+    heard = await _heard(whisper, np.concatenate([first, pause, pause, last]), rate)
+    assert "financing" in heard and "john smith" in heard, heard

@@ -304,3 +304,32 @@ async def test_on_a_speakerphone_the_agent_does_not_interrupt_itself_with_echo_c
         assert session.barge_ins, (
             "without cancellation the echo is heard as the caller talking over the agent"
         )
+
+
+async def test_interim_text_is_published_while_the_caller_speaks_and_never_after() -> None:
+    convo = ScriptedConversations(["What day works best?"])
+    stt, tts = BurstSTT({1: "I'd like to book an oil change for next week."}), ToneTTS()
+    session, _call, events = session_for(
+        [CallerTurn(np.concatenate([burst(3.2), silence(2.0)]))], convo, stt, tts
+    )
+    session.interim_every_s = 1.0
+    await asyncio.wait_for(session.run(), 30)
+    kinds = [
+        "interim" if e.get("interim") else "final"
+        for e in events.events
+        if e["type"] == "transcript" or e["type"] == "latency"
+    ]
+    assert kinds.count("interim") >= 2, events.events  # at 1 s and 2 s of a 3.2 s utterance
+    assert "interim" not in kinds[kinds.index("final") :]  # nothing partial once the turn was taken
+    assert convo.turns == ["I'd like to book an oil change for next week."]
+
+
+async def test_no_interim_text_unless_asked_for() -> None:
+    convo = ScriptedConversations(["What day works best?"])
+    stt, tts = BurstSTT({1: "I'd like to book an oil change for next week."}), ToneTTS()
+    session, _call, events = session_for(
+        [CallerTurn(np.concatenate([burst(3.2), silence(2.0)]))], convo, stt, tts
+    )
+    await asyncio.wait_for(session.run(), 30)
+    assert not [e for e in events.events if e.get("interim")]
+    assert stt.calls == 1

@@ -1,0 +1,77 @@
+"""Interim transcripts: what the caller has said so far, published while they are still speaking."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import numpy as np
+
+from agent.dialog.conversation import EventSink
+from agent.log import get_logger
+from agent.speech.stt import SpeechToText
+
+log = get_logger(__name__)
+STT_RATE = 16000
+MIN_AUDIO_S = 0.6  # less than this is rarely a word yet
+
+
+class InterimTranscripts:
+    """At most one partial decode at a time, every `every_s` of speech; a result that lands after the caller
+    stopped (the final transcript is on its way) or after a new utterance began is dropped, never shown."""
+
+    def __init__(self, stt: SpeechToText, events: EventSink, *, every_s: float, hint: str | None) -> None:
+        self._stt = stt
+        self._events = events
+        self._every_s = every_s
+        self._hint = hint
+        self._task: asyncio.Task[None] | None = None
+        self._last_s = 0.0
+        self._utterance = 0  # bumped when an utterance ends: results of older ones are stale
+        self.published = 0
+
+    def update(self, session_id: str, now_s: float, speech_started_s: float, audio: list[np.ndarray]) -> None:
+        """Called on every frame while the caller speaks; starts a partial decode when one is due."""
+        if self._task is not None and not self._task.done():
+            return
+        if now_s - max(speech_started_s, self._last_s) < self._every_s:
+            return
+        samples = np.concatenate(audio) if audio else np.zeros(0, np.int16)
+        if samples.size < MIN_AUDIO_S * STT_RATE:
+            return
+        self._last_s = now_s
+        self._task = asyncio.create_task(
+            self._decode(session_id, samples, self._utterance), name="interim-stt"
+        )
+
+    def utterance_over(self) -> None:
+        """The caller stopped (or barged in anew): whatever partial decode is in flight is now stale."""
+        self._utterance += 1
+        self._last_s = 0.0
+
+    async def _decode(self, session_id: str, samples: np.ndarray, utterance: int) -> None:
+        try:
+            transcript = await self._stt.transcribe(samples, hint=self._hint)
+        except Exception:  # best effort: a console nicety must never disturb the call
+            log.warning("interim_transcript_failed", exc_info=True)
+            return
+        if utterance != self._utterance or not transcript.text:
+            return
+        self.published += 1
+        await self._events.publish(
+            session_id,
+            {
+                "type": "transcript",
+                "session_id": session_id,
+                "role": "user",
+                "content": transcript.text,
+                "interim": True,
+            },
+        )
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None

@@ -1,0 +1,42 @@
+"""What a call remembers of each caller turn (latency per stage) and of each barge-in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class TurnRecord:
+    """One caller turn as the call saw it; latency figures in milliseconds."""
+
+    caller_text: str
+    agent_text: str
+    agent: str
+    speech_end_s: float
+    endpoint_wait_ms: float
+    stt_ms: float
+    brain_ms: float
+    tts_first_audio_ms: float
+    voice_to_voice_ms: float
+    ended: bool = False
+
+    def latency_event(self, session_id: str) -> dict[str, Any]:
+        return {
+            "type": "latency",
+            "session_id": session_id,
+            "data": {
+                "endpoint_wait_ms": round(self.endpoint_wait_ms, 1),
+                "stt_ms": round(self.stt_ms, 1),
+                "llm_ms": round(self.brain_ms, 1),
+                "tts_ms": round(self.tts_first_audio_ms, 1),
+                "total_ms": round(self.voice_to_voice_ms, 1),
+            },
+        }
+
+
+@dataclass
+class BargeIn:
+    at_s: float
+    heard: str
+    resumed: bool = False  # a false interruption ("mm-hmm", a cough): the reply went on
