@@ -12,7 +12,7 @@ from agent.calls.runner import CallRunner
 from agent.config import Settings
 from agent.log import get_logger
 from agent.runtime import open_runtime
-from agent.server import api, calls_api, livekit_webhook, websocket
+from agent.server import api, calls_api, console, livekit_webhook, operator_ws, websocket
 from agent.server.errors import request_context
 from agent.server.events import EventHub
 from agent.server.keys import (
@@ -104,7 +104,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.cleanup_ctx.extend([events, runtime, sip])
     app.add_routes(api.routes)
     app.add_routes(calls_api.routes)
+    app.add_routes(operator_ws.routes)  # before /ws/{session_id}, which would match it
     app.add_routes(websocket.routes)
+    app.add_routes(console.routes)
     if settings.livekit_enabled:
         add_livekit_calls(app, settings)
     return app

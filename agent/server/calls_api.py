@@ -16,7 +16,8 @@ MAX_PAGE = 200
 
 
 def require_operator(request: web.Request) -> None:
-    """Open in development when no token is set; otherwise `Authorization: Bearer <AGENT_OPERATOR_TOKEN>`."""
+    """Open in development when no token is set; otherwise `Authorization: Bearer <AGENT_OPERATOR_TOKEN>`
+    or `?token=` (what a browser's <audio> element and WebSocket can send)."""
     settings = request.app[SETTINGS]
     token = settings.operator_token.get_secret_value() if settings.operator_token else ""
     if not token:
@@ -24,8 +25,11 @@ def require_operator(request: web.Request) -> None:
             return
         raise ApiError(403, "operator_token_not_set", "Set AGENT_OPERATOR_TOKEN to open the calls API.")
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    given = given or request.query.get("token", "")
     if not hmac.compare_digest(given.encode(), token.encode()):
-        raise ApiError(401, "unauthorized", "An operator token is required (Authorization: Bearer ...).")
+        raise ApiError(
+            401, "unauthorized", "An operator token is required (Authorization: Bearer ... or ?token=...)."
+        )
 
 
 def _int_param(request: web.Request, name: str, default: int, high: int) -> int:

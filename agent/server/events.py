@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -13,13 +14,22 @@ from agent.log import get_logger
 log = get_logger(__name__)
 
 _QUEUE_SIZE = 256
+# Subscribe with this id to receive what is published on every channel (the operator view).
+ALL_SESSIONS = "*"
+# The channel the call runner announces calls on (call_started, call_ended); not a session id.
+OPERATORS = "operators"
+
+# For an all-sessions subscriber: which (channel, event) pairs it wants; decided at publish time, so an
+# uninterested event never enters its queue.
+EventFilter = Callable[[str, dict[str, Any]], bool]
 
 
 class Subscriber:
     """One WebSocket's outbox; a slow client loses its oldest events instead of stalling others."""
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse, accepts: EventFilter | None = None) -> None:
         self.ws = ws
+        self.accepts = accepts
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=_QUEUE_SIZE)
         self.dropped = 0
 
@@ -41,15 +51,27 @@ class Subscriber:
 
 
 class EventHub:
+    """Subscribers per channel (a session id, or "operators"), plus subscribers to every channel."""
+
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscriber]] = {}
+        self._everything: set[Subscriber] = set()
 
-    def subscribe(self, session_id: str, ws: web.WebSocketResponse) -> Subscriber:
-        subscriber = Subscriber(ws)
-        self._subscribers.setdefault(session_id, set()).add(subscriber)
+    def subscribe(
+        self, session_id: str, ws: web.WebSocketResponse, *, accepts: EventFilter | None = None
+    ) -> Subscriber:
+        """Watch one channel; `session_id="*"` watches all of them (optionally only what `accepts` takes)."""
+        subscriber = Subscriber(ws, accepts)
+        if session_id == ALL_SESSIONS:
+            self._everything.add(subscriber)
+        else:
+            self._subscribers.setdefault(session_id, set()).add(subscriber)
         return subscriber
 
     def unsubscribe(self, session_id: str, subscriber: Subscriber) -> None:
+        if session_id == ALL_SESSIONS:
+            self._everything.discard(subscriber)
+            return
         watchers = self._subscribers.get(session_id)
         if watchers is not None:
             watchers.discard(subscriber)
@@ -57,15 +79,27 @@ class EventHub:
                 self._subscribers.pop(session_id, None)
 
     def watchers(self, session_id: str) -> int:
+        if session_id == ALL_SESSIONS:
+            return len(self._everything)
         return len(self._subscribers.get(session_id, ()))
 
     async def publish(self, session_id: str, event: dict[str, Any]) -> None:
+        """Queue `event` for the channel's watchers and the all-channel watchers; never waits on a socket."""
         for subscriber in list(self._subscribers.get(session_id, ())):
             subscriber.offer(event)
+        for subscriber in list(self._everything):
+            try:
+                wanted = subscriber.accepts is None or subscriber.accepts(session_id, event)
+            except Exception:  # a faulty filter loses its own events, never the publisher's turn
+                log.exception("event_filter_failed", channel=session_id)
+                continue
+            if wanted:
+                subscriber.offer(event)
 
     async def aclose(self) -> None:
-        for watchers in list(self._subscribers.values()):
-            for subscriber in list(watchers):
-                with contextlib.suppress(Exception):
-                    await subscriber.ws.close(code=1001, message=b"server shutting down")
+        everyone = [*self._everything, *(s for watchers in self._subscribers.values() for s in watchers)]
+        for subscriber in everyone:
+            with contextlib.suppress(Exception):
+                await subscriber.ws.close(code=1001, message=b"server shutting down")
         self._subscribers.clear()
+        self._everything.clear()
