@@ -75,6 +75,20 @@ async def bench(brain: str, llm_url: str, names: list[str]) -> None:
     print(f"\nbrain={brain}; {sum(r.passed for _, r in results)}/{len(results)} scenarios passed")
     for band in (None, "clean", "phone"):
         table(results, band)
+    slowest(results, 6)
+
+
+def slowest(results: list[tuple[dict[str, Any], VoiceResult]], count: int) -> None:
+    """The turns behind the p95: what the caller said and where the time went."""
+    turns = sorted(
+        ((s["name"], t) for s, r in results for t in r.turns), key=lambda x: -x[1].voice_to_voice_ms
+    )
+    print(f"\nslowest {count} turns (wait / stt / dialog / tts -> voice-to-voice, ms):")
+    for name, t in turns[:count]:
+        print(
+            f"  {t.endpoint_wait_ms:5.0f} {t.stt_ms:5.0f} {t.brain_ms:5.0f} {t.tts_first_audio_ms:5.0f} -> "
+            f"{t.voice_to_voice_ms:5.0f}  {name}: {t.caller_text[:60]!r}"
+        )
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,8 +21,17 @@ class InterimTranscripts:
     """At most one partial decode at a time, every `every_s` of speech; a result that lands after the caller
     stopped (the final transcript is on its way) or after a new utterance began is dropped, never shown."""
 
-    def __init__(self, stt: SpeechToText, events: EventSink, *, every_s: float, hint: str | None) -> None:
+    def __init__(
+        self,
+        stt: SpeechToText,
+        events: EventSink,
+        *,
+        every_s: float,
+        hint: str | None,
+        working: Callable[[], contextlib.AbstractAsyncContextManager[None]] = contextlib.nullcontext,
+    ) -> None:
         self._stt = stt
+        self._working = working  # the call's CPU-work marker: a virtual-clock replay pauses during the decode
         self._events = events
         self._every_s = every_s
         self._hint = hint
@@ -51,7 +61,8 @@ class InterimTranscripts:
 
     async def _decode(self, session_id: str, samples: np.ndarray, utterance: int) -> None:
         try:
-            transcript = await self._stt.transcribe(samples, hint=self._hint)
+            async with self._working():
+                transcript = await self._stt.transcribe(samples, hint=self._hint)
         except Exception:  # best effort: a console nicety must never disturb the call
             log.warning("interim_transcript_failed", exc_info=True)
             return

@@ -99,7 +99,11 @@ class CallSession:
             self._echo = EchoReference(self.io, self.processing, STT_RATE)
         if self.interim_every_s:
             self._interim = InterimTranscripts(
-                self.stt, self.events, every_s=self.interim_every_s, hint=self.stt_hint
+                self.stt,
+                self.events,
+                every_s=self.interim_every_s,
+                hint=self.stt_hint,
+                working=self.io.working,
             )
         log.info("call_answered", caller_id=self.io.caller_id)
         try:

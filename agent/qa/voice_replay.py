@@ -152,6 +152,7 @@ async def replay_scenario(
                 turn_config=turn_config(settings),
                 stt_hint=runtime.dialog.stt_hint,
                 processing=ProcessingConfig(settings.echo_cancellation, settings.noise_suppression),
+                interim_every_s=settings.interim_transcript_every_s or None,
             )
             await session.run()
             result.turns = session.turns

@@ -25,7 +25,11 @@ SAMPLE_RATE = 16000
 HOP = 160  # samples per mel frame (10 ms)
 FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s
 TIMESTAMP_S = 0.02  # one timestamp token step
-END_TOLERANCE_S = 0.05  # a segment starting this close to the end of the audio is past it
+END_TOLERANCE_S = 0.05
+MAX_DECODER_POSITIONS = 448
+LAST_TIMESTAMP_INDEX = 1500  # <|30.00|>
+LATE_TIMESTAMP_S = 1.0
+MAX_PROMPT_TOKENS = 223  # what faster-whisper allows a prompt: half the decoder, less the start tokens  # a segment starting this close to the end of the audio is past it
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,12 @@ def segments_before_end(
     return segments
 
 
+def late_timestamps(timestamp_begin: int, after_s: float) -> list[int]:
+    """Token ids of every timestamp after `after_s` (Whisper has 1,501: 0.00 to 30.00 s)."""
+    first = math.ceil(after_s / TIMESTAMP_S)
+    return [timestamp_begin + index for index in range(max(0, first), LAST_TIMESTAMP_INDEX + 1)]
+
+
 def without_repeats(texts: list[str]) -> list[str]:
     """Drop a segment that only repeats the one before it (a decoder loop, not something said twice)."""
     kept: list[str] = []
@@ -105,7 +115,7 @@ def decode_fitted(
     )
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
     previous = tokenizer.encode(" " + hint.strip()) if hint and hint.strip() else []
-    prompt = model.get_prompt(tokenizer, previous[-223:], without_timestamps=False)
+    prompt = model.get_prompt(tokenizer, previous[-MAX_PROMPT_TOKENS:], without_timestamps=False)
     duration_s = audio.size / SAMPLE_RATE
     result = model.model.generate(
         encoded,
@@ -113,9 +123,12 @@ def decode_fitted(
         beam_size=beam_size,
         return_scores=True,
         return_no_speech_prob=True,
-        max_length=int(24 + 10 * duration_s),
+        # Counts the prompt too (the decoder has 448 positions): room for ~10 tokens per second of audio.
+        max_length=min(MAX_DECODER_POSITIONS, len(prompt) + int(24 + 10 * duration_s)),
         suppress_blank=True,
-        suppress_tokens=[-1],
+        # No timestamp past the audio (+1 s): on a short window Whisper otherwise ends a segment at, say,
+        # 21.6 s and stops, losing the rest of a phone number read out with pauses.
+        suppress_tokens=[-1, *late_timestamps(tokenizer.timestamp_begin, duration_s + LATE_TIMESTAMP_S)],
     )[0]
     token_ids = list(result.sequences_ids[0])
     segments = segments_before_end(

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from agent.speech.whisper_window import fitted_frames, segments_before_end, without_repeats
+from agent.speech.whisper_window import (
+    fitted_frames,
+    late_timestamps,
+    segments_before_end,
+    without_repeats,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -45,3 +50,10 @@ def test_a_segment_repeating_the_one_before_is_a_loop() -> None:
     assert without_repeats([" David Lopez.", " David Lopez,", " David Lopez"]) == ["David Lopez."]
     assert without_repeats(["Yes.", "Yes, that's right."]) == ["Yes.", "Yes, that's right."]
     assert without_repeats(["", " . "]) == []
+
+
+def test_timestamps_past_the_audio_are_suppressed() -> None:
+    late = late_timestamps(TS, after_s=2.5)
+    assert late[0] == ts(2.5) and late[-1] == TS + 1500  # 2.50 s up to 30.00 s
+    assert ts(2.48) not in late
+    assert late_timestamps(TS, after_s=31.0) == []
