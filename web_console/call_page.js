@@ -8,6 +8,7 @@ import { TranscriptView } from "./transcript.js";
 import { LiveKitCall, MicrophoneError, WebRtcCall } from "./voice.js";
 
 const $ = (selector) => document.querySelector(selector);
+const ON_CALL = "Call connected - speak any time.";
 
 const ui = {
   connection: $("#connection"),
@@ -143,7 +144,7 @@ function setCallControls(inCall) {
 
 function onCallState(state) {
   if (state === "connected") {
-    ui.callStatus.textContent = "On the call - speak any time.";
+    ui.callStatus.textContent = ON_CALL;
   } else if (state === "disconnected") {
     ui.callStatus.textContent = "Call connection unstable, trying to recover...";
   } else if (state === "failed" || state === "closed") {
@@ -162,7 +163,7 @@ async function startCall() {
     const Call = config.livekit ? LiveKitCall : WebRtcCall;
     page.call = new Call(sessionId, { audio: ui.audio, onState: onCallState });
     await page.call.start();
-    ui.callStatus.textContent = "Call connected - say hello.";
+    ui.callStatus.textContent = ON_CALL;
   } catch (error) {
     await page.call?.hangUp();
     page.call = null;
@@ -186,7 +187,7 @@ function toggleMute() {
   page.call.setMuted(page.muted);
   ui.mute.textContent = page.muted ? "Unmute" : "Mute";
   ui.mute.setAttribute("aria-pressed", String(page.muted));
-  ui.callStatus.textContent = page.muted ? "Muted - the agent cannot hear you." : "On the call - speak any time.";
+  ui.callStatus.textContent = page.muted ? "Muted - the agent cannot hear you." : ON_CALL;
 }
 
 async function sendMessage(event) {

@@ -20,6 +20,8 @@ export function turnFigures(data) {
   };
   const parts = figures.wait + figures.stt + figures.brain + figures.tts;
   figures.total = first(data.total_ms, data.voice_to_voice_ms, parts);
+  // The dialog reports its own time for every turn; a call then reports the same turn with all its stages.
+  figures.dialogOnly = data.stt_ms === undefined && data.endpoint_wait_ms === undefined;
   return figures;
 }
 
@@ -40,14 +42,21 @@ export class LatencyChart {
   }
 
   reset(turns = []) {
-    this.turns = turns.map(turnFigures).slice(-this.maxTurns);
+    this.turns = [];
+    for (const data of turns) this.push(data);
     this.draw();
   }
 
   add(data) {
-    this.turns.push(turnFigures(data));
-    if (this.turns.length > this.maxTurns) this.turns.shift();
+    this.push(data);
     this.draw();
+  }
+
+  push(data) {
+    const figures = turnFigures(data);
+    if (!figures.dialogOnly && this.turns.at(-1)?.dialogOnly) this.turns.pop(); // the same turn, in full
+    this.turns.push(figures);
+    if (this.turns.length > this.maxTurns) this.turns.shift();
   }
 
   draw() {

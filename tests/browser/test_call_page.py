@@ -71,7 +71,7 @@ async def test_page_loads_cleanly_and_a_typed_booking_fills_the_slots(
         await expect(page.locator('[data-slot="booking-status"]')).to_have_text("Confirmed")
         await expect(page.locator("#latency svg g.bar")).to_have_count(len(BOOKING_TURNS))
         code = (await page.locator('[data-slot="code"]').inner_text()).strip()
-        await screenshot(page, "call-page-booked", docs_name="console.png")
+        await screenshot(page, "call-page-booked")
 
         rows = agent.rows(
             "SELECT a.confirmation_code, a.scheduled_date, a.scheduled_time, c.name FROM appointments a"
