@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from agent.audio.resample import StreamResampler
 from agent.calls.io import CallIO
-from agent.speech.text_normalise import normalise_for_speech, split_sentences
+from agent.speech.text_normalise import normalise_for_speech, quick_first_chunk, split_sentences
 from agent.speech.tts import TextToSpeech
 
 
@@ -41,7 +41,7 @@ class SpeechHandle:
 
     def start(self) -> SpeechHandle:
         self._cursor = self.io.played_samples + self.io.queued_samples
-        self._plan = split_sentences(normalise_for_speech(self.text))
+        self._plan = quick_first_chunk(split_sentences(normalise_for_speech(self.text)))
         self._task = asyncio.create_task(self._run(), name=f"speak-{self.io.call_id}")
         return self
 

@@ -11,6 +11,17 @@ _UNFINISHED = re.compile(
     r"|(\d\s*$)|(\b(zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty)\s*$)",
     re.IGNORECASE,
 )
+# A trailing number that is a whole thing, not the first digits of something being read out.
+_WHOLE_NUMBER_AT_END = re.compile(
+    r"(\$\s?[\d,.]+|\b\d{1,3}(,\d{3})+|\b(at|by|around|after|before|until)\s+\d{1,2}(:\d{2})?|\b(19|20)\d{2})$",
+    re.IGNORECASE,
+)
+# A question ("what's your phone number?") is finished even when Whisper forgets its question mark.
+_QUESTION = re.compile(
+    r"^(sorry,?\s+)?(what|what's|when|where|how|who|which|why|do|does|did|can|could|is|are|will|would)\b",
+    re.IGNORECASE,
+)
+_TRAILING_FILLER = re.compile(r"\b(and|or|but|so|um|uh|er)\s*$", re.IGNORECASE)
 _BACKCHANNEL = re.compile(
     r"^\s*(mm+[- ]?hmm+|uh[- ]?huh|mhm+|hmm+|mm+|okay|ok|yeah|yep|right|sure|i see|got it|uh|um|ah|oh)[.!,]*\s*$",
     re.IGNORECASE,
@@ -40,7 +51,7 @@ def required_silence(config: TurnTakingConfig, transcript: str, awaiting: str | 
         r"\d|\b(oh|zero|one|two|three|four|five|six|seven|eight|nine)\b", bare
     ):
         return config.patient_silence_s if _digits_heard(bare) < 10 else config.end_silence_s
-    if _UNFINISHED.search(bare):
+    if _UNFINISHED.search(bare) and not _complete_anyway(bare, awaiting):
         return config.patient_silence_s
     if (
         awaiting == "email"
@@ -51,6 +62,15 @@ def required_silence(config: TurnTakingConfig, transcript: str, awaiting: str | 
     if awaiting == "code" and len(re.sub(r"[^a-z0-9]", "", bare.lower())) < 6:
         return config.patient_silence_s
     return config.end_silence_s
+
+
+def _complete_anyway(bare: str, awaiting: str | None) -> bool:
+    """An ending that looks unfinished but is not: an amount, a time, a year, or a question."""
+    if _TRAILING_FILLER.search(bare):
+        return False
+    if _QUESTION.search(bare) and awaiting not in ("phone", "email", "name"):
+        return True
+    return awaiting not in ("phone", "code") and bool(_WHOLE_NUMBER_AT_END.search(bare))
 
 
 _TAKES_THE_FLOOR = {"stop", "wait", "no", "hold", "sorry", "hello", "hey", "excuse", "pardon", "what"}

@@ -40,6 +40,7 @@ KNOWN_HALLUCINATIONS = frozenset(
         "",
     }
 )
+_DIGIT_WORDS = frozenset("zero oh one two three four five six seven eight nine".split())
 _NON_WORDS_RE = re.compile(r"[^a-z0-9' ]+")
 _BRACKETED_RE = re.compile(r"[\[(*♪][^\])*♪]*[\])*♪]")  # "[Music]", "(applause)", "♪ ... ♪"
 
@@ -92,8 +93,13 @@ def rejection_reason(evidence: Evidence, settings: GuardSettings) -> str | None:
     if not words:
         return "no_words"
     tokens = words.split()
-    if len(tokens) >= 4 and len(set(tokens)) == 1:
-        return "repetition"  # "you you you you"
+    if (
+        len(tokens) >= 4
+        and len(set(tokens)) == 1
+        and not tokens[0].isdigit()
+        and tokens[0] not in _DIGIT_WORDS
+    ):
+        return "repetition"  # "you you you you"; "5 5 5 5" is a caller reading out a number
     if words in KNOWN_HALLUCINATIONS:
         weak = (
             evidence.level_dbfs < settings.quiet_dbfs

@@ -285,6 +285,22 @@ def split_sentences(text: str, *, min_words: int = MIN_WORDS) -> list[str]:
     return _merge_short(sentences, min_words)
 
 
+_CLAUSE_RE = re.compile(r"[,;:]\s+")
+
+
+def quick_first_chunk(sentences: list[str], *, max_words: int = 12, min_words: int = 4) -> list[str]:
+    """Cut a long first sentence at its first clause (comma, semicolon, colon) after `min_words` words, so the
+    caller hears the start of a long answer while the rest is still being synthesised."""
+    if not sentences or len(sentences[0].split()) <= max_words:
+        return sentences
+    first = sentences[0]
+    for match in _CLAUSE_RE.finditer(first):
+        head, tail = first[: match.start() + 1].strip(), first[match.end() :].strip()
+        if len(head.split()) >= min_words and len(tail.split()) >= min_words:
+            return [head, tail, *sentences[1:]]
+    return sentences
+
+
 class SentenceChunker:
     """Turns streamed LLM text into complete sentences as soon as each one is certain to be complete.
 

@@ -12,6 +12,7 @@ full window, at p50 85 ms instead of 370 ms.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,8 @@ END_TOLERANCE_S = 0.05
 MAX_DECODER_POSITIONS = 448
 LAST_TIMESTAMP_INDEX = 1500  # <|30.00|>
 LATE_TIMESTAMP_S = 1.0
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_WORD_LOOP = re.compile(r"\b([A-Za-z]+)(?:[,\s]+\1\b){2,}[,]?")  # "S, S, S, S" (digits are never looped)
 MAX_PROMPT_TOKENS = 223  # what faster-whisper allows a prompt: half the decoder, less the start tokens  # a segment starting this close to the end of the audio is past it
 
 
@@ -53,20 +56,23 @@ def fitted_frames(samples: int, margin_s: float) -> int | None:
 def segments_before_end(
     token_ids: list[int], *, timestamp_begin: int, eot: int, duration_s: float
 ) -> list[list[int]]:
-    """Split a timestamped decode into segments of text tokens; stop at the first segment that starts after
-    the real audio ended (the padding made Whisper repeat itself there)."""
+    """Split a timestamped decode into segments of text tokens; stop at the first segment after the first
+    that starts once the real audio has ended (the padding made Whisper repeat itself there). The first
+    segment is always kept: Whisper sometimes dates its start late on a very short utterance."""
     segments: list[list[int]] = []
     current: list[int] = []
+    start_s = 0.0
     for token in token_ids:
         if token >= timestamp_begin:
-            if current:
+            if current:  # an end timestamp; it doubles as the next start if text follows directly
                 segments.append(current)
                 current = []
-            if (token - timestamp_begin) * TIMESTAMP_S >= duration_s - END_TOLERANCE_S:
-                break
+            start_s = (token - timestamp_begin) * TIMESTAMP_S
             continue
         if token >= eot:  # end of text and other special tokens
             continue
+        if not current and segments and start_s >= duration_s - END_TOLERANCE_S:
+            break
         current.append(token)
     if current:
         segments.append(current)
@@ -80,15 +86,17 @@ def late_timestamps(timestamp_begin: int, after_s: float) -> list[int]:
 
 
 def without_repeats(texts: list[str]) -> list[str]:
-    """Drop a segment that only repeats the one before it (a decoder loop, not something said twice)."""
+    """Drop a sentence that only repeats the one before it, inside a segment or across segments (a decoder
+    loop, "Scup. Scup. Scup.", not something a caller says twice in one breath)."""
     kept: list[str] = []
+    previous = ""
     for text in texts:
-        bare = text.strip().strip(".,!? ").lower()
-        if not bare:
-            continue
-        if kept and bare == kept[-1].strip().strip(".,!? ").lower():
-            continue
-        kept.append(text.strip())
+        for sentence in _SENTENCE_END.split(text.strip()):
+            bare = sentence.strip().strip(".,!? ").lower()
+            if not bare or bare == previous:
+                continue
+            kept.append(_WORD_LOOP.sub(r"\1", sentence.strip()))
+            previous = bare
     return kept
 
 

@@ -237,6 +237,17 @@ async def test_goodbye_hangs_up_and_dtmf_zero_asks_for_a_person() -> None:
         ("john dot smith at gmail dot com", "email", False),
         ("skip", "email", False),
         ("and um", None, True),
+        # a caller reading a number out unprompted pauses between groups
+        ("my number is 555-014", None, True),
+        ("it's five five five", None, True),
+        # a finished sentence that happens to end in a number, or a question
+        ("I'm looking for a used SUV under 25,000.", None, False),
+        ("Do you have any used Hondas under $20,000?", None, False),
+        ("Can I come in tomorrow at 10", None, False),
+        ("Do you have a 2019", None, False),
+        ("Sorry, what's your phone number.", None, False),
+        ("what about Tuesday and", None, True),
+        ("555 014", "phone", True),
     ],
 )
 def test_required_silence(text: str, awaiting: str | None, patient: bool) -> None:

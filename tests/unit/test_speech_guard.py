@@ -40,6 +40,11 @@ def test_clear_confident_speech_is_kept_even_if_it_is_a_known_phrase(text: str) 
     assert rejection_reason(Evidence(text, 0.02, -0.15, -22.0), SETTINGS) is None
 
 
+@pytest.mark.parametrize("text", ["5 5 5 5", "five five five five", "oh oh oh oh"])
+def test_a_repeated_digit_is_a_number_being_read_out_not_a_loop(text: str) -> None:
+    assert rejection_reason(Evidence(text, 0.2, -0.73, -24.0), SETTINGS) is None
+
+
 def test_canonical_form_ignores_case_and_punctuation() -> None:
     assert canonical("  Thanks for WATCHING!! ") == "thanks for watching"
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from agent.speech.text_normalise import SentenceChunker, normalise_for_speech, split_sentences
+from agent.speech.text_normalise import (
+    SentenceChunker,
+    normalise_for_speech,
+    quick_first_chunk,
+    split_sentences,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -165,3 +170,24 @@ def test_chunker_flush_on_empty_stream_is_empty() -> None:
     chunker = SentenceChunker()
     assert chunker.push("") == []
     assert chunker.flush() == []
+
+
+def test_a_long_first_sentence_is_cut_at_its_first_clause_so_audio_starts_sooner() -> None:
+    long = (
+        "We have three used SUVs under twenty five thousand dollars, a 2021 Toyota RAV4 with thirty "
+        "thousand miles, and a 2020 Honda CR-V."
+    )
+    assert quick_first_chunk([long, "Want to see one?"]) == [
+        "We have three used SUVs under twenty five thousand dollars,",
+        "a 2021 Toyota RAV4 with thirty thousand miles, and a 2020 Honda CR-V.",
+        "Want to see one?",
+    ]
+
+
+def test_short_first_sentences_and_clauses_too_small_to_stand_alone_are_left_whole() -> None:
+    assert quick_first_chunk(["Sure, what day works best?"]) == ["Sure, what day works best?"]
+    run_on = (
+        "Yes, we are open on Saturdays from nine in the morning until three in the afternoon for service."
+    )
+    assert quick_first_chunk([run_on]) == [run_on]  # "Yes," alone is too short to be worth a chunk
+    assert quick_first_chunk([]) == []

@@ -42,6 +42,12 @@ def test_every_segment_inside_the_audio_is_kept() -> None:
     assert segments_before_end(tokens, timestamp_begin=TS, eot=EOT, duration_s=3.0) == [[1, 2], [3, 4, 5]]
 
 
+def test_the_first_segment_is_kept_even_when_whisper_dates_it_late() -> None:
+    # "five" in 0.5 s of audio, decoded as starting at 0.50 s
+    tokens = [ts(0.5), 5, EOT]
+    assert segments_before_end(tokens, timestamp_begin=TS, eot=EOT, duration_s=0.5) == [[5]]
+
+
 def test_a_decode_without_a_closing_timestamp_keeps_its_words() -> None:
     assert segments_before_end([ts(0.0), 7, 8, EOT], timestamp_begin=TS, eot=EOT, duration_s=2.0) == [[7, 8]]
 
@@ -50,6 +56,12 @@ def test_a_segment_repeating_the_one_before_is_a_loop() -> None:
     assert without_repeats([" David Lopez.", " David Lopez,", " David Lopez"]) == ["David Lopez."]
     assert without_repeats(["Yes.", "Yes, that's right."]) == ["Yes.", "Yes, that's right."]
     assert without_repeats(["", " . "]) == []
+    assert without_repeats([" Scup. Scup. Scup."]) == ["Scup."]
+    assert without_repeats([" Yes. No. Yes."]) == ["Yes.", "No.", "Yes."]
+    # digits read out are never collapsed: commas and dashes do not end a sentence
+    assert without_repeats([" 555, 555, 0123."]) == ["555, 555, 0123."]
+    assert without_repeats([" John Dats Method, G, S, S, S, S, S"]) == ["John Dats Method, G, S"]
+    assert without_repeats([" 5 5 5 5"]) == ["5 5 5 5"]
 
 
 def test_timestamps_past_the_audio_are_suppressed() -> None:
