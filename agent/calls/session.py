@@ -209,7 +209,10 @@ class CallSession:
         self._speech_started_s = None
         interrupted, self._interrupted = self._interrupted, None
         text = transcript.text.strip()
-        if not text or (interrupted is not None and is_false_interruption(text, pending.speech_s)):
+        if not text or (
+            interrupted is not None
+            and is_false_interruption(text, pending.speech_s, avg_logprob=transcript.avg_logprob)
+        ):
             if interrupted is not None and self.turn_config.resume_after_false_interruption:
                 log.info("false_interruption_resumed", heard=text)
                 if self.barge_ins:

@@ -73,6 +73,7 @@ def _complete_anyway(bare: str, awaiting: str | None) -> bool:
     return awaiting not in ("phone", "code") and bool(_WHOLE_NUMBER_AT_END.search(bare))
 
 
+UNSURE_LOGPROB = -0.6  # mean token log-probability below which a short burst's words are doubted
 _TAKES_THE_FLOOR = {"stop", "wait", "no", "hold", "sorry", "hello", "hey", "excuse", "pardon", "what"}
 
 
@@ -81,11 +82,16 @@ def is_backchannel(transcript: str) -> bool:
     return bool(_BACKCHANNEL.match(transcript))
 
 
-def is_false_interruption(transcript: str, speech_s: float, short_s: float = 0.8) -> bool:
-    """A cough, a noise or a murmur over the agent: nothing heard, a backchannel, or a stray word or two in
-    a short burst (Whisper turns "mm-hmm" into "Amendment" or "Man, man"). "Stop", "wait" or "no" count."""
+def is_false_interruption(
+    transcript: str, speech_s: float, short_s: float = 0.8, *, avg_logprob: float = 0.0
+) -> bool:
+    """A cough, a noise or a murmur over the agent: nothing heard, a backchannel, a stray word or two in a
+    short burst (Whisper turns "mm-hmm" into "Amendment" or "Man, man"), or a short burst Whisper is unsure
+    of (it heard "No, no, no." in a half-second "mm-hmm"). A clear "stop", "wait" or "no" counts."""
     text = transcript.strip()
     if not text or is_backchannel(text):
+        return True
+    if speech_s < short_s and avg_logprob < UNSURE_LOGPROB:
         return True
     words = re.findall(r"[a-z']+", text.lower())
     return speech_s < short_s and len(words) <= 2 and not (set(words) & _TAKES_THE_FLOOR)

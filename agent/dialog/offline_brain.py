@@ -104,7 +104,7 @@ class OfflineBrain(Brain):
         if kind == "test_drive" or slots.appointment_type == "test_drive" or awaiting == "vehicle":
             vehicle = find_vehicle(text, knowledge.inventory)
         yes_no = parse_yes_no(text)
-        email = parse_email(text)
+        email = parse_email(text, name=slots.customer_name or state.customer.name)
         phone = parse_phone(text)
         name = parse_name(text, expecting_name=awaiting == "name")
         code = _parse_code(text) if awaiting == "code" or slots.action in ("cancel", "reschedule") else None

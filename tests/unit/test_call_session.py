@@ -279,6 +279,15 @@ def test_false_interruptions(text: str, speech_s: float, false: bool) -> None:
     assert is_false_interruption(text, speech_s) is false
 
 
+def test_a_short_burst_whisper_is_unsure_of_does_not_take_the_turn() -> None:
+    from agent.calls.turn_taking import is_false_interruption
+
+    # a half-second "mm-hmm" decoded as "No, no, no." with a mean log-probability of -0.76
+    assert is_false_interruption("No, no, no.", 0.5, avg_logprob=-0.76)
+    assert not is_false_interruption("No, no, no.", 0.5, avg_logprob=-0.2)  # said clearly: it counts
+    assert not is_false_interruption("No, I said Friday.", 1.4, avg_logprob=-0.76)  # long enough to be meant
+
+
 @pytest.mark.parametrize("cancel_echo", [False, True])
 async def test_on_a_speakerphone_the_agent_does_not_interrupt_itself_with_echo_cancellation(
     cancel_echo: bool,

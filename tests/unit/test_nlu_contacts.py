@@ -116,3 +116,19 @@ NOT_NAMES = [
 @pytest.mark.parametrize(("text", "expecting"), NOT_NAMES)
 def test_parse_name_rejects_non_names(text: str, expecting: bool) -> None:
     assert parse_name(text, expecting_name=expecting) is None
+
+
+@pytest.mark.parametrize(
+    ("heard", "name", "expected"),
+    [
+        ("John Datsmith at gmail.com.", "John Smith", "john.smith@gmail.com"),
+        ("john dott smith at gmail dot com", "John Smith", "john.smith@gmail.com"),
+        ("johnsmith at gmail dot com", "John Smith", "johnsmith@gmail.com"),  # no dot said: none added
+        ("John Datsmith at gmail.com.", None, "johndatsmith@gmail.com"),  # no name to go by
+        ("peter dat brown at yahoo dot com", "John Smith", "peterdatbrown@yahoo.com"),  # someone else
+    ],
+)
+def test_a_misheard_dot_between_the_callers_names_is_repaired(
+    heard: str, name: str | None, expected: str
+) -> None:
+    assert parse_email(heard, name=name) == expected

@@ -156,8 +156,30 @@ def _domain_from(tokens: list[str], start: int) -> str | None:
     return ".".join(labels)
 
 
-def parse_email(text: str) -> str | None:
-    """The e-mail address in `text`, written or spoken ("john dot smith at gmail dot com"), lowercased."""
+_MISHEARD_DOT = r"(?:dot|dott|dots|dat|dats|dut)"
+
+
+def with_name_dot(email: str, name: str | None) -> str:
+    """'johndatsmith@...' from a caller named John Smith is 'john.smith@...' with the spoken "dot" misheard
+    (over the phone Whisper writes "John Datsmith"); an address without a dot-like sound is left alone."""
+    parts = re.findall(r"[a-z]+", (name or "").lower())
+    local, _, domain = email.partition("@")
+    if len(parts) < 2 or not domain:
+        return email
+    first, last = re.escape(parts[0]), re.escape(parts[-1])
+    if re.fullmatch(rf"{first}[._-]?{_MISHEARD_DOT}[._-]?{last}", local):
+        return f"{parts[0]}.{parts[-1]}@{domain}"
+    return email
+
+
+def parse_email(text: str, *, name: str | None = None) -> str | None:
+    """The e-mail address in `text`, written or spoken ("john dot smith at gmail dot com"), lowercased.
+    `name`: the caller's name when known, to repair a misheard "dot" between their first and last name."""
+    found = _parse_email(text)
+    return with_name_dot(found, name) if found else None
+
+
+def _parse_email(text: str) -> str | None:
     lowered = text.lower()[:_MAX_CHARS]
     written = _WRITTEN_EMAIL.search(lowered.replace(" ", "")) if "@" in lowered else None
     if written and _EMAIL_RE.match(written.group(0)):
