@@ -40,7 +40,9 @@ KNOWN_HALLUCINATIONS = frozenset(
         "",
     }
 )
-_DIGIT_WORDS = frozenset("zero oh one two three four five six seven eight nine".split())
+_DIGIT_WORDS = frozenset(
+    ["zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+)
 _NON_WORDS_RE = re.compile(r"[^a-z0-9' ]+")
 _BRACKETED_RE = re.compile(r"[\[(*♪][^\])*♪]*[\])*♪]")  # "[Music]", "(applause)", "♪ ... ♪"
 
