@@ -18,7 +18,8 @@ from agent.audio.processing import ProcessingConfig
 from agent.audio.resample import resample
 from agent.audio.wav import read_wav, write_wav
 from agent.calls.runner import turn_config, vad_config
-from agent.calls.session import CallSession, TurnRecord
+from agent.calls.session import CallSession
+from agent.calls.turn_record import TurnRecord
 from agent.config import Settings
 from agent.qa.dialog_scenarios import (
     ScenarioResult,
