@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     # Data
     database_path: Path = PROJECT_ROOT / "data" / "dealership.db"
     seed_path: Path = PROJECT_ROOT / "fixtures" / "dealership.yaml"
+    console_path: Path = PROJECT_ROOT / "web_console"  # the web console's static files (and its npm SDK)
     timezone: str = "America/Chicago"
 
     # Conversation state
@@ -94,6 +95,12 @@ class Settings(BaseSettings):
     human_sip_uris: dict[str, str] = Field(default_factory=dict)
     transfer_allow_list: tuple[str, ...] = ()  # exact SIP URIs, or "@host" / "@host:port" for a whole host
     hold_music_after_s: float = Field(default=6.0, gt=0)
+
+    # Browser calls over WebRTC (aiortc, embedded): POST /api/voice/webrtc answers the browser's SDP offer
+    webrtc_enabled: bool = True
+    max_browser_calls: int = Field(default=4, ge=1)  # offer N+1 is answered 503
+    webrtc_host_addresses: tuple[str, ...] = ()  # host ICE candidates (empty: every interface but loopback)
+    webrtc_ice_servers: tuple[str, ...] = ()  # STUN/TURN URLs (empty: host candidates only)
 
     # LiveKit (tokens for browser and phone rooms)
     livekit_url: str = "ws://127.0.0.1:7880"

@@ -12,7 +12,6 @@ from agent.server.keys import SETTINGS
 
 routes = web.RouteTableDef()
 
-CONSOLE_ROOT = Path(__file__).resolve().parents[2] / "web_console"
 # Only these kinds of file are served from web_console/ (never package.json, never a directory listing).
 CONTENT_TYPES = {
     ".js": "text/javascript",
@@ -69,17 +68,17 @@ async def console_no_slash(request: web.Request) -> web.Response:
 
 @routes.get("/console/")
 async def call_page(request: web.Request) -> web.FileResponse:
-    return await _send_file(CONSOLE_ROOT / "index.html")
+    return await _send_file(request.app[SETTINGS].console_path / "index.html")
 
 
 @routes.get("/console/operator")
 async def operator_page(request: web.Request) -> web.FileResponse:
-    return await _send_file(CONSOLE_ROOT / "operator.html")
+    return await _send_file(request.app[SETTINGS].console_path / "operator.html")
 
 
 @routes.get("/console/static/{name:.*}")
 async def static_file(request: web.Request) -> web.FileResponse:
-    path = resolve_static(CONSOLE_ROOT, request.match_info["name"])
+    path = resolve_static(request.app[SETTINGS].console_path, request.match_info["name"])
     if path is None or path.suffix == ".html":
         raise ApiError(404, "not_found", "No such file.")
     return await _send_file(path)
@@ -90,7 +89,7 @@ async def vendor_file(request: web.Request) -> web.FileResponse:
     relative = VENDOR_FILES.get(request.match_info["name"])
     if relative is None:
         raise ApiError(404, "not_found", "No such file.")
-    path = CONSOLE_ROOT / relative
+    path = request.app[SETTINGS].console_path / relative
     if not await asyncio.to_thread(path.is_file):
         raise ApiError(
             404, "vendor_missing", "The LiveKit browser SDK is not installed (run scripts/install with npm)."

@@ -84,3 +84,21 @@ def test_livekit_and_livekit_sip_share_redis_and_use_separate_media_ports() -> N
     webrtc = range(server["rtc"]["port_range_start"], server["rtc"]["port_range_end"] + 1)
     assert not set(range(low, high + 1)) & set(webrtc)
     assert sip["sip_port"] == 5060
+
+
+def test_the_image_carries_what_the_agent_reads_and_every_env_is_a_setting() -> None:
+    """Every file the Dockerfile copies from the project exists, every AGENT_* it sets is a real setting, and
+    the console's files are where AGENT_CONSOLE_PATH says (an installed package has no project folder)."""
+    import re
+
+    text = (ROOT / "Dockerfile").read_text()
+    copies = re.findall(r"^COPY (?!--from)(.+)$", text, re.MULTILINE)
+    sources = [src for line in copies for src in line.split()[:-1]]
+    assert "web_console" in sources
+    for source in sources:
+        assert (ROOT / source).exists(), f"Dockerfile copies {source}, which is not in the project"
+    env = dict(re.findall(r"(AGENT_[A-Z_]+)=(\S+)", text))
+    for name in env:
+        assert name.removeprefix("AGENT_").lower() in Settings.model_fields, f"{name} is no setting"
+    assert env["AGENT_CONSOLE_PATH"] == "/app/web_console" and "COPY web_console ./web_console" in text
+    assert "web_console/node_modules" in (ROOT / ".dockerignore").read_text()  # the SDK comes from npm ci
