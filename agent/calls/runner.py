@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ from agent.store.calls import CallLog
 from agent.store.models import CallChannel, CallEndedBy
 
 log = get_logger(__name__)
+
+# The EventSink channel operators watch: call_started / call_ended for every call in this process.
+OPERATOR_CHANNEL = "operators"
 
 
 def vad_config(settings: Settings) -> VadConfig:
@@ -84,6 +88,11 @@ class CallRunner:
     events: EventSink
     call_log: CallLog | None = None
     stt_hint: str | None = None
+    _active: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+
+    def active(self) -> list[dict[str, Any]]:
+        """Calls running now in this process, oldest first: what an operator page loads before its events."""
+        return [dict(call) for call in self._active.values()]
 
     def handler(self, channel: CallChannel) -> CallHandler:
         async def handle(io: CallIO) -> None:
@@ -106,6 +115,7 @@ class CallRunner:
             transfer_targets=dict(settings.human_sip_uris),
             hold_music_after_s=settings.hold_music_after_s,
             session_id=session_id or "",
+            interim_every_s=settings.interim_transcript_every_s or None,
         )
 
     async def run(self, io: CallIO, channel: CallChannel, *, session_id: str | None = None) -> CallSession:
@@ -117,7 +127,12 @@ class CallRunner:
         if self.call_log is not None:
             await self.call_log.start(io.call_id, channel, io.caller_id)
         ended_by: CallEndedBy = "caller"
+        started = time.monotonic()
         try:
+            if not session.session_id:  # start it here so operators learn the session id before the greeting
+                state = await self.conversations.start(io.caller_id, channel="voice")
+                session.session_id = state.session_id
+            await self._started(io, channel, session.session_id)
             await session.run()
         except BaseException:
             ended_by = "shutdown"
@@ -128,7 +143,42 @@ class CallRunner:
             elif io.ended_by == "timeout" and ended_by == "caller":
                 ended_by = "timeout"
             await self._finish(io, session, recorder, ended_by)
+            await self._ended(io, channel, session, ended_by, time.monotonic() - started)
         return session
+
+    async def _started(self, io: CallIO, channel: CallChannel, session_id: str) -> None:
+        call = {
+            "call_id": io.call_id,
+            "session_id": session_id,
+            "channel": channel,
+            "caller_id": io.caller_id,
+            "started_at": datetime.now(UTC).isoformat(),
+        }
+        self._active[io.call_id] = call
+        await self._tell_operators({"type": "call_started", **call})
+
+    async def _ended(
+        self, io: CallIO, channel: CallChannel, session: CallSession, ended_by: CallEndedBy, duration_s: float
+    ) -> None:
+        if self._active.pop(io.call_id, None) is None:
+            return  # never started (the session could not be opened): operators never saw it
+        await self._tell_operators(
+            {
+                "type": "call_ended",
+                "call_id": io.call_id,
+                "session_id": session.session_id,
+                "channel": channel,
+                "outcome": call_outcome(session),
+                "ended_by": ended_by,
+                "duration_s": round(duration_s, 2),
+            }
+        )
+
+    async def _tell_operators(self, event: dict[str, Any]) -> None:
+        try:
+            await self.events.publish(OPERATOR_CHANNEL, event)
+        except Exception:  # operator views are best effort: a call never fails because of them
+            log.exception("operator_event_not_published", event_type=event["type"])
 
     async def _finish(
         self, io: CallIO, session: CallSession, recorder: RecordingCallIO | None, ended_by: CallEndedBy

@@ -12,7 +12,7 @@ from agent.calls.runner import CallRunner
 from agent.config import Settings
 from agent.log import get_logger
 from agent.runtime import open_runtime
-from agent.server import api, calls_api, console, livekit_webhook, operator_ws, websocket
+from agent.server import api, calls_api, console, livekit_webhook, operator_ws, voice_api, websocket
 from agent.server.errors import request_context
 from agent.server.events import EventHub
 from agent.server.keys import (
@@ -28,6 +28,7 @@ from agent.server.keys import (
     SETTINGS,
     SIP_ENDPOINT,
     STATE_STORE,
+    WEBRTC_CALLS,
 )
 from agent.server.ratelimit import RateLimiter
 from agent.store.calls import CallLog
@@ -35,6 +36,7 @@ from telephony.livekit.dispatch import LiveKitCallDispatcher, LiveKitRoomJoiner
 from telephony.livekit.room_connect import RoomAccess
 from telephony.sip import EndpointLimits, SipEndpoint
 from telephony.sip_stack import StackConfig
+from telephony.webrtc import WebRtcEndpoint
 
 log = get_logger(__name__)
 
@@ -51,7 +53,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         await app[EVENTS].aclose()
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
-        voice = settings.sip_enabled or settings.livekit_enabled
+        voice = settings.sip_enabled or settings.livekit_enabled or settings.webrtc_enabled
         async with open_runtime(settings, events=app[EVENTS], clock=clock, voice=voice) as parts:
             app[DATABASE] = parts.database
             app[CALL_LOG] = CallLog(parts.database)
@@ -101,9 +103,31 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         finally:
             await endpoint.aclose()
 
-    app.cleanup_ctx.extend([events, runtime, sip])
+    async def webrtc(app: web.Application) -> AsyncIterator[None]:
+        """The embedded WebRTC endpoint: browser calls joined to a console session, no LiveKit needed."""
+        if not settings.webrtc_enabled:
+            yield
+            return
+
+        async def run_call(call: CallIO, session_id: str) -> None:
+            await app[CALL_RUNNER].run(call, "browser", session_id=session_id)
+
+        endpoint = WebRtcEndpoint(
+            run_call,
+            max_calls=settings.max_browser_calls,
+            host_addresses=settings.webrtc_host_addresses,
+            ice_servers=settings.webrtc_ice_servers,
+        )
+        app[WEBRTC_CALLS] = endpoint
+        try:
+            yield
+        finally:
+            await endpoint.aclose()
+
+    app.cleanup_ctx.extend([events, runtime, sip, webrtc])
     app.add_routes(api.routes)
     app.add_routes(calls_api.routes)
+    app.add_routes(voice_api.routes)
     app.add_routes(operator_ws.routes)  # before /ws/{session_id}, which would match it
     app.add_routes(websocket.routes)
     app.add_routes(console.routes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from agent.calls.browser import BrowserCalls, BrowserRooms
 from agent.calls.runner import CallRunner
 from agent.config import Settings
 from agent.dialog.brain import Brain
@@ -31,3 +32,7 @@ CALL_RUNNER = web.AppKey("call_runner", CallRunner)
 SIP_ENDPOINT = web.AppKey("sip_endpoint", object)
 # The LiveKit dispatcher, when LiveKit calls are enabled: verified webhooks go to it.
 LIVEKIT_CALLS: web.AppKey[LiveKitCallEvents] = web.AppKey("livekit_calls")
+# The embedded WebRTC endpoint for browser calls, when enabled (AGENT_WEBRTC_ENABLED).
+WEBRTC_CALLS: web.AppKey[BrowserCalls] = web.AppKey("webrtc_calls")
+# LiveKit mode: the dispatcher that joins a session's room when its caller token is issued.
+BROWSER_ROOMS: web.AppKey[BrowserRooms] = web.AppKey("browser_rooms")

@@ -46,6 +46,7 @@ def agent_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "rate_limit_burst": 1000,
         "log_level": "warning",
         "sip_enabled": False,  # the SIP tests start their own endpoint inside a loopback-only namespace
+        "webrtc_enabled": False,  # browser-call tests turn it on (it loads the voice models)
         "recordings_path": tmp_path / "recordings",
     }
     values.update(overrides)

@@ -1,0 +1,70 @@
+"""Browser calls: what the HTTP layer may ask of the WebRTC endpoint and of the LiveKit dispatcher, and why they refuse.
+
+The server layer talks to these protocols only; telephony/webrtc.py and telephony/livekit/dispatch.py implement
+them and app.py wires the real ones in, so no route imports aiortc or the LiveKit SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from agent.calls.io import CallIO
+
+# Runs one browser call joined to an existing session; returns when the call is over.
+BrowserCallHandler = Callable[[CallIO, str], Awaitable[object]]
+
+
+class BrowserCallRefused(Exception):
+    """A browser call that cannot start; `code` names the reason for the JSON error."""
+
+    code = "call_refused"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadOffer(BrowserCallRefused):
+    """The SDP offer cannot be parsed or carries no audio."""
+
+    code = "bad_offer"
+
+
+class TooManyBrowserCalls(BrowserCallRefused):
+    """The cap on concurrent browser calls is reached."""
+
+    code = "too_many_calls"
+
+
+class BrowserCallsClosed(BrowserCallRefused):
+    """The endpoint is shutting down."""
+
+    code = "voice_unavailable"
+
+
+@dataclass(frozen=True)
+class AnsweredOffer:
+    sdp: str  # the SDP answer, ICE candidates included (no trickle)
+    call_id: str
+
+
+class BrowserCalls(Protocol):
+    """The embedded WebRTC endpoint as the routes see it."""
+
+    async def answer(self, offer_sdp: str, session_id: str) -> AnsweredOffer:
+        """Answer a browser's offer and start its call; raises a BrowserCallRefused subclass."""
+        ...
+
+    async def end_call(self, call_id: str) -> bool:
+        """Hang up one browser call; False when no such call is running."""
+        ...
+
+
+class BrowserRooms(Protocol):
+    """LiveKit mode: the agent joins the room a session's caller token names (one agent per room)."""
+
+    def join_browser_room(self, room: str, session_id: str) -> bool:
+        """Start the agent for that room unless one already runs there; True when one was started."""
+        ...

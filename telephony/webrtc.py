@@ -1,0 +1,392 @@
+"""Browser calls over WebRTC (aiortc): answers a browser's SDP offer and runs the call as a CallIO."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import aioice.ice
+import av
+import numpy as np
+import numpy.typing as npt
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import SessionDescription
+
+from agent.audio.frames import AudioFrame, Reframer, samples_per_frame
+from agent.audio.resample import StreamResampler
+from agent.calls.browser import (
+    AnsweredOffer,
+    BadOffer,
+    BrowserCallHandler,
+    BrowserCallsClosed,
+    TooManyBrowserCalls,
+)
+from agent.calls.io import CallIO, DtmfDigit
+from agent.log import bind_ids, get_logger
+from telephony.playout import Outbox
+
+log = get_logger(__name__)
+Int16Array = npt.NDArray[np.int16]
+
+OUT_RATE = 48000  # what we hand aiortc's Opus encoder: 48 kHz mono s16, 20 ms frames
+OUT_FRAME = samples_per_frame(OUT_RATE)
+IN_RATE = 16000  # caller audio is downmixed and resampled to what the VAD and Whisper take
+IN_FRAME = samples_per_frame(IN_RATE)
+SILENCE_FILL_AFTER_S = 0.2  # caller audio this late: the browser stopped sending (DTX); keep the clock going
+JITTER_SLACK_FRAMES = 2
+
+
+# Frame conversion (pure) -------------------------------------------------------------------------------
+def mono_samples(frame: av.AudioFrame) -> Int16Array:
+    """A decoded frame's audio as mono int16: channels averaged, packed or planar, s16 or float."""
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    if frame.format.is_planar:
+        per_channel = data.reshape(channels, -1).astype(np.float64)
+    else:
+        per_channel = data.reshape(-1, channels).T.astype(np.float64)
+    mixed = per_channel.mean(axis=0)
+    if frame.format.name.startswith(("flt", "dbl")):
+        mixed = mixed * 32768.0
+    elif not frame.format.name.startswith("s16"):
+        raise ValueError(f"unsupported audio sample format {frame.format.name}")
+    clipped: Int16Array = np.clip(np.rint(mixed), -32768, 32767).astype(np.int16)
+    return clipped
+
+
+def outgoing_frame(samples: Int16Array, pts: int) -> av.AudioFrame:
+    """One 48 kHz mono s16 frame for the sender, stamped in samples."""
+    frame = av.AudioFrame(format="s16", layout="mono", samples=int(samples.size))
+    frame.planes[0].update(np.ascontiguousarray(samples, dtype=np.int16).tobytes())
+    frame.pts = pts
+    frame.sample_rate = OUT_RATE
+    frame.time_base = fractions.Fraction(1, OUT_RATE)
+    return frame
+
+
+class AgentVoiceTrack(MediaStreamTrack):
+    """The agent's outgoing audio track: aiortc's sender calls recv() in a loop; we pace it at 20 ms."""
+
+    kind = "audio"
+
+    def __init__(self, outbox: Outbox, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._outbox = outbox
+        self._clock = clock
+        self._start: float | None = None
+        self._pts = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = self._clock()
+        else:
+            self._pts += OUT_FRAME
+            wait = self._start + self._pts / OUT_RATE - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return outgoing_frame(self._outbox.pull(), self._pts)
+
+
+class WebRtcCall(CallIO):
+    """One browser call: the browser's audio track in (downmixed, 16 kHz), our paced track out."""
+
+    def __init__(
+        self,
+        call_id: str,
+        pc: RTCPeerConnection,
+        caller: MediaStreamTrack,
+        voice: AgentVoiceTrack,
+        outbox: Outbox,
+    ) -> None:
+        self.call_id = call_id
+        self.caller_id = None
+        self.input_rate = IN_RATE
+        self.output_rate = OUT_RATE
+        self._pc = pc
+        self._caller = caller
+        self._voice = voice
+        self._outbox = outbox
+        self._frames: asyncio.Queue[AudioFrame | None] = asyncio.Queue()
+        self._received = 0
+        self._media_started: float | None = None
+        self._ended = asyncio.Event()
+        self._hung_up = False
+        pc.on("connectionstatechange", self._on_state)
+        self._reader = asyncio.create_task(self._read_caller(), name=f"webrtc-reader-{call_id}")
+
+    def _on_state(self) -> None:
+        state = self._pc.connectionState
+        if state in ("failed", "closed") and not self._ended.is_set():
+            if self.ended_by is None and not self._hung_up:
+                self.ended_by = "timeout" if state == "failed" else "caller"
+            self._end_streams()
+
+    async def _read_caller(self) -> None:
+        framer = Reframer(IN_RATE)
+        resamplers: dict[int, StreamResampler] = {}
+        try:
+            while not self._ended.is_set():
+                try:
+                    frame = await asyncio.wait_for(self._caller.recv(), SILENCE_FILL_AFTER_S)
+                except TimeoutError:
+                    self._fill_silence()
+                    continue
+                if not isinstance(frame, av.AudioFrame):
+                    raise ValueError(f"the caller's track sent {type(frame).__name__}, not audio")
+                if self._media_started is None:
+                    self._media_started = time.monotonic()
+                rate = int(frame.sample_rate)
+                resampler = resamplers.setdefault(rate, StreamResampler(rate, IN_RATE))
+                for out in framer.push(resampler.push(mono_samples(frame))):
+                    self._deliver(out)
+        except MediaStreamError:
+            if self.ended_by is None and not self._hung_up:
+                self.ended_by = "timeout" if self._pc.connectionState == "failed" else "caller"
+        except ValueError as exc:  # audio we cannot read: end the call rather than the process
+            log.warning("webrtc_caller_audio_unreadable", error=str(exc))
+        finally:
+            self._end_streams()
+
+    def _deliver(self, frame: AudioFrame) -> None:
+        self._received += frame.num_samples
+        self._frames.put_nowait(frame)
+
+    def _fill_silence(self) -> None:
+        """A browser using DTX sends nothing while its caller is quiet; the VAD must still see time pass."""
+        if self._media_started is None:
+            return
+        behind = round((time.monotonic() - self._media_started) * IN_RATE) - self._received
+        if behind > SILENCE_FILL_AFTER_S * IN_RATE:
+            for _ in range(behind // IN_FRAME - JITTER_SLACK_FRAMES):
+                self._deliver(AudioFrame(np.zeros(IN_FRAME, np.int16), IN_RATE))
+
+    def _end_streams(self) -> None:
+        if not self._ended.is_set():
+            self._ended.set()
+            self._frames.put_nowait(None)
+            self._outbox.clear()
+
+    # CallIO ---------------------------------------------------------------------------------------------
+    async def frames(self) -> AsyncIterator[AudioFrame]:
+        while (frame := await self._frames.get()) is not None:
+            yield frame
+
+    async def dtmf(self) -> AsyncIterator[DtmfDigit]:
+        await self._ended.wait()  # browsers have no keypad here: the stream just ends with the call
+        return
+        yield  # pragma: no cover - makes this an async generator
+
+    async def play(self, samples: Int16Array) -> None:
+        if not self._ended.is_set():
+            self._outbox.push(samples)
+
+    async def wait_played(self) -> None:
+        await self._outbox.drained.wait()
+
+    def clear(self) -> int:
+        return self._outbox.clear()
+
+    @property
+    def played_samples(self) -> int:
+        return self._outbox.sent
+
+    @property
+    def queued_samples(self) -> int:
+        return self._outbox.queued
+
+    def now(self) -> float:
+        return self._received / IN_RATE
+
+    async def hangup(self) -> None:
+        self._hung_up = True
+        self._end_streams()
+        await self._pc.close()
+
+    async def transfer(self, target: str) -> bool:
+        log.info("webrtc_transfer_not_supported", target=target)
+        return False
+
+    async def aclose(self) -> None:
+        """Stop reading, close the peer connection (idempotent)."""
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)
+        self._end_streams()
+        self._voice.stop()
+        await self._pc.close()
+
+
+# The endpoint -------------------------------------------------------------------------------------------
+_AIOICE_HOST_ADDRESSES = aioice.ice.get_host_addresses
+
+
+def use_host_addresses(addresses: tuple[str, ...]) -> None:
+    """Offer exactly these host candidates (aioice itself never offers 127.0.0.1); empty: aioice's own choice."""
+    if not addresses:
+        aioice.ice.get_host_addresses = _AIOICE_HOST_ADDRESSES
+        return
+
+    def configured(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [a for a in addresses if (use_ipv6 if ":" in a else use_ipv4)]
+
+    aioice.ice.get_host_addresses = configured
+
+
+def check_offer(offer_sdp: str) -> None:
+    """Raise BadOffer for SDP aiortc cannot read or without an audio m-line (before any socket is opened)."""
+    try:
+        parsed = SessionDescription.parse(offer_sdp)
+    except Exception as exc:  # the parser raises whatever its string handling hits on garbage
+        raise BadOffer(f"The SDP offer cannot be parsed ({type(exc).__name__}).") from None
+    if not any(media.kind == "audio" for media in parsed.media):
+        raise BadOffer("The SDP offer has no audio m-line.")
+
+
+class WebRtcEndpoint:
+    """Owns every live browser call: answers offers (ICE gathered before the answer), one task per call."""
+
+    def __init__(
+        self,
+        on_call: BrowserCallHandler,
+        *,
+        max_calls: int,
+        host_addresses: tuple[str, ...] = (),
+        ice_servers: tuple[str, ...] = (),
+        connect_timeout_s: float = 15.0,
+    ) -> None:
+        self._on_call = on_call
+        self._max_calls = max_calls
+        self._host_addresses = host_addresses
+        self._ice_servers = ice_servers
+        self._connect_timeout_s = connect_timeout_s
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._live: dict[str, WebRtcCall] = {}
+        self._answering = 0
+        self._closing = False
+        self.answered = 0
+        self.refused = 0
+        if host_addresses:
+            use_host_addresses(host_addresses)
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._tasks)
+
+    async def answer(self, offer_sdp: str, session_id: str) -> AnsweredOffer:
+        if self._closing:
+            raise BrowserCallsClosed("Browser calls are shutting down.")
+        check_offer(offer_sdp)
+        if len(self._tasks) + self._answering >= self._max_calls:
+            self.refused += 1
+            raise TooManyBrowserCalls(
+                f"All {self._max_calls} browser call lines are busy; try again shortly."
+            )
+        self._answering += 1
+        servers = [RTCIceServer(url) for url in self._ice_servers]
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        changed = asyncio.Event()
+        pc.on("connectionstatechange", changed.set)
+        outbox = Outbox(OUT_FRAME)
+        voice = AgentVoiceTrack(outbox)
+        try:
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            except Exception as exc:  # aiortc raises ValueError, KeyError... for offers it cannot use
+                raise BadOffer(f"The SDP offer cannot be used: {exc}") from None
+            audio = next((t for t in pc.getTransceivers() if t.kind == "audio"), None)
+            if audio is None:
+                raise BadOffer("The SDP offer has no audio m-line.")
+            pc.addTrack(voice)
+            await pc.setLocalDescription(await pc.createAnswer())  # gathers every candidate first
+        except BaseException:
+            voice.stop()
+            await pc.close()
+            raise
+        finally:
+            self._answering -= 1
+        call_id = f"webrtc-{uuid.uuid4().hex[:16]}"
+        task = asyncio.create_task(
+            self._run(call_id, session_id, pc, audio.receiver.track, voice, outbox, changed),
+            name=f"webrtc-call-{call_id}",
+        )
+        self._tasks[call_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(call_id, None))
+        self.answered += 1
+        log.info("webrtc_offer_answered", call_id=call_id, session_id=session_id)
+        return AnsweredOffer(sdp=pc.localDescription.sdp, call_id=call_id)
+
+    async def _run(
+        self,
+        call_id: str,
+        session_id: str,
+        pc: RTCPeerConnection,
+        caller: MediaStreamTrack,
+        voice: AgentVoiceTrack,
+        outbox: Outbox,
+        changed: asyncio.Event,
+    ) -> None:
+        bind_ids(call_id=call_id, session_id=session_id)
+        call: WebRtcCall | None = None
+        try:
+            if not await self._connected(pc, changed):
+                log.info("webrtc_call_not_connected", state=pc.connectionState)
+                return
+            call = WebRtcCall(call_id, pc, caller, voice, outbox)
+            self._live[call_id] = call
+            log.info("webrtc_call_connected")
+            await self._on_call(call, session_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("webrtc_call_failed")
+        finally:
+            self._live.pop(call_id, None)
+            if call is not None:
+                await call.aclose()
+            else:
+                voice.stop()
+                await pc.close()
+            log.info("webrtc_call_closed", ended_by=call.ended_by if call else None)
+
+    async def _connected(self, pc: RTCPeerConnection, changed: asyncio.Event) -> bool:
+        """Wait for ICE + DTLS; False when the connection failed or did not come up in time."""
+        deadline = time.monotonic() + self._connect_timeout_s
+        while pc.connectionState not in ("connected", "failed", "closed"):
+            changed.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(changed.wait(), remaining)
+            except TimeoutError:
+                return False
+        return pc.connectionState == "connected"
+
+    async def end_call(self, call_id: str) -> bool:
+        call = self._live.get(call_id)
+        if call is not None:
+            await call.hangup()
+            return True
+        task = self._tasks.get(call_id)
+        if task is None:
+            return False
+        task.cancel()  # answered but not connected yet
+        await asyncio.gather(task, return_exceptions=True)
+        return True
+
+    async def aclose(self) -> None:
+        """Close every peer connection and await every call task (idempotent)."""
+        if self._closing:
+            return
+        self._closing = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._host_addresses:
+            use_host_addresses(())
