@@ -65,6 +65,7 @@ class BrowserCalls(Protocol):
 class BrowserRooms(Protocol):
     """LiveKit mode: the agent joins the room a session's caller token names (one agent per room)."""
 
-    def join_browser_room(self, room: str, session_id: str) -> bool:
-        """Start the agent for that room unless one already runs there; True when one was started."""
+    def join_browser_room(self, room: str, caller_identity: str, session_id: str) -> bool:
+        """Start the agent for that room (waiting for `caller_identity`'s audio) unless one already runs
+        there; True when one was started."""
         ...

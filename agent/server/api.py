@@ -12,7 +12,15 @@ from agent.dialog.conversation import UnknownSession
 from agent.dialog.state import ConversationState
 from agent.log import bind_ids
 from agent.server.errors import ApiError
-from agent.server.keys import CONVERSATIONS, DATABASE, RATE_LIMITER, SETTINGS, SIP_ENDPOINT, STATE_STORE
+from agent.server.keys import (
+    BROWSER_ROOMS,
+    CONVERSATIONS,
+    DATABASE,
+    RATE_LIMITER,
+    SETTINGS,
+    SIP_ENDPOINT,
+    STATE_STORE,
+)
 from agent.server.requests import ChatMessage, CreateSession, VoiceTokenRequest, read_json
 from agent.server.tokens import issue_caller_token
 from agent.store.phone_numbers import normalize_phone
@@ -168,6 +176,9 @@ async def voice_token(request: web.Request) -> web.Response:
         ttl_s=settings.voice_token_ttl_s,
         name=body.name,
     )
+    rooms = request.app.get(BROWSER_ROOMS)  # LiveKit mode: the agent joins the room the caller will join
+    if rooms is not None:
+        rooms.join_browser_room(token.room, token.identity, body.session_id)
     return web.json_response(
         {
             "token": token.token,

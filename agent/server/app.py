@@ -17,6 +17,7 @@ from agent.server.errors import request_context
 from agent.server.events import EventHub
 from agent.server.keys import (
     BRAIN,
+    BROWSER_ROOMS,
     CALL_LOG,
     CALL_RUNNER,
     CONVERSATIONS,
@@ -147,13 +148,18 @@ def add_livekit_calls(app: web.Application, settings: Settings) -> None:
             return
         await runner.run(call, "livekit")
 
+    async def run_browser_call(call: CallIO, session_id: str) -> None:
+        await app[CALL_RUNNER].run(call, "browser", session_id=session_id)
+
     async def livekit_calls(app: web.Application) -> AsyncIterator[None]:
         dispatcher = LiveKitCallDispatcher(
             run_call,
             LiveKitRoomJoiner(RoomAccess.from_settings(settings)),
             room_prefix=settings.livekit_room_prefix,
+            on_browser_call=run_browser_call if CALL_RUNNER in app else None,
         )
         app[LIVEKIT_CALLS] = dispatcher
+        app[BROWSER_ROOMS] = dispatcher
         log.info("livekit_calls_ready", url=settings.livekit_url, room_prefix=settings.livekit_room_prefix)
         try:
             yield

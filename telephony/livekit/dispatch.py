@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 
 from livekit import api
 
+from agent.calls.browser import BrowserCallHandler
 from agent.calls.io import CallHandler
 from agent.log import bind_ids, get_logger
 from telephony.livekit.room_call import LiveKitRoomCall
@@ -60,11 +61,20 @@ class LiveKitCallDispatcher:
     """Receives verified LiveKit webhook events; for each new SIP caller joins the room and runs `on_call`.
 
     One call per room: LiveKit retries a webhook it thinks failed, and a second SIP participant in the same
-    room (a transfer leg) is not a new call.
+    room (a transfer leg) is not a new call. Browser callers do not come through webhooks: the token route
+    calls `join_browser_room` when it hands a session's caller a token for that session's room.
     """
 
-    def __init__(self, on_call: CallHandler, joiner: RoomJoiner, *, room_prefix: str) -> None:
+    def __init__(
+        self,
+        on_call: CallHandler,
+        joiner: RoomJoiner,
+        *,
+        room_prefix: str,
+        on_browser_call: BrowserCallHandler | None = None,
+    ) -> None:
         self._on_call = on_call
+        self._on_browser_call = on_browser_call
         self._joiner = joiner
         self._room_prefix = room_prefix
         self._calls: dict[str, asyncio.Task[None]] = {}
@@ -80,11 +90,23 @@ class LiveKitCallDispatcher:
         if room in self._calls:
             log.info("livekit_call_already_running", call_id=room)
             return
-        task = asyncio.get_running_loop().create_task(self._run(room, event.participant.identity))
+        self._start(room, event.participant.identity, None)
+
+    def join_browser_room(self, room: str, caller_identity: str, session_id: str) -> bool:
+        """A session's browser caller got a token for `room`: join it and run the call on that session.
+        One agent per room: a second token for the same session starts nothing."""
+        if self._on_browser_call is None or room in self._calls:
+            log.info("livekit_browser_call_not_started", call_id=room, running=room in self._calls)
+            return False
+        self._start(room, caller_identity, session_id)
+        return True
+
+    def _start(self, room: str, caller_identity: str, session_id: str | None) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(room, caller_identity, session_id))
         self._calls[room] = task
         task.add_done_callback(lambda _t: self._calls.pop(room, None))
 
-    async def _run(self, room: str, caller_identity: str) -> None:
+    async def _run(self, room: str, caller_identity: str, session_id: str | None) -> None:
         bind_ids(call_id=room)  # this task's own context: every log line of the call carries it
         try:
             call = await self._joiner.join(room, caller_identity)
@@ -92,7 +114,10 @@ class LiveKitCallDispatcher:
             log.error("livekit_join_failed", error=repr(exc))
             return
         try:
-            await self._on_call(call)
+            if session_id is not None and self._on_browser_call is not None:
+                await self._on_browser_call(call, session_id)
+            else:
+                await self._on_call(call)
         except Exception as exc:
             log.error("livekit_call_failed", error=repr(exc))
         finally:
