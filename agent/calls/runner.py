@@ -124,6 +124,9 @@ class CallRunner:
         bind_ids(call_id=io.call_id)
         recorder = RecordingCallIO(io) if self.settings.record_calls else None
         session = self.session_for(recorder or io, session_id)
+        # A call that joined someone's session (a console chat) leaves it open when it hangs up; a session the
+        # call itself started ends with the call.
+        session.end_session_on_hangup = session_id is None
         if self.call_log is not None:
             await self.call_log.start(io.call_id, channel, io.caller_id)
         ended_by: CallEndedBy = "caller"

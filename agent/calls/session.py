@@ -71,6 +71,7 @@ class CallSession:
     _echo: EchoReference | None = None
     _interim: InterimTranscripts | None = None
     session_id: str = ""  # preset: the call joins that existing session instead of starting one
+    end_session_on_hangup: bool = True  # False: the session outlives the call (chat goes on after it)
     turns: list[TurnRecord] = field(default_factory=list)
     barge_ins: list[BargeIn] = field(default_factory=list)
     notifications_spoken: list[str] = field(default_factory=list)
@@ -386,6 +387,7 @@ class CallSession:
             await self._interim.aclose()
         with contextlib.suppress(Exception):
             self.final_state = await self.conversations.get(self.session_id)
-        with contextlib.suppress(Exception):
-            await self.conversations.end(self.session_id)
+        if self.end_session_on_hangup:
+            with contextlib.suppress(Exception):
+                await self.conversations.end(self.session_id)
         log.info("call_ended", turns=len(self.turns), ended_by_agent=self.ended_by_agent)

@@ -110,6 +110,13 @@ async def test_browser_call_is_greeted_heard_recorded_and_freed(tmp_path: Path) 
         assert [(c["call_id"], c["channel"], c["session_id"]) for c in calls] == [
             (answered["call_id"], "browser", session_id)
         ]
+        # The call joined the console's chat session: hanging up leaves the chat going on.
+        chat = await agent.http.post(
+            "/api/chat", json={"session_id": session_id, "message": "where are you located"}
+        )
+        assert chat.status == 200, await chat.text()
+        messages = [m["content"].lower() for m in await session_messages(agent, session_id)]
+        assert any("oil change" in text for text in messages) and "where are you located" in messages
 
 
 async def post_offer(agent: AgentClient, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
