@@ -44,10 +44,13 @@ class OperatorEvents:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.seen: list[dict[str, Any]] = []
+        self.interim: list[dict[str, Any]] = []  # the caller's words so far, sent while they speak
 
     async def publish(self, session_id: str, event: dict[str, Any]) -> None:
         if session_id == OPERATOR_CHANNEL:
             self.seen.append(event)
+        elif event.get("interim"):
+            self.interim.append(event)
         await self.inner.publish(session_id, event)
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
@@ -97,6 +100,9 @@ async def test_browser_call_is_greeted_heard_recorded_and_freed(tmp_path: Path) 
                     break
                 await asyncio.sleep(0.5)
             assert any("oil change" in text for text in said), said
+            # While the caller was still asking, the console was shown their words so far.
+            assert operators.interim and all(e["session_id"] == session_id for e in operators.interim)
+            assert any(e["content"].strip() for e in operators.interim), operators.interim
         finally:
             await peer.close()
         await wait_until(lambda: active_calls(app) == 0, 15, "the call to be freed")
