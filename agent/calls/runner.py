@@ -127,15 +127,16 @@ class CallRunner:
         # A call that joined someone's session (a console chat) leaves it open when it hangs up; a session the
         # call itself started ends with the call.
         session.end_session_on_hangup = session_id is None
+        caller_id = io.caller_id or await self._customer_phone(session_id)
         if self.call_log is not None:
-            await self.call_log.start(io.call_id, channel, io.caller_id)
+            await self.call_log.start(io.call_id, channel, caller_id)
         ended_by: CallEndedBy = "caller"
         started = time.monotonic()
         try:
             if not session.session_id:  # start it here so operators learn the session id before the greeting
                 state = await self.conversations.start(io.caller_id, channel="voice")
                 session.session_id = state.session_id
-            await self._started(io, channel, session.session_id)
+            await self._started(io, channel, session.session_id, caller_id)
             await session.run()
         except BaseException:
             ended_by = "shutdown"
@@ -149,12 +150,21 @@ class CallRunner:
             await self._ended(io, channel, session, ended_by, time.monotonic() - started)
         return session
 
-    async def _started(self, io: CallIO, channel: CallChannel, session_id: str) -> None:
+    async def _customer_phone(self, session_id: str | None) -> str | None:
+        """A browser call has no caller id; the session it joins may know the customer's phone."""
+        if session_id is None:
+            return None
+        try:
+            return (await self.conversations.get(session_id)).customer.phone
+        except Exception:  # an unknown session fails later, where the call is answered
+            return None
+
+    async def _started(self, io: CallIO, channel: CallChannel, session_id: str, caller_id: str | None) -> None:
         call = {
             "call_id": io.call_id,
             "session_id": session_id,
             "channel": channel,
-            "caller_id": io.caller_id,
+            "caller_id": caller_id,
             "started_at": datetime.now(UTC).isoformat(),
         }
         self._active[io.call_id] = call

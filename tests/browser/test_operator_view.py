@@ -144,7 +144,7 @@ async def test_operator_view_needs_the_token_then_shows_live_and_recent_calls(
             })"""
         )
         assert duration == pytest.approx(2.0, abs=0.05)
-        await screenshot(page, "operator-recent-call", docs_name="operator.png")
+        await screenshot(page, "operator-recent-call")
         # The only errors: the calls list refused without a token and with the wrong one.
         assert len(problems.errors) <= 2
         assert all("401 (Unauthorized)" in error for error in problems.errors), problems.errors

@@ -224,5 +224,5 @@ async def test_a_test_drive_booked_by_voice_fills_the_slots_and_the_database(
         await recent.first.click()
         await expect(operator.locator("#transcript li.user")).to_have_count(2)
         await expect(operator.locator("#recording")).to_be_visible()
-        await screenshot(operator, "voice-booking-operator")
+        await screenshot(operator, "voice-booking-operator", docs_name="operator.png")
         await browser.close()

@@ -81,7 +81,8 @@ async def test_browser_call_is_greeted_heard_recorded_and_freed(tmp_path: Path) 
         runner = app[CALL_RUNNER]
         operators = OperatorEvents(runner.events)
         runner.events = operators
-        session_id = (await agent.new_session())["session_id"]
+        # The console's chat knows the customer (Maria, a seeded customer): her call is filed under her number.
+        session_id = (await agent.new_session("+1 555 014 2233"))["session_id"]
         peer = BrowserPeer(QUESTION, lead_s=4.0)
         try:
             answered = await peer.call(agent.http, session_id)
@@ -89,7 +90,7 @@ async def test_browser_call_is_greeted_heard_recorded_and_freed(tmp_path: Path) 
             await wait_until(lambda: len(operators.of_type("call_started")) == 1, 20, "call_started")
             started = operators.of_type("call_started")[0]
             assert started["call_id"] == answered["call_id"] and started["session_id"] == session_id
-            assert started["channel"] == "browser" and started["caller_id"] is None
+            assert started["channel"] == "browser" and started["caller_id"] == "+15550142233"
             assert [call["call_id"] for call in runner.active()] == [answered["call_id"]]
             await wait_until(lambda: loudest_rms(peer.heard_audio()) > 0.02, 20, "the greeting's audio")
 
@@ -113,8 +114,8 @@ async def test_browser_call_is_greeted_heard_recorded_and_freed(tmp_path: Path) 
         assert ended["outcome"] == "answered_question" and ended["duration_s"] > 4
         assert runner.active() == []
         calls = (await (await agent.http.get("/api/calls")).json())["calls"]
-        assert [(c["call_id"], c["channel"], c["session_id"]) for c in calls] == [
-            (answered["call_id"], "browser", session_id)
+        assert [(c["call_id"], c["channel"], c["session_id"], c["caller_id"]) for c in calls] == [
+            (answered["call_id"], "browser", session_id, "+15550142233")
         ]
         # The call joined the console's chat session: hanging up leaves the chat going on.
         chat = await agent.http.post(
