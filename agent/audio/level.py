@@ -56,3 +56,32 @@ def rms_to_dbfs(level: float) -> float:
 def dbfs_to_rms(decibels: float) -> float:
     """A dBFS figure as a normalised RMS level, e.g. for thresholds configured in dB (-38.4 dBFS ~ 0.012)."""
     return float(10.0 ** (decibels / 20.0))
+
+
+def trim_silence(
+    samples: npt.NDArray[np.int16],
+    rate: int,
+    *,
+    keep_lead_s: float,
+    keep_tail_s: float,
+    threshold_dbfs: float = -45.0,
+) -> npt.NDArray[np.int16]:
+    """Cut silence (10 ms windows below `threshold_dbfs`) from both ends of a clip, keeping a little of it.
+
+    TTS engines pad each sentence (hibari: ~0.3 s before, ~0.45 s after); before the first word that padding
+    is pure waiting for a caller, and between sentences it adds up to a sluggish 0.75 s pause. All-silent
+    audio comes back unchanged.
+    """
+    window = max(1, rate // 100)
+    usable = samples.size // window * window
+    if usable == 0:
+        return samples
+    frames = samples[:usable].reshape(-1, window).astype(np.float64)
+    loud = np.flatnonzero(
+        np.sqrt(np.mean(frames**2, axis=1)) > dbfs_to_rms(threshold_dbfs) * _INT16_FULL_SCALE
+    )
+    if loud.size == 0:
+        return samples
+    start = max(0, int(loud[0]) * window - round(keep_lead_s * rate))
+    end = min(samples.size, (int(loud[-1]) + 1) * window + round(keep_tail_s * rate))
+    return samples[start:end]

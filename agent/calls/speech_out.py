@@ -10,10 +10,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from agent.audio.level import trim_silence
 from agent.audio.resample import StreamResampler
 from agent.calls.io import CallIO
 from agent.speech.text_normalise import normalise_for_speech, quick_first_chunk, split_sentences
 from agent.speech.tts import TextToSpeech
+
+LEAD_S = 0.02  # silence kept before a sentence's first word (the engines pad ~0.3 s: pure waiting)
+TAIL_S = 0.2  # silence kept after a sentence: with the next one's lead, the pause between sentences
 
 
 @dataclass
@@ -53,11 +57,12 @@ class SpeechHandle:
                 audio = await self.tts.synthesize(sentence)
             if not audio.size:
                 continue
+            audio = trim_silence(audio, self.tts.sample_rate, keep_lead_s=LEAD_S, keep_tail_s=TAIL_S)
             out = resampler.push(audio)
             if out.size == 0:
                 continue
-            if self.first_audio_s is None:
-                self.first_audio_s = time.perf_counter() - started
+            if self.first_audio_s is None:  # when the caller can first hear it: the kept lead counts too
+                self.first_audio_s = time.perf_counter() - started + LEAD_S
                 self._first_audio.set()
             self._sentences.append(_Spoken(sentence, self._cursor, int(out.size)))
             self._cursor += int(out.size)
