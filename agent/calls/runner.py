@@ -159,7 +159,9 @@ class CallRunner:
         except Exception:  # an unknown session fails later, where the call is answered
             return None
 
-    async def _started(self, io: CallIO, channel: CallChannel, session_id: str, caller_id: str | None) -> None:
+    async def _started(
+        self, io: CallIO, channel: CallChannel, session_id: str, caller_id: str | None
+    ) -> None:
         call = {
             "call_id": io.call_id,
             "session_id": session_id,
