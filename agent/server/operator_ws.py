@@ -9,14 +9,14 @@ import inspect
 import json
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from agent.log import get_logger
 from agent.server.calls_api import require_operator
 from agent.server.errors import ApiError
 from agent.server.events import ALL_SESSIONS, OPERATORS
 from agent.server.keys import CALL_LOG, CALL_RUNNER, EVENTS, SETTINGS
-from agent.server.websocket import origin_allowed
+from agent.server.websocket import answer_client_messages, heartbeat, origin_allowed
 
 log = get_logger(__name__)
 routes = web.RouteTableDef()
@@ -99,13 +99,6 @@ async def _resync(ws: web.WebSocketResponse, app: web.Application, feed: Operato
                 await ws.send_json({"type": "snapshot", "calls": calls})
 
 
-async def _heartbeat(ws: web.WebSocketResponse, every_s: float) -> None:
-    while not ws.closed:
-        await asyncio.sleep(every_s)
-        with contextlib.suppress(ConnectionResetError, RuntimeError):
-            await ws.send_json({"type": "heartbeat"})
-
-
 @routes.get("/ws/operator")
 async def operator_events(request: web.Request) -> web.StreamResponse:
     if not origin_allowed(request):
@@ -128,23 +121,11 @@ async def operator_events(request: web.Request) -> web.StreamResponse:
     subscriber.offer({"type": "snapshot", "calls": calls})
     tasks = [
         asyncio.create_task(subscriber.pump(), name="operator-ws-pump"),
-        asyncio.create_task(_heartbeat(ws, settings.ws_heartbeat_s), name="operator-ws-beat"),
+        asyncio.create_task(heartbeat(ws, settings.ws_heartbeat_s), name="operator-ws-beat"),
         asyncio.create_task(_resync(ws, app, feed), name="operator-ws-resync"),
     ]
     try:
-        async for message in ws:
-            if message.type != WSMsgType.TEXT:
-                continue
-            try:
-                data = json.loads(message.data)
-            except json.JSONDecodeError:
-                subscriber.offer({"type": "error", "error": "Messages must be JSON objects."})
-                continue
-            kind = data.get("type") if isinstance(data, dict) else None
-            if kind == "ping":
-                subscriber.offer({"type": "pong"})
-            elif kind not in ("pong", "heartbeat"):
-                subscriber.offer({"type": "error", "error": f"Unknown message type: {str(kind)[:40]!r}."})
+        await answer_client_messages(ws, subscriber)
     finally:
         hub.unsubscribe(ALL_SESSIONS, subscriber)
         for task in tasks:

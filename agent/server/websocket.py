@@ -12,6 +12,7 @@ from aiohttp import WSMsgType, web
 from agent.dialog.conversation import UnknownSession, state_event
 from agent.log import bind_ids
 from agent.server.errors import ApiError
+from agent.server.events import Subscriber
 from agent.server.keys import CONVERSATIONS, EVENTS, SETTINGS
 
 routes = web.RouteTableDef()
@@ -28,11 +29,29 @@ def origin_allowed(request: web.Request) -> bool:
     return urlsplit(origin).netloc == request.host
 
 
-async def _heartbeat(ws: web.WebSocketResponse, every_s: float) -> None:
+async def heartbeat(ws: web.WebSocketResponse, every_s: float) -> None:
+    """Send a `heartbeat` event every `every_s` until the socket closes (clients use it to see a dead link)."""
     while not ws.closed:
         await asyncio.sleep(every_s)
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await ws.send_json({"type": "heartbeat"})
+
+
+async def answer_client_messages(ws: web.WebSocketResponse, subscriber: Subscriber) -> None:
+    """Read what a client sends until it closes: `ping` gets `pong`; anything else gets a clear error event."""
+    async for message in ws:
+        if message.type != WSMsgType.TEXT:
+            continue
+        try:
+            data = json.loads(message.data)
+        except json.JSONDecodeError:
+            subscriber.offer({"type": "error", "error": "Messages must be JSON objects."})
+            continue
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind == "ping":
+            subscriber.offer({"type": "pong"})
+        elif kind not in ("pong", "heartbeat"):
+            subscriber.offer({"type": "error", "error": f"Unknown message type: {str(kind)[:40]!r}."})
 
 
 @routes.get("/ws/{session_id}")
@@ -54,21 +73,9 @@ async def session_events(request: web.Request) -> web.StreamResponse:
     subscriber = hub.subscribe(session_id, ws)
     subscriber.offer(state_event(state))
     pump = asyncio.create_task(subscriber.pump(), name=f"ws-pump-{session_id}")
-    beat = asyncio.create_task(_heartbeat(ws, settings.ws_heartbeat_s), name=f"ws-beat-{session_id}")
+    beat = asyncio.create_task(heartbeat(ws, settings.ws_heartbeat_s), name=f"ws-beat-{session_id}")
     try:
-        async for message in ws:
-            if message.type != WSMsgType.TEXT:
-                continue
-            try:
-                data = json.loads(message.data)
-            except json.JSONDecodeError:
-                subscriber.offer({"type": "error", "error": "Messages must be JSON objects."})
-                continue
-            kind = data.get("type") if isinstance(data, dict) else None
-            if kind == "ping":
-                subscriber.offer({"type": "pong"})
-            elif kind not in ("pong", "heartbeat"):
-                subscriber.offer({"type": "error", "error": f"Unknown message type: {str(kind)[:40]!r}."})
+        await answer_client_messages(ws, subscriber)
     finally:
         hub.unsubscribe(session_id, subscriber)
         for task in (pump, beat):
