@@ -195,8 +195,10 @@ def invite_to_ok_from_trace(trace: str) -> list[float]:
     return list(answered.values())
 
 
-async def call_with(work: Path, name: str, wav: Path, seconds: int) -> Baresip:
-    caller = Baresip(work / name, 5080, 5580, (30000, 30010), user="+15550001111", wav=wav)
+async def call_with(work: Path, name: str, wav: Path, seconds: int, caller_id: str = "anonymous") -> Baresip:
+    """One baresip call; the caller id is withheld unless the scenario has one (a known number would
+    skip the phone question, and the fixture caller would then read its number to the wrong one)."""
+    caller = Baresip(work / name, 5080, 5580, (30000, 30010), user=caller_id, wav=wav)
     caller.start(dial=f"sip:+15125550100@127.0.0.1:{PORT}", seconds=seconds + 30)
     try:
         await caller.wait_calls_ended(1, seconds + 20)
@@ -236,7 +238,8 @@ async def scenario_turns(work: Path, scenario: dict[str, Any], gap_s: float) -> 
     wav = work / f"{scenario['name']}.wav"
     write_wav(wav, np.concatenate(pieces), 8000)
     seconds = int(sum(p.size for p in pieces) / 8000) + 2
-    await call_with(work, scenario["name"], wav, seconds)
+    phone = str(scenario.get("caller_phone") or "anonymous").replace(" ", "")
+    await call_with(work, scenario["name"], wav, seconds, caller_id=phone)
     folder = work / scenario["name"]
     heard, _ = read_wav(sorted(folder.glob("dump-*-dec.wav"))[0])
     sent, _ = read_wav(sorted(folder.glob("dump-*-enc.wav"))[0])

@@ -47,6 +47,8 @@ def required_silence(config: TurnTakingConfig, transcript: str, awaiting: str | 
     bare = transcript.strip().rstrip(".!?,; ")
     if not bare:
         return config.end_silence_s
+    if _digits_heard(bare) >= 10:  # a whole phone number, whatever was asked: nothing more is coming
+        return config.end_silence_s
     if awaiting == "phone" and re.search(
         r"\d|\b(oh|zero|one|two|three|four|five|six|seven|eight|nine)\b", bare
     ):

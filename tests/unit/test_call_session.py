@@ -248,6 +248,7 @@ async def test_goodbye_hangs_up_and_dtmf_zero_asks_for_a_person() -> None:
         ("Sorry, what's your phone number.", None, False),
         ("what about Tuesday and", None, True),
         ("555 014", "phone", True),
+        ("It's 555-014-9876.", "email", False),  # a whole number said when asked for an e-mail
     ],
 )
 def test_required_silence(text: str, awaiting: str | None, patient: bool) -> None:
