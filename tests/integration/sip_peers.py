@@ -122,7 +122,15 @@ class Baresip:
         )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        """Quit baresip so it closes its calls and finalises its WAV dumps (libsndfile writes a dump's
+        length when the call ends: a killed peer leaves a recording that reads as empty); kill it if it
+        does not go within a few seconds."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.command("/quit")
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
 

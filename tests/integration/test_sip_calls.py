@@ -161,6 +161,9 @@ async def test_escalation_transfers_the_call_to_the_human_with_refer(tmp_path: P
             )
             assert "Call established" in human.log
             await wait_until(lambda: active_calls(app) == 0, 10, "the agent to leave the call")
+            # The caller's phone closes its leg to the agent (and that leg's recording) after it reached
+            # Sarah; on a busy machine that can come a few seconds later.
+            await caller.wait_calls_ended(1, 15)
         finally:
             caller.stop()
             human.stop()
