@@ -157,9 +157,9 @@ class WhisperSTT(SpeechToText):
             fitted = decode_fitted(
                 model, audio, margin_s=self._window_margin_s, beam_size=self._beam_size, hint=hint
             )
-        if fitted is not None and fitted.text.strip():
+        if fitted is not None:
             raw, no_speech, avg_logprob = fitted.text, fitted.no_speech_prob, fitted.avg_logprob
-        else:  # too long for one window, or the fitted decode came back empty: Whisper's own 30 s windows
+        else:
             raw, no_speech, avg_logprob = self._decode_full_window(model, audio, hint)
         reason = rejection_reason(Evidence(raw, no_speech, avg_logprob, level), self._guard)
         if reason is not None and raw:
