@@ -195,10 +195,14 @@ def invite_to_ok_from_trace(trace: str) -> list[float]:
     return list(answered.values())
 
 
-async def call_with(work: Path, name: str, wav: Path, seconds: int, caller_id: str = "anonymous") -> Baresip:
+async def call_with(
+    work: Path, name: str, wav: Path, seconds: int, caller_id: str = "anonymous", slot: int = 0
+) -> Baresip:
     """One baresip call; the caller id is withheld unless the scenario has one (a known number would
-    skip the phone question, and the fixture caller would then read its number to the wrong one)."""
-    caller = Baresip(work / name, 5080, 5580, (30000, 30010), user=caller_id, wav=wav)
+    skip the phone question, and the fixture caller would then read its number to the wrong one).
+    Callers on different `slot`s use different ports, so several can be on the line at once."""
+    rtp = 30000 + 20 * slot
+    caller = Baresip(work / name, 5080 + 2 * slot, 5580 + slot, (rtp, rtp + 10), user=caller_id, wav=wav)
     caller.start(dial=f"sip:+15125550100@127.0.0.1:{PORT}", seconds=seconds + 30)
     try:
         await caller.wait_calls_ended(1, seconds + 20)
@@ -225,7 +229,9 @@ async def greeting_delays(work: Path, calls: int) -> list[float]:
     return delays
 
 
-async def scenario_turns(work: Path, scenario: dict[str, Any], gap_s: float) -> list[float]:
+async def scenario_turns(
+    work: Path, scenario: dict[str, Any], gap_s: float, slot: int = 0, folder_name: str | None = None
+) -> list[float]:
     """Voice-to-voice of each turn of one scenario, measured on the caller's side of the line."""
     pieces: list[np.ndarray] = [np.zeros(int(8000 * 7.5), np.int16)]  # the greeting plays first
     speech_ends: list[int] = []
@@ -235,12 +241,13 @@ async def scenario_turns(work: Path, scenario: dict[str, Any], gap_s: float) -> 
         offset = sum(piece.size for piece in pieces)
         speech_ends.append(offset + spoken_end(audio))
         pieces += [audio, np.zeros(int(8000 * gap_s), np.int16)]
-    wav = work / f"{scenario['name']}.wav"
+    name = folder_name or scenario["name"]
+    wav = work / f"{name}.wav"
     write_wav(wav, np.concatenate(pieces), 8000)
     seconds = int(sum(p.size for p in pieces) / 8000) + 2
     phone = str(scenario.get("caller_phone") or "anonymous").replace(" ", "")
-    await call_with(work, scenario["name"], wav, seconds, caller_id=phone)
-    folder = work / scenario["name"]
+    await call_with(work, name, wav, seconds, caller_id=phone, slot=slot)
+    folder = work / name
     heard, _ = read_wav(sorted(folder.glob("dump-*-dec.wav"))[0])
     sent, _ = read_wav(sorted(folder.glob("dump-*-enc.wav"))[0])
     lag = max(0, sent.size - heard.size)  # the receive dump starts when the agent's first packet lands
