@@ -19,7 +19,11 @@ MIN_AUDIO_S = 0.6  # less than this is rarely a word yet
 
 class InterimTranscripts:
     """At most one partial decode at a time, every `every_s` of speech; a result that lands after the caller
-    stopped (the final transcript is on its way) or after a new utterance began is dropped, never shown."""
+    stopped (the final transcript is on its way) or after a new utterance began is dropped, never shown.
+
+    Partial text is a console nicety and the STT worker is shared by every call: no partial decode starts
+    while the worker has other work, and one still waiting for the worker when the caller stops is
+    withdrawn, so a final transcript (this call's or another's) never queues behind it."""
 
     def __init__(
         self,
@@ -39,12 +43,16 @@ class InterimTranscripts:
         self._last_s = 0.0
         self._utterance = 0  # bumped when an utterance ends: results of older ones are stale
         self.published = 0
+        self.skipped_busy = 0
 
     def update(self, session_id: str, now_s: float, speech_started_s: float, audio: list[np.ndarray]) -> None:
         """Called on every frame while the caller speaks; starts a partial decode when one is due."""
         if self._task is not None and not self._task.done():
             return
         if now_s - max(speech_started_s, self._last_s) < self._every_s:
+            return
+        if self._stt.busy:
+            self.skipped_busy += 1
             return
         samples = np.concatenate(audio) if audio else np.zeros(0, np.int16)
         if samples.size < MIN_AUDIO_S * STT_RATE:
@@ -58,6 +66,10 @@ class InterimTranscripts:
         """The caller stopped (or barged in anew): whatever partial decode is in flight is now stale."""
         self._utterance += 1
         self._last_s = 0.0
+        if self._task is not None and not self._task.done():
+            # Not yet started on the worker: cancelling withdraws it. Already running: it finishes there
+            # and its result is dropped as stale.
+            self._task.cancel()
 
     async def _decode(self, session_id: str, samples: np.ndarray, utterance: int) -> None:
         try:

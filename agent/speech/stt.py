@@ -59,6 +59,11 @@ class SpeechToText(ABC):
         """Load the model now rather than on the first call (a no-op for engines without one)."""
         return None
 
+    @property
+    def busy(self) -> bool:
+        """True while other work waits for or runs on this engine (optional work can then step aside)."""
+        return False
+
     async def aclose(self) -> None:
         return None
 
@@ -137,6 +142,10 @@ class WhisperSTT(SpeechToText):
 
     async def load(self) -> None:
         await self._worker.run(self._load_sync)
+
+    @property
+    def busy(self) -> bool:
+        return self._worker.queued > 0
 
     async def transcribe(
         self, samples16k: npt.NDArray[np.int16] | npt.NDArray[np.float32], *, hint: str | None = None
