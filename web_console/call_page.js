@@ -4,19 +4,17 @@ import { AgentError, requestJson, socketUrl, UNAVAILABLE } from "./api.js";
 import { AgentStateView } from "./agent_state.js";
 import { EventStream } from "./event_stream.js";
 import { LatencyChart } from "./latency_chart.js";
+import { $, pageStatus } from "./page_status.js";
 import { TranscriptView } from "./transcript.js";
 import { LiveKitCall, MicrophoneError, WebRtcCall } from "./voice.js";
 
-const $ = (selector) => document.querySelector(selector);
 const ON_CALL = "Call connected - speak any time.";
 
 const ui = {
-  connection: $("#connection"),
   start: $("#start-call"),
   end: $("#end-call"),
   mute: $("#mute"),
   callStatus: $("#call-status"),
-  alert: $("#alert"),
   audio: $("#agent-audio"),
   chat: $("#chat"),
   message: $("#message"),
@@ -24,19 +22,13 @@ const ui = {
 const transcript = new TranscriptView($("#transcript"));
 const stateView = new AgentStateView($("#agent-state"));
 const latency = new LatencyChart($("#latency"));
+const { showAlert, setConnection, showStreamStatus } = pageStatus({
+  alert: $("#alert"),
+  connection: $("#connection"),
+});
 
 const page = { sessionId: null, stream: null, call: null, config: null, muted: false, sending: false };
 window.__console = page; // read by the browser tests (the call's RTCPeerConnection); holds nothing secret
-
-function showAlert(message) {
-  ui.alert.textContent = message;
-  ui.alert.hidden = !message;
-}
-
-function setConnection(text, kind) {
-  ui.connection.textContent = text;
-  ui.connection.className = `pill ${kind}`;
-}
 
 function describe(error) {
   if (error instanceof MicrophoneError || error instanceof AgentError) return error.message;
@@ -91,11 +83,10 @@ async function resyncTranscript() {
 }
 
 async function onStatus(status, info) {
+  showStreamStatus(status);
   if (status === "connected") {
-    setConnection("Connected", "ok");
     if (info.reconnected) await resyncTranscript();
   } else if (status === "reconnecting") {
-    setConnection("Reconnecting...", "warn");
     if (info.attempt === 3) {
       // Several failures in a row: is the session still there at all?
       try {
@@ -104,8 +95,6 @@ async function onStatus(status, info) {
         if (error instanceof AgentError && error.status === 404) sessionEnded();
       }
     }
-  } else if (status === "connecting") {
-    setConnection("Connecting...", "warn");
   }
 }
 
@@ -161,9 +150,10 @@ async function startCall() {
     const sessionId = await ensureSession();
     const config = await loadConfig();
     const Call = config.livekit ? LiveKitCall : WebRtcCall;
-    page.call = new Call(sessionId, { audio: ui.audio, onState: onCallState });
-    await page.call.start();
-    ui.callStatus.textContent = ON_CALL;
+    const call = new Call(sessionId, { audio: ui.audio, onState: onCallState });
+    page.call = call;
+    await call.start();
+    if (page.call === call) ui.callStatus.textContent = ON_CALL; // not ended while it was connecting
   } catch (error) {
     await page.call?.hangUp();
     page.call = null;

@@ -1,4 +1,5 @@
 // The per-turn latency chart: one stacked bar per turn (end-of-speech wait, STT, brain, TTS) in inline SVG.
+// A bar has only the stages its turn had: a typed turn has no end-of-speech wait and no speech to text.
 
 const SVG = "http://www.w3.org/2000/svg";
 export const STAGES = [
@@ -20,8 +21,9 @@ export function turnFigures(data) {
   };
   const parts = figures.wait + figures.stt + figures.brain + figures.tts;
   figures.total = first(data.total_ms, data.voice_to_voice_ms, parts);
-  // The dialog reports its own time for every turn; a call then reports the same turn with all its stages.
+  // The dialog reports its own time for every turn; a call then reports the same turn (same turn_id) in full.
   figures.dialogOnly = data.stt_ms === undefined && data.endpoint_wait_ms === undefined;
+  figures.id = typeof data.turn_id === "string" && data.turn_id ? data.turn_id : null;
   return figures;
 }
 
@@ -54,7 +56,13 @@ export class LatencyChart {
 
   push(data) {
     const figures = turnFigures(data);
-    if (!figures.dialogOnly && this.turns.at(-1)?.dialogOnly) this.turns.pop(); // the same turn, in full
+    // A turn is one bar, however many reports of it arrive and whatever other turns arrive in between
+    // (a typed turn while a spoken one is still being answered); figures without an id are a bar each.
+    const index = figures.id === null ? -1 : this.turns.findIndex((turn) => turn.id === figures.id);
+    if (index >= 0) {
+      if (!figures.dialogOnly || this.turns[index].dialogOnly) this.turns[index] = figures; // the fuller report
+      return;
+    }
     this.turns.push(figures);
     if (this.turns.length > this.maxTurns) this.turns.shift();
   }
@@ -84,13 +92,13 @@ export class LatencyChart {
     this.turns.forEach((turn, index) => {
       const x = left + index * slot + (slot - barWidth) / 2;
       let y = height - bottom;
-      const group = node("g", { class: "bar" });
+      const group = node("g", { class: "bar", "data-turn": turn.id ?? "" });
       for (const stage of STAGES) {
         const value = turn[stage.key];
         if (value <= 0) continue;
         const h = value * scale;
         y -= h;
-        const rect = node("rect", { x, y, width: barWidth, height: h, fill: stage.color });
+        const rect = node("rect", { x, y, width: barWidth, height: h, fill: stage.color, "data-stage": stage.key });
         rect.append(node("title", {}, `Turn ${index + 1} - ${stage.label}: ${Math.round(value)} ms`));
         group.append(rect);
       }

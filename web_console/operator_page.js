@@ -3,18 +3,16 @@
 import { AgentError, requestJson, socketUrl } from "./api.js";
 import { EventStream } from "./event_stream.js";
 import { LatencyChart } from "./latency_chart.js";
+import { $, pageStatus } from "./page_status.js";
 import { TranscriptView } from "./transcript.js";
 
-const $ = (selector) => document.querySelector(selector);
 const TOKEN_KEY = "operatorToken";
 const CHANNELS = { sip: "Phone", livekit: "LiveKit", browser: "Browser", replay: "Replay" };
 
 const ui = {
-  connection: $("#connection"),
   tokenPanel: $("#token-panel"),
   tokenForm: $("#token-form"),
   tokenInput: $("#token"),
-  alert: $("#alert"),
   main: $("#operator-main"),
   active: $("#active-calls"),
   activeCount: $("#active-count"),
@@ -25,6 +23,7 @@ const ui = {
 };
 const transcript = new TranscriptView($("#transcript"), { callerLabel: "Caller" });
 const latency = new LatencyChart($("#latency"));
+const { showAlert, showStreamStatus } = pageStatus({ alert: $("#alert"), connection: $("#connection") });
 
 const view = {
   token: sessionStorage.getItem(TOKEN_KEY) ?? "",
@@ -34,16 +33,6 @@ const view = {
   selected: null, // {callId, live: bool}
   stream: null,
 };
-
-function showAlert(message) {
-  ui.alert.textContent = message;
-  ui.alert.hidden = !message;
-}
-
-function setConnection(text, kind) {
-  ui.connection.textContent = text;
-  ui.connection.className = `pill ${kind}`;
-}
 
 function when(iso) {
   if (!iso) return "";
@@ -261,14 +250,7 @@ function openStream() {
   view.stream?.stop();
   view.stream = new EventStream(
     () => socketUrl(`/ws/operator${view.token ? `?token=${encodeURIComponent(view.token)}` : ""}`),
-    {
-      onEvent,
-      onStatus: (status) => {
-        if (status === "connected") setConnection("Live", "ok");
-        else if (status === "reconnecting") setConnection("Reconnecting...", "warn");
-        else if (status === "connecting") setConnection("Connecting...", "warn");
-      },
-    },
+    { onEvent, onStatus: (status) => showStreamStatus(status, "Live") },
   );
   view.stream.start();
 }

@@ -4,6 +4,7 @@ import { requestJson } from "./api.js";
 
 export const MIC_BLOCKED = "Microphone blocked - allow it in the browser, or type below";
 const ICE_GATHERING_TIMEOUT_MS = 5000;
+const VOICE_PROCESSING = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
 export class MicrophoneError extends Error {}
 
@@ -21,18 +22,20 @@ function microphoneError(error) {
   return null;
 }
 
-async function openMicrophone() {
+/** The microphone, opened by `open()` (which may wait on the browser's permission prompt). */
+async function withMicrophone(open) {
   if (!navigator.mediaDevices?.getUserMedia) {
     throw new MicrophoneError("This browser cannot use a microphone here (a secure https page is needed)");
   }
   try {
-    return await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-      video: false,
-    });
+    return await open();
   } catch (error) {
     throw microphoneError(error) ?? error;
   }
+}
+
+function openMicrophone() {
+  return withMicrophone(() => navigator.mediaDevices.getUserMedia({ audio: VOICE_PROCESSING, video: false }));
 }
 
 function iceGatheringComplete(pc) {
@@ -57,11 +60,17 @@ export class WebRtcCall {
     this.pc = null;
     this.stream = null;
     this.callId = null;
+    this.muted = false;
     this.closed = false;
   }
 
   async start() {
     this.stream = await openMicrophone();
+    if (this.closed) {
+      for (const track of this.stream.getTracks()) track.stop(); // hung up while the prompt was open
+      return;
+    }
+    this.setMuted(this.muted); // muted while the prompt was open
     const pc = new RTCPeerConnection({ iceServers: [] });
     this.pc = pc;
     const [track] = this.stream.getAudioTracks();
@@ -85,6 +94,7 @@ export class WebRtcCall {
   }
 
   setMuted(muted) {
+    this.muted = muted;
     for (const track of this.stream?.getAudioTracks() ?? []) track.enabled = !muted;
   }
 
@@ -108,12 +118,23 @@ export class LiveKitCall {
     this.audio = audio;
     this.onState = onState;
     this.room = null;
+    this.track = null; // the microphone's LocalAudioTrack
+    this.muted = false;
     this.closed = false;
   }
 
   async start() {
     const sdk = await import("/console/vendor/livekit-client.esm.mjs");
+    // The microphone before the token: a token makes the agent join the room and wait only so long for this
+    // track, and the browser's permission prompt may take the caller longer than that.
+    this.track = await withMicrophone(() => sdk.createLocalAudioTrack(VOICE_PROCESSING));
+    if (this.closed) {
+      this.track.stop(); // hung up while the prompt was open: no token, so no agent joins
+      return;
+    }
+    if (this.muted) await this.track.mute(); // muted while the prompt was open
     const grant = await requestJson("POST", "/api/voice/token", { session_id: this.sessionId });
+    if (this.closed) return;
     const room = new sdk.Room({ adaptiveStream: false, dynacast: false });
     this.room = room;
     room.on(sdk.RoomEvent.TrackSubscribed, (track) => {
@@ -126,21 +147,19 @@ export class LiveKitCall {
       if (!this.closed) this.onState("closed");
     });
     await room.connect(grant.url, grant.token);
-    try {
-      await room.localParticipant.setMicrophoneEnabled(true);
-    } catch (error) {
-      await room.disconnect();
-      throw microphoneError(error) ?? error;
-    }
+    await room.localParticipant.publishTrack(this.track, { source: sdk.Track.Source.Microphone });
   }
 
   setMuted(muted) {
-    this.room?.localParticipant.setMicrophoneEnabled(!muted).catch(() => {});
+    this.muted = muted;
+    const track = this.track;
+    if (track) (muted ? track.mute() : track.unmute()).catch(() => {});
   }
 
   async hangUp() {
     if (this.closed) return;
     this.closed = true;
     await this.room?.disconnect();
+    this.track?.stop(); // released even when the call never got as far as publishing it
   }
 }

@@ -259,6 +259,7 @@ class CallSession:
             tts_ms,
             v2v,
             state.ended,
+            result.turn_id,
         )
         self.turns.append(record)
         await self.events.publish(self.session_id, record.latency_event(self.session_id))

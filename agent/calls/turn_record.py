@@ -20,12 +20,14 @@ class TurnRecord:
     tts_first_audio_ms: float
     voice_to_voice_ms: float
     ended: bool = False
+    turn_id: str = ""  # the dialog's id for this turn: the console draws its two `latency` events as one bar
 
     def latency_event(self, session_id: str) -> dict[str, Any]:
         return {
             "type": "latency",
             "session_id": session_id,
             "data": {
+                "turn_id": self.turn_id,
                 "endpoint_wait_ms": round(self.endpoint_wait_ms, 1),
                 "stt_ms": round(self.stt_ms, 1),
                 "llm_ms": round(self.brain_ms, 1),

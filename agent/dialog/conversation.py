@@ -34,6 +34,7 @@ class EventSink(Protocol):
 class TurnResult:
     state: ConversationState
     processing_ms: float
+    turn_id: str = ""  # names this turn in its `latency` events (a call reports it again, in full)
 
     @property
     def reply(self) -> str:
@@ -134,6 +135,7 @@ class Conversations:
             new_state = ConversationState.model_validate(result)
             await self._store.set(session_id, new_state.to_json())
             elapsed_ms = (time.perf_counter() - started) * 1000
+        turn_id = f"turn_{secrets.token_hex(6)}"
         await self._events.publish(
             session_id,
             {
@@ -150,13 +152,17 @@ class Conversations:
             {
                 "type": "latency",
                 "session_id": session_id,
-                "data": {"brain_ms": round(elapsed_ms, 1), "total_ms": round(elapsed_ms, 1)},
+                "data": {
+                    "turn_id": turn_id,
+                    "brain_ms": round(elapsed_ms, 1),
+                    "total_ms": round(elapsed_ms, 1),
+                },
             },
         )
         log.info(
             "turn", intent=new_state.detected_intent, agent=new_state.current_agent, ms=round(elapsed_ms, 1)
         )
-        return TurnResult(new_state, elapsed_ms)
+        return TurnResult(new_state, elapsed_ms, turn_id)
 
     async def deliver_notifications(self, session_id: str) -> list[str]:
         """Take notifications that landed since the last turn, to be spoken now (a call does not wait for

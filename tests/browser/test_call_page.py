@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, Playwright, Route, WebSocketRoute, expect
 
-from agent.server.keys import EVENTS
+from agent.calls.turn_record import TurnRecord
+from agent.server.keys import CONVERSATIONS, EVENTS
 from tests.browser.console_harness import (
     FAKE_MEDIA_FLAGS,
     PageProblems,
@@ -126,6 +127,54 @@ async def test_a_dropped_event_stream_shows_reconnecting_then_recovers(
         await expect(page.locator("#transcript li.assistant")).to_have_count(3)
         await expect(page.locator("#transcript li.user")).to_have_count(2)
         await screenshot(page, "call-page-reconnected")
+        await browser.close()
+
+
+async def bar_stages(page: Page) -> list[list[str]]:
+    """The stages drawn in each bar of the latency chart, bar by bar."""
+    return list(
+        await page.locator("#latency svg g.bar").evaluate_all(
+            "bars => bars.map(bar => [...bar.querySelectorAll('rect')].map(rect => rect.dataset.stage))"
+        )
+    )
+
+
+async def test_a_turn_typed_while_a_spoken_one_is_answered_gets_its_own_latency_bar(
+    playwright: Playwright, tmp_path: Path
+) -> None:
+    async with serve_agent(agent_settings(tmp_path)) as agent:
+        browser = await launch(playwright)
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(agent.url + "/console/")
+        bars = page.locator("#latency svg g.bar")
+        await type_message(page, "where are you located")
+        await expect(bars).to_have_count(1)
+        session_id = await page.evaluate("window.__console.sessionId")
+
+        # A spoken turn, as a call runs it: the dialog reports its time now, the call the whole turn later
+        # (once the reply's first audio played); the caller types another question in between.
+        spoken = await agent.app[CONVERSATIONS].handle_turn(session_id, "what are your service hours")
+        await expect(bars).to_have_count(2)
+        await type_message(page, "do you sell used cars")
+        await expect(page.locator("#transcript li.assistant")).to_have_count(4)
+        await expect(bars).to_have_count(3)
+        record = TurnRecord(
+            caller_text="what are your service hours",
+            agent_text=spoken.reply,
+            agent=spoken.state.current_agent,
+            speech_end_s=12.0,
+            endpoint_wait_ms=420.0,
+            stt_ms=180.0,
+            brain_ms=spoken.processing_ms,
+            tts_first_audio_ms=90.0,
+            voice_to_voice_ms=700.0 + spoken.processing_ms,
+            turn_id=spoken.turn_id,
+        )
+        await agent.app[EVENTS].publish(session_id, record.latency_event(session_id))
+
+        await expect(bars.nth(1).locator('rect[data-stage="stt"]')).to_have_count(1)
+        assert await bar_stages(page) == [["brain"], ["wait", "stt", "brain", "tts"], ["brain"]]
+        await screenshot(page, "call-page-latency-typed-and-spoken")
         await browser.close()
 
 

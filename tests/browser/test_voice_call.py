@@ -63,6 +63,24 @@ SCRIPTED_MICROPHONE = """
   };
 })();
 """
+# Every interim caller line the transcript showed (greyed, while the caller was still speaking), with how many
+# final caller lines were on the page at that moment.
+INTERIM_LINES = """
+(() => {
+  window.__interim = [];
+  const record = () => {
+    const list = document.querySelector("#transcript");
+    if (!list) return;
+    for (const line of list.querySelectorAll("li.user.interim")) {
+      const text = line.querySelector(".text")?.textContent.trim() ?? "";
+      if (text && !window.__interim.some((seen) => seen.text === text)) {
+        window.__interim.push({ text, finals: list.querySelectorAll("li.user:not(.interim)").length });
+      }
+    }
+  };
+  new MutationObserver(record).observe(document, { childList: true, subtree: true, characterData: true });
+})();
+"""
 AGENT_ENERGY = """async () => {
   const pc = window.__console?.call?.pc;
   if (!pc) return 0;
@@ -179,6 +197,7 @@ async def test_a_test_drive_booked_by_voice_fills_the_slots_and_the_database(
         browser = await launch(playwright, *FAKE_MEDIA_FLAGS)
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
         await page.add_init_script(SCRIPTED_MICROPHONE)
+        await page.add_init_script(INTERIM_LINES)
 
         async def as_known_caller(route: Route) -> None:  # the caller id a phone line would carry
             await route.continue_(post_data=json.dumps({"phone": KNOWN_CALLER}))
@@ -196,6 +215,10 @@ async def test_a_test_drive_booked_by_voice_fills_the_slots_and_the_database(
         agent_lines = page.locator("#transcript li.assistant")
         await page.evaluate("url => window.__say(url)", data_url(turns[0]))
         await expect(page.locator("#transcript li.user").last).to_contain_text("test drive", ignore_case=True)
+        # While she was still speaking, her words so far were shown (greyed) before the final line.
+        interim = await page.evaluate("window.__interim")
+        assert any(line["finals"] == 0 for line in interim), interim
+        await expect(page.locator("#transcript li.interim")).to_have_count(0)  # the final line replaced it
         await expect(agent_lines.last).to_contain_text("November 28th", timeout=40_000)
         await expect(page.locator('[data-slot="booking"]')).to_have_text("Book test drive")
         await expect(page.locator('[data-slot="date"]')).to_have_text("Sat, Nov 28, 2026")
