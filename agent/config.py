@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     max_browser_calls: int = Field(default=4, ge=1)  # offer N+1 is answered 503
     webrtc_host_addresses: tuple[str, ...] = ()  # host ICE candidates (empty: every interface but loopback)
     webrtc_ice_servers: tuple[str, ...] = ()  # STUN/TURN URLs (empty: host candidates only)
+    # A browser call ends (ended_by "timeout") when its browser has not connected, or has sent nothing at
+    # all (audio, RTCP reports, DTLS) for this long: it vanished without hanging up (a muted one sends RTCP).
+    webrtc_peer_timeout_s: float = Field(default=15.0, gt=0)
 
     # LiveKit (tokens for browser and phone rooms)
     livekit_url: str = "ws://127.0.0.1:7880"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import fractions
+import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import aioice.ice
 import av
@@ -15,6 +15,7 @@ import numpy.typing as npt
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription
+from aiortc.stats import RTCTransportStats
 
 from agent.audio.frames import AudioFrame, Reframer, samples_per_frame
 from agent.audio.resample import StreamResampler
@@ -27,13 +28,11 @@ from agent.calls.browser import (
 )
 from agent.calls.io import CallIO, DtmfDigit
 from agent.log import bind_ids, get_logger
-from telephony.playout import Outbox
+from telephony.playout import OUT_FRAME, OUT_RATE, AgentVoiceTrack, Outbox
 
 log = get_logger(__name__)
 Int16Array = npt.NDArray[np.int16]
 
-OUT_RATE = 48000  # what we hand aiortc's Opus encoder: 48 kHz mono s16, 20 ms frames
-OUT_FRAME = samples_per_frame(OUT_RATE)
 IN_RATE = 16000  # caller audio is downmixed and resampled to what the VAD and Whisper take
 IN_FRAME = samples_per_frame(IN_RATE)
 SILENCE_FILL_AFTER_S = 0.2  # caller audio this late: the browser stopped sending (DTX); keep the clock going
@@ -58,43 +57,12 @@ def mono_samples(frame: av.AudioFrame) -> Int16Array:
     return clipped
 
 
-def outgoing_frame(samples: Int16Array, pts: int) -> av.AudioFrame:
-    """One 48 kHz mono s16 frame for the sender, stamped in samples."""
-    frame = av.AudioFrame(format="s16", layout="mono", samples=int(samples.size))
-    frame.planes[0].update(np.ascontiguousarray(samples, dtype=np.int16).tobytes())
-    frame.pts = pts
-    frame.sample_rate = OUT_RATE
-    frame.time_base = fractions.Fraction(1, OUT_RATE)
-    return frame
-
-
-class AgentVoiceTrack(MediaStreamTrack):
-    """The agent's outgoing audio track: aiortc's sender calls recv() in a loop; we pace it at 20 ms."""
-
-    kind = "audio"
-
-    def __init__(self, outbox: Outbox, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
-        self._outbox = outbox
-        self._clock = clock
-        self._start: float | None = None
-        self._pts = 0
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = self._clock()
-        else:
-            self._pts += OUT_FRAME
-            wait = self._start + self._pts / OUT_RATE - self._clock()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        return outgoing_frame(self._outbox.pull(), self._pts)
-
-
 class WebRtcCall(CallIO):
-    """One browser call: the browser's audio track in (downmixed, 16 kHz), our paced track out."""
+    """One browser call: the browser's audio track in (downmixed, 16 kHz), our paced track out.
+
+    It exists from the moment the offer is answered; `connected()` waits for the media path. A browser that
+    never connects, or later sends nothing at all for `peer_timeout_s`, ends the call with ended_by "timeout".
+    """
 
     def __init__(
         self,
@@ -103,6 +71,8 @@ class WebRtcCall(CallIO):
         caller: MediaStreamTrack,
         voice: AgentVoiceTrack,
         outbox: Outbox,
+        *,
+        peer_timeout_s: float = 15.0,
     ) -> None:
         self.call_id = call_id
         self.caller_id = None
@@ -112,20 +82,67 @@ class WebRtcCall(CallIO):
         self._caller = caller
         self._voice = voice
         self._outbox = outbox
+        self._peer_timeout_s = peer_timeout_s
         self._frames: asyncio.Queue[AudioFrame | None] = asyncio.Queue()
         self._received = 0
-        self._media_started: float | None = None
+        self._media_started: float | None = None  # the call's clock: silence fills what the browser omits
+        self._audio_arrived = False
         self._ended = asyncio.Event()
+        self._changed = asyncio.Event()  # the connection state moved, or the call ended
         self._hung_up = False
+        self._watch: asyncio.Task[None] | None = None
         pc.on("connectionstatechange", self._on_state)
         self._reader = asyncio.create_task(self._read_caller(), name=f"webrtc-reader-{call_id}")
 
     def _on_state(self) -> None:
+        self._changed.set()
         state = self._pc.connectionState
         if state in ("failed", "closed") and not self._ended.is_set():
-            if self.ended_by is None and not self._hung_up:
-                self.ended_by = "timeout" if state == "failed" else "caller"
+            self._ended_because("timeout" if state == "failed" else "caller")
             self._end_streams()
+
+    def _ended_because(self, reason: str) -> None:
+        """Say why the media ended, unless something already did or we hung up ourselves."""
+        if self.ended_by is None and not self._hung_up:
+            self.ended_by = reason
+
+    async def connected(self) -> bool:
+        """Wait for ICE + DTLS, then keep watching that the browser is still there. False, with the call over,
+        when the connection failed, the call was hung up first, or nothing came up within the peer timeout."""
+        deadline = time.monotonic() + self._peer_timeout_s
+        while self._pc.connectionState != "connected" and not self._ended.is_set():
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), max(0.0, deadline - time.monotonic()))
+            if time.monotonic() >= deadline:
+                break
+        if self._pc.connectionState == "connected" and not self._ended.is_set():
+            if self._media_started is None:  # the clock runs from here even if no audio ever comes (muted)
+                self._media_started = time.monotonic()
+            self._watch = asyncio.create_task(self._watch_peer(), name=f"webrtc-watch-{self.call_id}")
+            return True
+        self._ended_because("timeout")
+        self._end_streams()
+        return False
+
+    async def _watch_peer(self) -> None:
+        """End the call when the browser sent nothing at all (audio, RTCP reports, DTLS) for the peer timeout:
+        it vanished without hanging up (a killed tab, a dropped network). A browser whose microphone is muted
+        or stopped sends no audio but still reports on ours, so it stays on the line."""
+        poll_s = min(1.0, self._peer_timeout_s / 4)
+        packets, heard_at = -1, time.monotonic()
+        while not self._ended.is_set():
+            report = await self._pc.getStats()
+            now_packets = sum(s.packetsReceived for s in report.values() if isinstance(s, RTCTransportStats))
+            if now_packets != packets:
+                packets, heard_at = now_packets, time.monotonic()
+            elif time.monotonic() - heard_at >= self._peer_timeout_s:
+                log.warning("webrtc_peer_silent", silent_s=round(time.monotonic() - heard_at, 1))
+                self._ended_because("timeout")
+                self._end_streams()
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ended.wait(), poll_s)
 
     async def _read_caller(self) -> None:
         framer = Reframer(IN_RATE)
@@ -139,15 +156,15 @@ class WebRtcCall(CallIO):
                     continue
                 if not isinstance(frame, av.AudioFrame):
                     raise ValueError(f"the caller's track sent {type(frame).__name__}, not audio")
-                if self._media_started is None:
-                    self._media_started = time.monotonic()
+                if not self._audio_arrived:  # re-anchor on the first audio: jitter slack as from its arrival
+                    self._audio_arrived = True
+                    self._media_started = time.monotonic() - self._received / IN_RATE
                 rate = int(frame.sample_rate)
                 resampler = resamplers.setdefault(rate, StreamResampler(rate, IN_RATE))
                 for out in framer.push(resampler.push(mono_samples(frame))):
                     self._deliver(out)
         except MediaStreamError:
-            if self.ended_by is None and not self._hung_up:
-                self.ended_by = "timeout" if self._pc.connectionState == "failed" else "caller"
+            self._ended_because("timeout" if self._pc.connectionState == "failed" else "caller")
         except ValueError as exc:  # audio we cannot read: end the call rather than the process
             log.warning("webrtc_caller_audio_unreadable", error=str(exc))
         finally:
@@ -169,6 +186,7 @@ class WebRtcCall(CallIO):
     def _end_streams(self) -> None:
         if not self._ended.is_set():
             self._ended.set()
+            self._changed.set()
             self._frames.put_nowait(None)
             self._outbox.clear()
 
@@ -213,9 +231,11 @@ class WebRtcCall(CallIO):
         return False
 
     async def aclose(self) -> None:
-        """Stop reading, close the peer connection (idempotent)."""
-        self._reader.cancel()
-        await asyncio.gather(self._reader, return_exceptions=True)
+        """Stop reading and watching, close the peer connection (idempotent)."""
+        tasks = [task for task in (self._reader, self._watch) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._end_streams()
         self._voice.stop()
         await self._pc.close()
@@ -248,7 +268,11 @@ def check_offer(offer_sdp: str) -> None:
 
 
 class WebRtcEndpoint:
-    """Owns every live browser call: answers offers (ICE gathered before the answer), one task per call."""
+    """Owns every live browser call: answers offers (ICE gathered before the answer), one task per call.
+
+    Every answered offer becomes a call handed to `on_call`, connected or not: one whose browser never
+    connects is over at once (ended_by "timeout"), so the calls table shows browsers that could not reach us.
+    """
 
     def __init__(
         self,
@@ -257,25 +281,29 @@ class WebRtcEndpoint:
         max_calls: int,
         host_addresses: tuple[str, ...] = (),
         ice_servers: tuple[str, ...] = (),
-        connect_timeout_s: float = 15.0,
+        peer_timeout_s: float = 15.0,
     ) -> None:
         self._on_call = on_call
         self._max_calls = max_calls
         self._host_addresses = host_addresses
         self._ice_servers = ice_servers
-        self._connect_timeout_s = connect_timeout_s
+        self._peer_timeout_s = peer_timeout_s
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, WebRtcCall] = {}
         self._answering = 0
         self._closing = False
-        self.answered = 0
-        self.refused = 0
+        self.answered = 0  # calls whose browser connected
+        self.refused = 0  # offers refused because every line was busy
         if host_addresses:
             use_host_addresses(host_addresses)
 
     @property
     def active_calls(self) -> int:
         return len(self._tasks)
+
+    @property
+    def max_calls(self) -> int:
+        return self._max_calls
 
     async def answer(self, offer_sdp: str, session_id: str) -> AnsweredOffer:
         if self._closing:
@@ -289,8 +317,6 @@ class WebRtcEndpoint:
         self._answering += 1
         servers = [RTCIceServer(url) for url in self._ice_servers]
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
-        changed = asyncio.Event()
-        pc.on("connectionstatechange", changed.set)
         outbox = Outbox(OUT_FRAME)
         voice = AgentVoiceTrack(outbox)
         try:
@@ -310,73 +336,39 @@ class WebRtcEndpoint:
         finally:
             self._answering -= 1
         call_id = f"webrtc-{uuid.uuid4().hex[:16]}"
-        task = asyncio.create_task(
-            self._run(call_id, session_id, pc, audio.receiver.track, voice, outbox, changed),
-            name=f"webrtc-call-{call_id}",
+        call = WebRtcCall(
+            call_id, pc, audio.receiver.track, voice, outbox, peer_timeout_s=self._peer_timeout_s
         )
+        self._live[call_id] = call
+        task = asyncio.create_task(self._run(call, session_id), name=f"webrtc-call-{call_id}")
         self._tasks[call_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(call_id, None))
-        self.answered += 1
         log.info("webrtc_offer_answered", call_id=call_id, session_id=session_id)
         return AnsweredOffer(sdp=pc.localDescription.sdp, call_id=call_id)
 
-    async def _run(
-        self,
-        call_id: str,
-        session_id: str,
-        pc: RTCPeerConnection,
-        caller: MediaStreamTrack,
-        voice: AgentVoiceTrack,
-        outbox: Outbox,
-        changed: asyncio.Event,
-    ) -> None:
-        bind_ids(call_id=call_id, session_id=session_id)
-        call: WebRtcCall | None = None
+    async def _run(self, call: WebRtcCall, session_id: str) -> None:
+        bind_ids(call_id=call.call_id, session_id=session_id)
         try:
-            if not await self._connected(pc, changed):
-                log.info("webrtc_call_not_connected", state=pc.connectionState)
-                return
-            call = WebRtcCall(call_id, pc, caller, voice, outbox)
-            self._live[call_id] = call
-            log.info("webrtc_call_connected")
+            if await call.connected():
+                self.answered += 1
+                log.info("webrtc_call_connected")
+            else:
+                log.warning("webrtc_call_not_connected", ended_by=call.ended_by)
             await self._on_call(call, session_id)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("webrtc_call_failed")
         finally:
-            self._live.pop(call_id, None)
-            if call is not None:
-                await call.aclose()
-            else:
-                voice.stop()
-                await pc.close()
-            log.info("webrtc_call_closed", ended_by=call.ended_by if call else None)
-
-    async def _connected(self, pc: RTCPeerConnection, changed: asyncio.Event) -> bool:
-        """Wait for ICE + DTLS; False when the connection failed or did not come up in time."""
-        deadline = time.monotonic() + self._connect_timeout_s
-        while pc.connectionState not in ("connected", "failed", "closed"):
-            changed.clear()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            try:
-                await asyncio.wait_for(changed.wait(), remaining)
-            except TimeoutError:
-                return False
-        return pc.connectionState == "connected"
+            self._live.pop(call.call_id, None)
+            await call.aclose()
+            log.info("webrtc_call_closed", ended_by=call.ended_by)
 
     async def end_call(self, call_id: str) -> bool:
         call = self._live.get(call_id)
-        if call is not None:
-            await call.hangup()
-            return True
-        task = self._tasks.get(call_id)
-        if task is None:
+        if call is None:
             return False
-        task.cancel()  # answered but not connected yet
-        await asyncio.gather(task, return_exceptions=True)
+        await call.hangup()  # connected or still connecting: either way its task records it and ends
         return True
 
     async def aclose(self) -> None:

@@ -61,6 +61,26 @@ class BrowserCalls(Protocol):
         """Hang up one browser call; False when no such call is running."""
         ...
 
+    @property
+    def active_calls(self) -> int:
+        """Lines in use now: calls running, and answered offers whose browser is still connecting."""
+        ...
+
+    @property
+    def max_calls(self) -> int:
+        """The cap: the offer past it is refused (too_many_calls)."""
+        ...
+
+    @property
+    def answered(self) -> int:
+        """Calls whose browser connected, since the server started."""
+        ...
+
+    @property
+    def refused(self) -> int:
+        """Offers refused because every line was busy, since the server started."""
+        ...
+
 
 class BrowserRooms(Protocol):
     """LiveKit mode: the agent joins the room a session's caller token names (one agent per room)."""

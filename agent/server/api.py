@@ -20,6 +20,7 @@ from agent.server.keys import (
     SETTINGS,
     SIP_ENDPOINT,
     STATE_STORE,
+    WEBRTC_CALLS,
 )
 from agent.server.requests import ChatMessage, CreateSession, VoiceTokenRequest, read_json
 from agent.server.tokens import issue_caller_token
@@ -80,7 +81,7 @@ async def health(request: web.Request) -> web.Response:
     store = request.app[STATE_STORE]
     store_ok = await store.healthy()
     ok = database_ok and store_ok
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if ok else "degraded",
         "database": "ok" if database_ok else "unavailable",
         "state_store": {"backend": store.backend, "status": "ok" if store_ok else "unavailable"},
@@ -92,6 +93,14 @@ async def health(request: web.Request) -> web.Response:
             "active_calls": endpoint.active_calls,
             "answered": endpoint.answered,
             "refused_busy": endpoint.refused,
+        }
+    browser_calls = request.app.get(WEBRTC_CALLS)
+    if browser_calls is not None:
+        body["webrtc"] = {
+            "active_calls": browser_calls.active_calls,
+            "max_calls": browser_calls.max_calls,
+            "answered": browser_calls.answered,
+            "refused_busy": browser_calls.refused,
         }
     return web.json_response(body, status=200 if ok else 503)
 

@@ -118,6 +118,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             max_calls=settings.max_browser_calls,
             host_addresses=settings.webrtc_host_addresses,
             ice_servers=settings.webrtc_ice_servers,
+            peer_timeout_s=settings.webrtc_peer_timeout_s,
         )
         app[WEBRTC_CALLS] = endpoint
         try:

@@ -28,6 +28,18 @@ class WebRtcOffer(BaseModel):
     type: Literal["offer"]
 
 
+def _require_json(request: web.Request) -> None:
+    """The offer travels inside JSON; a raw SDP body (application/sdp, as WHIP sends) or a form is refused."""
+    kind = request.content_type
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f'Send the offer as a JSON object {{"session_id", "sdp", "type": "offer"}} with Content-Type: '
+            f"application/json, not {kind}.",
+        )
+
+
 def _browser_calls(request: web.Request) -> BrowserCalls:
     calls = request.app.get(WEBRTC_CALLS)
     if calls is None:
@@ -40,6 +52,7 @@ async def answer_offer(request: web.Request) -> web.Response:
     """The browser's SDP offer (ICE candidates included) in; our answer and the new call's id out."""
     if not request.app[RATE_LIMITER].allow(request.remote or "unknown"):
         raise ApiError(429, "rate_limited", "Too many requests; slow down and retry in a few seconds.")
+    _require_json(request)
     body = await read_json(request, WebRtcOffer)
     bind_ids(session_id=body.session_id)
     calls = _browser_calls(request)

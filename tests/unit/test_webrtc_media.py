@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from agent.calls.browser import BadOffer
-from telephony.playout import Outbox
-from telephony.webrtc import OUT_FRAME, OUT_RATE, AgentVoiceTrack, check_offer, mono_samples, outgoing_frame
+from telephony.playout import OUT_FRAME, OUT_RATE, AgentVoiceTrack, Outbox, outgoing_frame
+from telephony.webrtc import check_offer, mono_samples
 
 pytestmark = pytest.mark.unit
 
