@@ -235,6 +235,11 @@ class SipEndpoint:
     def active_calls(self) -> int:
         return len(self._calls)
 
+    @property
+    def max_calls(self) -> int:
+        """The cap: the call past it is refused with 503."""
+        return self._limits.max_calls
+
     async def start(self) -> None:
         await self._stack.start(self._incoming)
 

@@ -91,6 +91,7 @@ async def health(request: web.Request) -> web.Response:
     if endpoint is not None:
         body["sip"] = {
             "active_calls": endpoint.active_calls,
+            "max_calls": endpoint.max_calls,
             "answered": endpoint.answered,
             "refused_busy": endpoint.refused,
         }

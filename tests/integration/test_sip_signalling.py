@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
+from agent.server.api import health
 from agent.server.keys import CALL_LOG, SIP_ENDPOINT
 from telephony.sip import SipEndpoint
 from tests.integration.sip_agent import AGENT_PORT, KNOWN_CALLER, active_calls, sip_agent, sip_settings
@@ -46,6 +49,14 @@ pytestmark = [
 
 def endpoint_of(app: web.Application) -> SipEndpoint:
     return cast(SipEndpoint, app[SIP_ENDPOINT])
+
+
+async def health_of(app: web.Application) -> dict[str, Any]:
+    """What GET /health answers right now (the handler itself, on a mocked request to this app)."""
+    response = await health(make_mocked_request("GET", "/health", app=app))
+    assert isinstance(response, web.Response) and response.text is not None
+    body: dict[str, Any] = json.loads(response.text)
+    return body
 
 
 async def sipp_call(
@@ -157,6 +168,8 @@ async def test_call_over_the_cap_gets_503_with_retry_after_while_the_first_carri
             assert busy[0].headers.get("retry-after") == "45"
             await asyncio.sleep(1)
             assert active_calls(app) == 1  # the first call carries on
+            health = await health_of(app)
+            assert health["sip"] == {"active_calls": 1, "max_calls": 1, "answered": 1, "refused_busy": 1}
             assert "Call established" in caller.log and "terminate" not in caller.log
             caller.command("/hangup")  # baresip logs "terminate call", not "terminated", for its own hang-up
             await wait_until(lambda: active_calls(app) == 0, 10, "the first call to be freed")
