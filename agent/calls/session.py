@@ -14,7 +14,7 @@ from agent.audio.frames import AudioFrame, Reframer
 from agent.audio.hold_music import hold_music_loop
 from agent.audio.processing import ProcessingConfig
 from agent.audio.resample import StreamResampler
-from agent.audio.vad import SpeechEnded, SpeechStarted, VadConfig, VoiceActivityDetector
+from agent.audio.vad import SpeechEnded, SpeechStarted, VadConfig, VadState, VoiceActivityDetector
 from agent.calls.echo_reference import EchoReference
 from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
@@ -156,7 +156,13 @@ class CallSession:
         elif isinstance(event, SpeechEnded):
             self._begin_endpointing(event)
         if self._interim is not None:
-            if vad.speaking and self._pending is None and self._speech_started_s is not None:
+            # Only while the caller is audibly speaking, not in the VAD's stopping grace: a partial decode
+            # started there would hold the worker just as the final transcript needs it.
+            if (
+                vad.state is VadState.SPEAKING
+                and self._pending is None
+                and self._speech_started_s is not None
+            ):
                 self._interim.update(self.session_id, self.io.now(), self._speech_started_s, self._buffer)
             elif isinstance(event, SpeechEnded):
                 self._interim.utterance_over()
