@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,12 +22,10 @@ import yaml
 from aiohttp import web
 
 from agent.config import Settings
-from agent.log import configure_logging
 from agent.qa.voice_replay import VOICE_FILE
 from agent.server.app import create_app
 from agent.server.keys import CALL_LOG
-from benchmarks.phone_calls import PORT, STAGES, scenario_turns, summary
-from tests.integration.sip_peers import in_loopback_namespace
+from benchmarks.phone_calls import PORT, STAGES, enter_loopback_namespace, scenario_turns, summary
 
 
 def peak_rss_mib() -> float:
@@ -118,14 +114,7 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=10.0, help="silence after each caller turn (s)")
     parser.add_argument("--stagger", type=float, default=1.5, help="seconds between callers dialling in")
     args = parser.parse_args()
-    if not in_loopback_namespace():
-        if os.geteuid() != 0:
-            sys.exit("run as root (or inside a loopback-only network namespace)")
-        script = 'ip link set lo up && exec "$@"'
-        command = [sys.executable, "-m", "benchmarks.concurrent_calls", *sys.argv[1:]]
-        os.execvp("unshare", ["unshare", "--net", "sh", "-c", script, "sh", *command])
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    configure_logging("error")
+    enter_loopback_namespace("benchmarks.concurrent_calls")
     asyncio.run(bench(args))
 
 

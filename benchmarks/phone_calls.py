@@ -325,15 +325,21 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", default=[])
     parser.add_argument("--gap", type=float, default=16.0, help="silence after each caller turn (s)")
     args = parser.parse_args()
+    enter_loopback_namespace("benchmarks.phone_calls")
+    asyncio.run(bench(args))
+
+
+def enter_loopback_namespace(module: str) -> None:
+    """Re-execute `python -m module` with the same arguments inside a loopback-only network namespace unless
+    already in one (no SIP or RTP packet leaves the machine), then set up offline models and quiet logs."""
     if not in_loopback_namespace():
         if os.geteuid() != 0:
             sys.exit("run as root (or inside a loopback-only network namespace)")
         script = 'ip link set lo up && exec "$@"'
-        command = [sys.executable, "-m", "benchmarks.phone_calls", *sys.argv[1:]]
+        command = [sys.executable, "-m", module, *sys.argv[1:]]
         os.execvp("unshare", ["unshare", "--net", "sh", "-c", script, "sh", *command])
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     configure_logging("error")
-    asyncio.run(bench(args))
 
 
 if __name__ == "__main__":

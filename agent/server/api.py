@@ -87,22 +87,18 @@ async def health(request: web.Request) -> web.Response:
         "state_store": {"backend": store.backend, "status": "ok" if store_ok else "unavailable"},
         "brain": request.app[SETTINGS].brain,
     }
-    endpoint: Any = request.app.get(SIP_ENDPOINT)
-    if endpoint is not None:
-        body["sip"] = {
-            "active_calls": endpoint.active_calls,
-            "max_calls": endpoint.max_calls,
-            "answered": endpoint.answered,
-            "refused_busy": endpoint.refused,
-        }
-    browser_calls = request.app.get(WEBRTC_CALLS)
-    if browser_calls is not None:
-        body["webrtc"] = {
-            "active_calls": browser_calls.active_calls,
-            "max_calls": browser_calls.max_calls,
-            "answered": browser_calls.answered,
-            "refused_busy": browser_calls.refused,
-        }
+    endpoints: tuple[tuple[str, Any], ...] = (
+        ("sip", request.app.get(SIP_ENDPOINT)),
+        ("webrtc", request.app.get(WEBRTC_CALLS)),
+    )
+    for entry, lines in endpoints:
+        if lines is not None:  # the phone and browser endpoints count their lines the same way
+            body[entry] = {
+                "active_calls": lines.active_calls,
+                "max_calls": lines.max_calls,
+                "answered": lines.answered,
+                "refused_busy": lines.refused,
+            }
     return web.json_response(body, status=200 if ok else 503)
 
 
