@@ -21,11 +21,10 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from agent.config import Settings
 from agent.qa.voice_replay import VOICE_FILE
 from agent.server.app import create_app
 from agent.server.keys import CALL_LOG
-from benchmarks.phone_calls import PORT, STAGES, enter_loopback_namespace, scenario_turns, summary
+from benchmarks.phone_calls import STAGES, bench_settings, enter_loopback_namespace, scenario_turns, summary
 
 
 def peak_rss_mib() -> float:
@@ -86,18 +85,7 @@ async def bench(args: argparse.Namespace) -> None:
     scenarios.sort(key=lambda s: -len(s["turns"]))  # long conversations first, so the calls overlap
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        settings = Settings(
-            database_path=work / "bench.db",
-            recordings_path=work / "recordings",
-            sip_port=PORT,
-            rtp_port_min=21000,
-            rtp_port_max=21400,
-            max_calls=max(levels),
-            escalation_min_s=3.0,
-            escalation_max_s=4.0,
-            log_level="error",
-        )
-        app = create_app(settings)
+        app = create_app(bench_settings(work, rtp_port_max=21400, max_calls=max(levels)))
         runner = web.AppRunner(app)
         await runner.setup()
         print(f"idle agent: peak memory {peak_rss_mib():.0f} MiB (models loaded)")

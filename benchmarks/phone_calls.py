@@ -273,6 +273,21 @@ def summary(label: str, values: list[float]) -> None:
     )
 
 
+def bench_settings(work: Path, **overrides: Any) -> Settings:
+    """The agent the phone benchmarks call: embedded SIP on PORT, its files under `work`, quiet logs."""
+    base: dict[str, Any] = {
+        "database_path": work / "bench.db",
+        "recordings_path": work / "recordings",
+        "sip_port": PORT,
+        "rtp_port_min": 21000,
+        "rtp_port_max": 21100,
+        "escalation_min_s": 3.0,
+        "escalation_max_s": 4.0,
+        "log_level": "error",
+    }
+    return Settings(**(base | overrides))
+
+
 async def bench(args: argparse.Namespace) -> None:
     scenarios = [
         s
@@ -282,17 +297,7 @@ async def bench(args: argparse.Namespace) -> None:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        settings = Settings(
-            database_path=work / "bench.db",
-            recordings_path=work / "recordings",
-            sip_port=PORT,
-            rtp_port_min=21000,
-            rtp_port_max=21100,
-            escalation_min_s=3.0,
-            escalation_max_s=4.0,
-            log_level="error",
-        )
-        app = create_app(settings)
+        app = create_app(bench_settings(work))
         runner = web.AppRunner(app)
         await runner.setup()
         endpoint: Any = app[SIP_ENDPOINT]
