@@ -88,7 +88,7 @@ async def load_occupancy(
     occupancy = Occupancy(resources=tuple(row["name"] for row in names))
     rows = await q.fetchall(
         "SELECT scheduled_date, scheduled_time, resource, inventory_id FROM appointments"
-        " WHERE status = 'booked' AND id IS NOT ? AND scheduled_date BETWEEN ? AND ?"
+        " WHERE status = 'booked' AND id IS DISTINCT FROM ? AND scheduled_date BETWEEN ? AND ?"
         " AND (resource IN (SELECT name FROM resources WHERE kind = ?) OR inventory_id = ?)",
         (exclude_id, first_day.isoformat(), last_day.isoformat(), kind, inventory_id),
     )

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast, get_args
 
 from agent.log import get_logger
-from agent.store.db import Database
+from agent.store.db import Database, Row
 from agent.store.models import CallChannel, CallEndedBy, CallRecord, TranscriptLine
 
 log = get_logger(__name__)
@@ -146,7 +145,7 @@ class CallLog:
         if limit <= 0:
             return []
         rows = await self._db.fetchall(
-            "SELECT * FROM calls ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?",
+            "SELECT * FROM calls ORDER BY started_at DESC, call_id DESC LIMIT ? OFFSET ?",
             (min(limit, MAX_RECENT), max(offset, 0)),
         )
         return [_record(row) for row in rows]
@@ -154,7 +153,7 @@ class CallLog:
     async def active(self) -> list[CallRecord]:
         """Calls not finished yet, latest first."""
         rows = await self._db.fetchall(
-            "SELECT * FROM calls WHERE ended_at IS NULL ORDER BY started_at DESC, rowid DESC"
+            "SELECT * FROM calls WHERE ended_at IS NULL ORDER BY started_at DESC, call_id DESC"
         )
         return [_record(row) for row in rows]
 
@@ -206,7 +205,7 @@ def _load_list(text: str, call_id: str, column: str) -> list[Any]:
     return value
 
 
-def _record(row: sqlite3.Row) -> CallRecord:
+def _record(row: Row) -> CallRecord:
     call_id = str(row["call_id"])
     transcript = tuple(
         _transcript_line(line)
@@ -218,7 +217,7 @@ def _record(row: sqlite3.Row) -> CallRecord:
     )
     started_at = _parse_utc(row["started_at"])
     if started_at is None:  # NOT NULL in the schema
-        raise sqlite3.DatabaseError(f"call {call_id} has no start time")
+        raise ValueError(f"call {call_id} has no start time")
     return CallRecord(
         call_id=call_id,
         channel=cast(CallChannel, row["channel"]),

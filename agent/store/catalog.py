@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from datetime import date, time
 from typing import Any, Literal
 
-from agent.store.db import Database
+from agent.store.db import Database, Row
 from agent.store.models import (
     DealershipInfo,
     FaqEntry,
@@ -185,7 +184,7 @@ class Catalog:
         return [Holiday(day=date.fromisoformat(row["day"]), name=row["name"]) for row in rows]
 
 
-def _service(row: sqlite3.Row) -> ServiceType:
+def _service(row: Row) -> ServiceType:
     return ServiceType(
         id=row["id"],
         name=row["name"],
@@ -197,7 +196,7 @@ def _service(row: sqlite3.Row) -> ServiceType:
     )
 
 
-def _vehicle(row: sqlite3.Row) -> InventoryVehicle:
+def _vehicle(row: Row) -> InventoryVehicle:
     return InventoryVehicle(
         id=row["id"],
         stock_number=row["stock_number"],

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
-from agent.store.db import Database, Reader
+from agent.store.db import Database, Reader, Row, utc_now_text
 from agent.store.models import Customer, Vehicle
 from agent.store.phone_numbers import normalize_phone, require_phone
 
 MAX_NAME_CHARS = 120
 MAX_EMAIL_CHARS = 254
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 
 class InvalidCustomerData(ValueError):
@@ -63,14 +61,14 @@ class Customers:
         Raises `InvalidPhoneNumber` or `InvalidCustomerData` (both `ValueError`) for unusable input.
         """
         number = require_phone(phone)
-        params = (number, clean_name(name), clean_email(email))
+        params = (number, clean_name(name), clean_email(email), utc_now_text())
         async with self._db.write() as tx:
             rows = await tx.fetchall(
-                "INSERT INTO customers (phone, name, email) VALUES (?, ?, ?)"
+                "INSERT INTO customers (phone, name, email, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (phone) DO UPDATE SET"
                 " name = COALESCE(excluded.name, customers.name),"
                 " email = COALESCE(excluded.email, customers.email),"
-                f" updated_at = {_NOW_SQL}"
+                " updated_at = excluded.updated_at"
                 " RETURNING id",
                 params,
             )
@@ -115,7 +113,7 @@ class Customers:
         )
 
 
-async def _with_vehicles(q: Reader, row: sqlite3.Row) -> Customer:
+async def _with_vehicles(q: Reader, row: Row) -> Customer:
     cars = await q.fetchall("SELECT * FROM vehicles WHERE customer_id = ? ORDER BY id", (row["id"],))
     return Customer(
         id=row["id"],

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
 from agent.store.availability import load_calendar, load_occupancy, nearest_free
-from agent.store.db import Database, Reader
+from agent.store.db import ConstraintViolation, Database, Reader, Row, utc_now_text
 from agent.store.models import Appointment, AppointmentKind, Availability, Callback
 from agent.store.phone_numbers import normalize_phone
 
@@ -21,7 +20,6 @@ CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 6
 _NOT_CODE = re.compile(r"[^A-Z0-9]")
 _Refusal = Literal["taken", "closed", "past", "too_far"]
-_NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 
 class SchedulingError(Exception):
@@ -130,7 +128,7 @@ class Scheduling:
                     ),
                 )
                 row = await tx.fetchall("SELECT * FROM appointments WHERE id = ?", (row_id,))
-        except sqlite3.IntegrityError as exc:
+        except ConstraintViolation as exc:
             raise await self._lost_race(exc, kind, when, inventory_id, now) from exc
         return _appointment(row[0])
 
@@ -145,8 +143,8 @@ class Scheduling:
                 if owner is None or normalize_phone(phone) != owner["phone"]:
                     return None
             await tx.execute(
-                f"UPDATE appointments SET status = 'cancelled', updated_at = {_NOW_SQL} WHERE id = ?",
-                (row["id"],),
+                "UPDATE appointments SET status = 'cancelled', updated_at = ? WHERE id = ?",
+                (utc_now_text(), row["id"]),
             )
             updated = await tx.fetchall("SELECT * FROM appointments WHERE id = ?", (row["id"],))
         return _appointment(updated[0])
@@ -170,11 +168,17 @@ class Scheduling:
                 start = self._local(when)
                 await tx.execute(
                     "UPDATE appointments SET scheduled_date = ?, scheduled_time = ?, resource = ?,"
-                    f" updated_at = {_NOW_SQL} WHERE id = ?",
-                    (start.date().isoformat(), start.strftime("%H:%M"), verdict.resource, row["id"]),
+                    " updated_at = ? WHERE id = ?",
+                    (
+                        start.date().isoformat(),
+                        start.strftime("%H:%M"),
+                        verdict.resource,
+                        utc_now_text(),
+                        row["id"],
+                    ),
                 )
                 updated = await tx.fetchall("SELECT * FROM appointments WHERE id = ?", (row["id"],))
-        except sqlite3.IntegrityError as exc:
+        except ConstraintViolation as exc:
             raise await self._lost_race(exc, kind, when, inventory_id, now) from exc
         return _appointment(updated[0])
 
@@ -278,14 +282,14 @@ class Scheduling:
 
     async def _lost_race(
         self,
-        exc: sqlite3.IntegrityError,
+        exc: ConstraintViolation,
         kind: AppointmentKind,
         when: datetime,
         inventory_id: int | None,
         now: datetime | None,
     ) -> SchedulingError:
         """Turn a unique-index violation (someone else got the slot) into SlotUnavailable."""
-        if "UNIQUE" not in str(exc):
+        if not exc.unique:
             return SchedulingError(f"booking rejected by the database: {exc}")
         fresh = await self.check_availability(kind, when, inventory_id=inventory_id, now=now)
         return SlotUnavailable(Availability(fresh.requested, False, fresh.alternatives, "taken"))
@@ -299,7 +303,7 @@ class Scheduling:
     def _now(self, now: datetime | None) -> datetime:
         return self._local(now) if now is not None else datetime.now(self.tz)
 
-    def _callback(self, row: sqlite3.Row) -> Callback:
+    def _callback(self, row: Row) -> Callback:
         return Callback(
             id=row["id"],
             session_id=row["session_id"],
@@ -336,7 +340,7 @@ async def _check_references(
         raise SchedulingError(f"vehicle {vehicle_id} does not belong to customer {customer_id}")
 
 
-async def _booked_by_code(q: Reader, code: str) -> sqlite3.Row | None:
+async def _booked_by_code(q: Reader, code: str) -> Row | None:
     rows = await q.fetchall(
         "SELECT * FROM appointments WHERE confirmation_code = ? AND status = 'booked'",
         (normalize_code(code),),
@@ -352,7 +356,7 @@ async def _unused_code(q: Reader) -> str:
             return code
 
 
-def _appointment(row: sqlite3.Row) -> Appointment:
+def _appointment(row: Row) -> Appointment:
     return Appointment(
         id=row["id"],
         confirmation_code=row["confirmation_code"],

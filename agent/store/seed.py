@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
+import structlog
 import yaml
 
+from agent.store.db import Database, Transaction
 from agent.store.phone_numbers import require_phone
+from agent.store.schema import SEEDED_TABLES
+
+log = structlog.get_logger(__name__)
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEPARTMENTS: tuple[str, ...] = ("sales", "service")
@@ -34,29 +39,46 @@ def read_seed_file(path: Path) -> dict[str, Any]:
     return data
 
 
-async def insert_seed(conn: aiosqlite.Connection, data: Mapping[str, Any]) -> None:
+async def seed_if_empty(db: Database, seed_path: Path) -> bool:
+    """Load the seed file when none of the seeded tables holds a row (so edits are never overwritten).
+
+    Runs in one write transaction: another process opening the same database at the same moment waits,
+    then finds the rows and leaves them. True when this call loaded the seed.
+    """
+    async with db.write() as tx:
+        for table in SEEDED_TABLES:  # names from our own constant, never from input
+            found = await tx.fetchone(f"SELECT EXISTS (SELECT 1 FROM {table})")
+            if found is not None and found[0]:
+                return False
+        data = await asyncio.to_thread(read_seed_file, seed_path)
+        await insert_seed(tx, data)
+    log.info("database.seeded", seed=str(seed_path), location=db.location)
+    return True
+
+
+async def insert_seed(tx: Transaction, data: Mapping[str, Any]) -> None:
     """Insert every section of the seed; the caller owns the transaction."""
     try:
-        await _insert_dealership(conn, data.get("dealership", {}))
-        await _insert_hours(conn, data.get("business_hours", {}))
-        await _insert_holidays(conn, data.get("holidays", []))
-        await _insert_resources(conn, data.get("resources", {}))
-        await _insert_services(conn, data.get("service_types", []))
-        await _insert_inventory(conn, data.get("inventory", []))
-        await _insert_faq(conn, data.get("faq", []))
-        await _insert_customers(conn, data.get("customers", []))
+        await _insert_dealership(tx, data.get("dealership", {}))
+        await _insert_hours(tx, data.get("business_hours", {}))
+        await _insert_holidays(tx, data.get("holidays", []))
+        await _insert_resources(tx, data.get("resources", {}))
+        await _insert_services(tx, data.get("service_types", []))
+        await _insert_inventory(tx, data.get("inventory", []))
+        await _insert_faq(tx, data.get("faq", []))
+        await _insert_customers(tx, data.get("customers", []))
     except (KeyError, TypeError, ValueError) as exc:
         raise SeedError(f"bad seed data: {exc!r}") from exc
 
 
-async def _insert_dealership(conn: aiosqlite.Connection, info: Mapping[str, Any]) -> None:
-    await conn.executemany(
+async def _insert_dealership(tx: Transaction, info: Mapping[str, Any]) -> None:
+    await tx.executemany(
         "INSERT INTO dealership (key, value) VALUES (?, ?)",
         [(str(key), str(value)) for key, value in info.items()],
     )
 
 
-async def _insert_hours(conn: aiosqlite.Connection, hours: Mapping[str, Mapping[str, Any]]) -> None:
+async def _insert_hours(tx: Transaction, hours: Mapping[str, Mapping[str, Any]]) -> None:
     rows: list[tuple[str, int, str, str]] = []
     for department, days in hours.items():
         if department not in DEPARTMENTS:
@@ -66,29 +88,29 @@ async def _insert_hours(conn: aiosqlite.Connection, hours: Mapping[str, Mapping[
                 continue
             opens, closes = (_hhmm(part) for part in span)
             rows.append((department, WEEKDAYS.index(str(day).lower()[:3]), opens, closes))
-    await conn.executemany(
+    await tx.executemany(
         "INSERT INTO business_hours (department, weekday, opens, closes) VALUES (?, ?, ?, ?)", rows
     )
 
 
-async def _insert_holidays(conn: aiosqlite.Connection, holidays: Sequence[Mapping[str, Any]]) -> None:
-    await conn.executemany(
+async def _insert_holidays(tx: Transaction, holidays: Sequence[Mapping[str, Any]]) -> None:
+    await tx.executemany(
         "INSERT INTO holidays (day, name) VALUES (?, ?)",
         [(_iso_day(item["date"]), str(item["name"])) for item in holidays],
     )
 
 
-async def _insert_resources(conn: aiosqlite.Connection, resources: Mapping[str, Sequence[str]]) -> None:
+async def _insert_resources(tx: Transaction, resources: Mapping[str, Sequence[str]]) -> None:
     rows: list[tuple[str, str]] = []
     for kind, names in resources.items():
         if kind not in RESOURCE_KINDS:
             raise ValueError(f"unknown resource kind {kind!r}")
         rows.extend((kind, str(name)) for name in names)
-    await conn.executemany("INSERT INTO resources (kind, name) VALUES (?, ?)", rows)
+    await tx.executemany("INSERT INTO resources (kind, name) VALUES (?, ?)", rows)
 
 
-async def _insert_services(conn: aiosqlite.Connection, services: Sequence[Mapping[str, Any]]) -> None:
-    await conn.executemany(
+async def _insert_services(tx: Transaction, services: Sequence[Mapping[str, Any]]) -> None:
+    await tx.executemany(
         "INSERT INTO service_types (name, duration_min, price_min, price_max, description, aliases)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         [
@@ -105,8 +127,8 @@ async def _insert_services(conn: aiosqlite.Connection, services: Sequence[Mappin
     )
 
 
-async def _insert_inventory(conn: aiosqlite.Connection, vehicles: Sequence[Mapping[str, Any]]) -> None:
-    await conn.executemany(
+async def _insert_inventory(tx: Transaction, vehicles: Sequence[Mapping[str, Any]]) -> None:
+    await tx.executemany(
         "INSERT INTO inventory (stock_number, make, model, year, trim, color, price, mileage, is_new,"
         " is_available, body_style) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -128,8 +150,8 @@ async def _insert_inventory(conn: aiosqlite.Connection, vehicles: Sequence[Mappi
     )
 
 
-async def _insert_faq(conn: aiosqlite.Connection, entries: Sequence[Mapping[str, Any]]) -> None:
-    await conn.executemany(
+async def _insert_faq(tx: Transaction, entries: Sequence[Mapping[str, Any]]) -> None:
+    await tx.executemany(
         "INSERT INTO faq (category, question, answer, keywords) VALUES (?, ?, ?, ?)",
         [
             (
@@ -143,14 +165,13 @@ async def _insert_faq(conn: aiosqlite.Connection, entries: Sequence[Mapping[str,
     )
 
 
-async def _insert_customers(conn: aiosqlite.Connection, customers: Sequence[Mapping[str, Any]]) -> None:
+async def _insert_customers(tx: Transaction, customers: Sequence[Mapping[str, Any]]) -> None:
     for item in customers:
-        rows = await conn.execute_fetchall(
-            "INSERT INTO customers (phone, name, email) VALUES (?, ?, ?) RETURNING id",
+        customer_id = await tx.insert(
+            "INSERT INTO customers (phone, name, email) VALUES (?, ?, ?)",
             (require_phone(str(item["phone"])), item.get("name"), item.get("email")),
         )
-        customer_id = next(iter(rows))[0]
-        await conn.executemany(
+        await tx.executemany(
             "INSERT INTO vehicles (customer_id, make, model, year, license_plate, vin)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [
