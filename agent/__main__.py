@@ -47,10 +47,14 @@ def _livekit_main(settings: Settings, command: str) -> int:
     from telephony.livekit.sip_admin import LiveKitUnreachable, open_livekit_api, provision
 
     async def run() -> int:
-        async with open_livekit_api(settings) as client:
-            done = await provision(settings, client)
-        print(f"inbound trunk {done.trunk_action}: {done.trunk_id} ({settings.livekit_sip_trunk_name})")
-        print(f"dispatch rule {done.rule_action}: {done.rule_id} ({settings.livekit_sip_dispatch_rule_name})")
+        async with open_livekit_api(settings.livekit) as client:
+            done = await provision(settings.livekit, client)
+        print(
+            f"inbound trunk {done.trunk_action}: {done.trunk_id} ({settings.livekit.livekit_sip_trunk_name})"
+        )
+        print(
+            f"dispatch rule {done.rule_action}: {done.rule_id} ({settings.livekit.livekit_sip_dispatch_rule_name})"
+        )
         return 0
 
     try:
@@ -67,21 +71,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     given = (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
     overrides = {k: v for k, v in given if v is not None}
     settings = load_settings(**overrides)
-    configure_logging(settings.log_level, json=settings.log_json)
+    configure_logging(settings.server.log_level, json=settings.server.log_json)
     log = get_logger("agent")
     if args.command == "serve":
         from agent.server.app import create_app
 
         log.info(
             "starting",
-            host=settings.host,
-            port=settings.port,
-            brain=settings.brain,
-            state_store=settings.state_backend,
-            database=str(settings.database_path),
+            host=settings.server.host,
+            port=settings.server.port,
+            brain=settings.dialog.brain,
+            state_store=settings.store.state_backend,
+            database=str(settings.store.database_path),
         )
         web.run_app(
-            create_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=10
+            create_app(settings),
+            host=settings.server.host,
+            port=settings.server.port,
+            print=None,
+            shutdown_timeout=10,
         )
     if args.command == "replay":
         from agent.qa.replay_cli import replay_main

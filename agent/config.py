@@ -1,41 +1,64 @@
-"""The one frozen Settings object: the only module of ours that reads the environment."""
+"""The one frozen Settings object, grouped in sections: the only module of ours that reads the environment.
+
+Every setting keeps its `AGENT_*` variable name; a section's field names are those variable names without the
+prefix (`AGENT_SIP_PORT` is `settings.sip.sip_port`), so a name in a log, a compose file or the README is the
+name in the code. Each part of the agent is handed only its own section.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_SECTION_CONFIG = SettingsConfigDict(
+    env_prefix="AGENT_", env_file=".env", env_file_encoding="utf-8", frozen=True, extra="forbid"
+)
 
 
-class Settings(BaseSettings):
-    """Everything configurable, read once from `AGENT_*` variables and an optional `.env` file."""
+class Section(BaseSettings):
+    """A group of settings read from `AGENT_<FIELD NAME>` variables and an optional `.env` file."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="AGENT_", env_file=".env", env_file_encoding="utf-8", frozen=True, extra="ignore"
-    )
+    model_config = _SECTION_CONFIG
+
+
+class ServerSettings(Section):
+    """The HTTP server, its limits and who may use the operator endpoints."""
 
     environment: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
+    console_path: Path = PROJECT_ROOT / "web_console"  # the web console's static files (and its npm SDK)
+    # Operators: the calls list, transcripts and recordings (required outside development)
+    operator_token: SecretStr | None = None
+    max_message_chars: int = Field(default=2000, gt=0)
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    cors_origins: tuple[str, ...] = ()
+    rate_limit_per_s: float = Field(default=5.0, gt=0)
+    rate_limit_burst: int = Field(default=30, gt=0)
+    ws_heartbeat_s: float = Field(default=20.0, gt=0)
+    ws_max_message_bytes: int = Field(default=16 * 1024, gt=0)
 
-    # Data
+
+class StoreSettings(Section):
+    """The bookings database, the dealership's time zone and the conversation state store."""
+
     database_path: Path = PROJECT_ROOT / "data" / "dealership.db"
     seed_path: Path = PROJECT_ROOT / "fixtures" / "dealership.yaml"
-    console_path: Path = PROJECT_ROOT / "web_console"  # the web console's static files (and its npm SDK)
     timezone: str = "America/Chicago"
-
-    # Conversation state
     state_backend: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
     session_ttl_s: int = Field(default=1800, gt=0)
 
-    # Brain
+
+class DialogSettings(Section):
+    """Which brain understands the caller, and how to reach the LLM when it is that one."""
+
     brain: Literal["offline", "llm"] = "offline"
     llm_base_url: str = "http://127.0.0.1:8765/v1"
     llm_model: str = "local"
@@ -43,14 +66,26 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=30.0, gt=0)
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
 
-    # Escalation: the simulated check for a free human
+
+class EscalationSettings(Section):
+    """The simulated check for a free human."""
+
     escalation_min_s: float = Field(default=5.0, ge=0)
     escalation_max_s: float = Field(default=25.0, ge=0)
     escalation_seed: int | None = None
     human_available_probability: float = Field(default=0.6, ge=0, le=1)
     human_agents: tuple[str, ...] = ("Sarah", "Marcus", "Priya")
 
-    # Voice
+    @model_validator(mode="after")
+    def _check_range(self) -> EscalationSettings:
+        if self.escalation_max_s < self.escalation_min_s:
+            raise ValueError("escalation_max_s must be >= escalation_min_s")
+        return self
+
+
+class SttSettings(Section):
+    """Speech to text: the Whisper model and how it is run."""
+
     stt_model: Literal["tiny.en", "base.en"] = "tiny.en"
     stt_threads: int = Field(default=2, ge=1, le=16)
     # Whisper's encoder sees the utterance plus this much padding instead of a fixed 30 s (4x faster here);
@@ -58,13 +93,23 @@ class Settings(BaseSettings):
     stt_window_margin_s: float = Field(default=7.0, ge=0.0, le=30.0)
     # While a caller speaks, their words so far go to the console this often (0: only final transcripts).
     interim_transcript_every_s: float = Field(default=1.0, ge=0.0, le=10.0)
-    # TTS engines in fallback order: hibari (Kokoro af_heart distilled), kokoro (kokoro-onnx with the files
-    # below), piper (the optional GPL extra), espeak (espeak-ng, the last resort).
+
+
+class TtsSettings(Section):
+    """Text to speech: the engines in fallback order and their files."""
+
+    # hibari (Kokoro af_heart distilled), kokoro (kokoro-onnx with the files below), piper (the optional GPL
+    # extra), espeak (espeak-ng, the last resort).
     tts_engines: tuple[Literal["hibari", "kokoro", "piper", "espeak"], ...] = ("hibari", "piper", "espeak")
     kokoro_model_path: Path | None = None
     kokoro_voices_path: Path | None = None
     kokoro_voice: str = "af_heart"
     piper_voice_path: Path | None = None
+
+
+class VoiceSettings(Section):
+    """How a call listens: voice activity, end of turn, barge-in, echo cancellation and noise suppression."""
+
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
     vad_energy_threshold: float = Field(default=0.012, ge=0, lt=1)
     vad_start_frames: int = Field(default=3, ge=1)
@@ -77,7 +122,22 @@ class Settings(BaseSettings):
     echo_cancellation: bool = False
     noise_suppression: bool = False
 
-    # Embedded SIP endpoint (single machine, no LiveKit): G.711 over UDP and TCP
+
+class CallSettings(Section):
+    """What every call gets, whatever its transport: recording, transfers to humans, hold music."""
+
+    # Recording: every call's audio (stereo WAV: caller left, agent right) and a row in the calls table
+    record_calls: bool = True
+    recordings_path: Path = PROJECT_ROOT / "data" / "recordings"
+    # Transfers: the SIP address of each human; a transfer goes only to targets on the allow-list
+    human_sip_uris: dict[str, str] = Field(default_factory=dict)
+    transfer_allow_list: tuple[str, ...] = ()  # exact SIP URIs, or "@host" / "@host:port" for a whole host
+    hold_music_after_s: float = Field(default=6.0, gt=0)
+
+
+class SipSettings(Section):
+    """The embedded SIP endpoint (single machine, no LiveKit): G.711 over UDP and TCP."""
+
     sip_enabled: bool = True
     sip_host: str = "127.0.0.1"
     sip_port: int = Field(default=5060, ge=1, le=65535)
@@ -88,15 +148,17 @@ class Settings(BaseSettings):
     busy_retry_after_s: int = Field(default=30, ge=1)
     media_timeout_s: float = Field(default=15.0, gt=0)  # end a call whose RTP stopped this long ago
     sip_answer_delay_s: float = Field(default=0.0, ge=0, le=30)  # ring this long before answering
-    # Recording: every call's audio (stereo WAV: caller left, agent right) and a row in the calls table
-    record_calls: bool = True
-    recordings_path: Path = PROJECT_ROOT / "data" / "recordings"
-    # Transfers: the SIP address of each human; a transfer goes only to targets on the allow-list
-    human_sip_uris: dict[str, str] = Field(default_factory=dict)
-    transfer_allow_list: tuple[str, ...] = ()  # exact SIP URIs, or "@host" / "@host:port" for a whole host
-    hold_music_after_s: float = Field(default=6.0, gt=0)
 
-    # Browser calls over WebRTC (aiortc, embedded): POST /api/voice/webrtc answers the browser's SDP offer
+    @model_validator(mode="after")
+    def _check_ports(self) -> SipSettings:
+        if self.rtp_port_max <= self.rtp_port_min:
+            raise ValueError("rtp_port_max must be above rtp_port_min")
+        return self
+
+
+class WebRtcSettings(Section):
+    """Browser calls over WebRTC (aiortc, embedded): POST /api/voice/webrtc answers the browser's SDP offer."""
+
     webrtc_enabled: bool = True
     max_browser_calls: int = Field(default=4, ge=1)  # offer N+1 is answered 503
     webrtc_host_addresses: tuple[str, ...] = ()  # host ICE candidates (empty: every interface but loopback)
@@ -105,13 +167,15 @@ class Settings(BaseSettings):
     # all (audio, RTCP reports, DTLS) for this long: it vanished without hanging up (a muted one sends RTCP).
     webrtc_peer_timeout_s: float = Field(default=15.0, gt=0)
 
-    # LiveKit (tokens for browser and phone rooms)
+
+class LiveKitSettings(Section):
+    """LiveKit: tokens for browser rooms, and the production SIP path (livekit-sip bridges calls into rooms)."""
+
     livekit_url: str = "ws://127.0.0.1:7880"
     livekit_api_key: str = "devkey"
     livekit_api_secret: SecretStr = SecretStr("devsecret-devsecret-devsecret-0123")
     voice_token_ttl_s: int = Field(default=600, gt=0, le=86400)
-    # LiveKit SIP path (production): livekit-sip bridges phone calls into rooms; a verified webhook
-    # (POST /livekit/webhook) tells the agent a SIP caller joined a room named with the prefix.
+    # A verified webhook (POST /livekit/webhook) tells the agent a SIP caller joined a room with the prefix.
     livekit_enabled: bool = False
     livekit_room_prefix: str = Field(default="call-", min_length=1)
     livekit_agent_identity: str = "agent"  # the agent joins room R as "<identity>-R"
@@ -125,27 +189,87 @@ class Settings(BaseSettings):
     livekit_sip_auth_password: SecretStr = SecretStr("")
     livekit_outbound_trunk_id: str = ""  # for callbacks through create_sip_participant
 
-    # Operators: the calls list, transcripts and recordings (required outside development)
-    operator_token: SecretStr | None = None
 
-    # HTTP limits
-    max_message_chars: int = Field(default=2000, gt=0)
-    max_body_bytes: int = Field(default=64 * 1024, gt=0)
-    cors_origins: tuple[str, ...] = ()
-    rate_limit_per_s: float = Field(default=5.0, gt=0)
-    rate_limit_burst: int = Field(default=30, gt=0)
-    ws_heartbeat_s: float = Field(default=20.0, gt=0)
-    ws_max_message_bytes: int = Field(default=16 * 1024, gt=0)
+class Settings(BaseModel):
+    """Everything configurable, in sections; built once from the environment (and `.env`).
 
-    @model_validator(mode="after")
-    def _check_ranges(self) -> Settings:
-        if self.escalation_max_s < self.escalation_min_s:
-            raise ValueError("escalation_max_s must be >= escalation_min_s")
-        if self.rtp_port_max <= self.rtp_port_min:
-            raise ValueError("rtp_port_max must be above rtp_port_min")
-        return self
+    `Settings(sip_port=5070, brain="llm")` takes the flat names too (the CLI and tests use them): each goes
+    to the section that holds it. `_env_file=None` ignores the `.env` file.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    SECTIONS: ClassVar[dict[str, type[Section]]] = {
+        "server": ServerSettings,
+        "store": StoreSettings,
+        "dialog": DialogSettings,
+        "escalation": EscalationSettings,
+        "stt": SttSettings,
+        "tts": TtsSettings,
+        "voice": VoiceSettings,
+        "calls": CallSettings,
+        "sip": SipSettings,
+        "webrtc": WebRtcSettings,
+        "livekit": LiveKitSettings,
+    }
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    dialog: DialogSettings = Field(default_factory=DialogSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    stt: SttSettings = Field(default_factory=SttSettings)
+    tts: TtsSettings = Field(default_factory=TtsSettings)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)
+    calls: CallSettings = Field(default_factory=CallSettings)
+    sip: SipSettings = Field(default_factory=SipSettings)
+    webrtc: WebRtcSettings = Field(default_factory=WebRtcSettings)
+    livekit: LiveKitSettings = Field(default_factory=LiveKitSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_from_flat_names(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        flat = dict(values)
+        env_file = flat.pop("_env_file", ".env")
+        built: dict[str, Any] = {}
+        for name, section in cls.SECTIONS.items():
+            given = flat.pop(name, None)
+            if isinstance(given, Section):
+                built[name] = given
+                continue
+            mine = {field: flat.pop(field) for field in section.model_fields if field in flat}
+            built[name] = section(_env_file=env_file, **mine)
+        if flat:
+            raise ValueError(f"unknown settings: {', '.join(sorted(flat))}")
+        return built
+
+    @classmethod
+    def section_of(cls, flat_name: str) -> str:
+        """The section that holds a flat setting name (`sip_port` -> `sip`)."""
+        for name, section in cls.SECTIONS.items():
+            if flat_name in section.model_fields:
+                return name
+        raise KeyError(flat_name)
+
+    @classmethod
+    def environment_names(cls) -> set[str]:
+        """Every `AGENT_*` variable a setting is read from."""
+        return {
+            f"AGENT_{field}".upper() for section in cls.SECTIONS.values() for field in section.model_fields
+        }
+
+    def replace(self, **flat: Any) -> Settings:
+        """A copy with some settings changed, by flat name (validated like the environment's values)."""
+        changed: dict[str, dict[str, Any]] = {}
+        for field, value in flat.items():
+            changed.setdefault(self.section_of(field), {})[field] = value
+        sections = {
+            name: type(getattr(self, name)).model_validate(getattr(self, name).model_dump() | updates)
+            for name, updates in changed.items()
+        }
+        return self.model_copy(update=sections)
 
 
 def load_settings(**overrides: object) -> Settings:
     """Build the settings from the environment, with explicit overrides (for the CLI and tests)."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    return Settings(**overrides)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from agent.config import Settings
+from agent.config import Settings, SttSettings, TtsSettings
 from agent.dialog.assembly import Dialog, assemble_dialog
 from agent.dialog.conversation import EventSink
 from agent.log import get_logger
@@ -50,7 +50,7 @@ class Runtime:
     voice: Voice | None
 
 
-def tts_engines(settings: Settings) -> list[TextToSpeech]:
+def tts_engines(settings: TtsSettings) -> list[TextToSpeech]:
     """The configured engines that can run here, in fallback order (missing optional ones are skipped)."""
     engines: list[TextToSpeech] = []
     for name in settings.tts_engines:
@@ -69,13 +69,13 @@ def tts_engines(settings: Settings) -> list[TextToSpeech]:
     return engines
 
 
-async def open_voice(settings: Settings) -> Voice:
+async def open_voice(stt_settings: SttSettings, tts_settings: TtsSettings) -> Voice:
     stt = WhisperSTT(
-        model=settings.stt_model,
-        threads=settings.stt_threads,
-        window_margin_s=settings.stt_window_margin_s or None,
+        model=stt_settings.stt_model,
+        threads=stt_settings.stt_threads,
+        window_margin_s=stt_settings.stt_window_margin_s or None,
     )
-    tts = FallbackTTS(tts_engines(settings))
+    tts = FallbackTTS(tts_engines(tts_settings))
     await stt.load()
     await tts.load()
     return Voice(stt, tts)
@@ -90,10 +90,10 @@ async def open_runtime(
     voice: bool = False,
 ) -> AsyncIterator[Runtime]:
     """Open everything in order and close it in reverse, whatever happens in between."""
-    tz = ZoneInfo(settings.timezone)
-    database = await Database.open(settings.database_path, settings.seed_path)
+    tz = ZoneInfo(settings.store.timezone)
+    database = await Database.open(settings.store.database_path, settings.store.seed_path)
     store = open_state_store(
-        settings.state_backend, redis_url=settings.redis_url, ttl_s=settings.session_ttl_s
+        settings.store.state_backend, redis_url=settings.store.redis_url, ttl_s=settings.store.session_ttl_s
     )
     humans: HumanAvailability | None = None
     dialog: Dialog | None = None
@@ -108,14 +108,15 @@ async def open_runtime(
             catalog=Catalog(database),
             events=events,
             tz=tz,
-            min_s=settings.escalation_min_s,
-            max_s=settings.escalation_max_s,
-            available_probability=settings.human_available_probability,
-            humans=settings.human_agents,
-            seed=settings.escalation_seed,
+            min_s=settings.escalation.escalation_min_s,
+            max_s=settings.escalation.escalation_max_s,
+            available_probability=settings.escalation.human_available_probability,
+            humans=settings.escalation.human_agents,
+            seed=settings.escalation.escalation_seed,
         )
         dialog = await assemble_dialog(
-            settings,
+            settings.dialog,
+            timezone=settings.store.timezone,
             db=database,
             store=store,
             scheduling=scheduling,
@@ -124,7 +125,7 @@ async def open_runtime(
             clock=clock,
         )
         if voice:
-            speech = await open_voice(settings)
+            speech = await open_voice(settings.stt, settings.tts)
         yield Runtime(settings, database, store, humans, dialog, speech)
     finally:
         if humans is not None:

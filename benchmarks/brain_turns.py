@@ -57,7 +57,7 @@ async def bench(brain: str, repeat: int, llm_url: str) -> None:
                 try:
                     async with aiohttp.ClientSession() as http:
                         result = await run_scenario(http, f"http://127.0.0.1:{port}", scenario)
-                    check_appointments(scenario, appointment_rows(settings.database_path), result)
+                    check_appointments(scenario, appointment_rows(settings.store.database_path), result)
                 finally:
                     await runner.cleanup()
             timings.extend(result.turn_ms)

@@ -61,12 +61,12 @@ async def bench(brain: str, llm_url: str, names: list[str]) -> None:
     base = Settings(
         brain=brain, llm_base_url=llm_url, escalation_min_s=0.1, escalation_max_s=0.3, log_level="error"
     )
-    voice = await open_voice(base)
+    voice = await open_voice(base.stt, base.tts)
     results: list[tuple[dict[str, Any], VoiceResult]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for scenario in scenarios:
-                settings = base.model_copy(update={"database_path": Path(tmp) / f"{scenario['name']}.db"})
+                settings = base.replace(database_path=Path(tmp) / f"{scenario['name']}.db")
                 result = await replay_scenario(scenario, settings, voice, out_dir=Path(tmp) / "audio")
                 results.append((scenario, result))
                 print(f"{'pass' if result.passed else 'FAIL'} {scenario['name']}", flush=True)

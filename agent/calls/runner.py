@@ -34,18 +34,18 @@ OPERATOR_CHANNEL = "operators"
 
 def vad_config(settings: Settings) -> VadConfig:
     return VadConfig(
-        aggressiveness=settings.vad_aggressiveness,
-        start_frames=settings.vad_start_frames,
-        stop_frames=settings.vad_stop_frames,
-        energy_threshold=settings.vad_energy_threshold,
+        aggressiveness=settings.voice.vad_aggressiveness,
+        start_frames=settings.voice.vad_start_frames,
+        stop_frames=settings.voice.vad_stop_frames,
+        energy_threshold=settings.voice.vad_energy_threshold,
     )
 
 
 def turn_config(settings: Settings) -> TurnTakingConfig:
     return TurnTakingConfig(
-        end_silence_s=settings.end_of_turn_silence_s,
-        patient_silence_s=settings.patient_end_of_turn_silence_s,
-        barge_in_min_s=settings.barge_in_min_s,
+        end_silence_s=settings.voice.end_of_turn_silence_s,
+        patient_silence_s=settings.voice.patient_end_of_turn_silence_s,
+        barge_in_min_s=settings.voice.barge_in_min_s,
     )
 
 
@@ -111,18 +111,18 @@ class CallRunner:
             vad_config=vad_config(settings),
             turn_config=turn_config(settings),
             stt_hint=self.stt_hint,
-            processing=ProcessingConfig(settings.echo_cancellation, settings.noise_suppression),
-            transfer_targets=dict(settings.human_sip_uris),
-            hold_music_after_s=settings.hold_music_after_s,
+            processing=ProcessingConfig(settings.voice.echo_cancellation, settings.voice.noise_suppression),
+            transfer_targets=dict(settings.calls.human_sip_uris),
+            hold_music_after_s=settings.calls.hold_music_after_s,
             session_id=session_id or "",
-            interim_every_s=settings.interim_transcript_every_s or None,
+            interim_every_s=settings.stt.interim_transcript_every_s or None,
         )
 
     async def run(self, io: CallIO, channel: CallChannel, *, session_id: str | None = None) -> CallSession:
         """Run one call to its end; the call row and the recording are written whatever happens.
         `session_id`: join that existing session (a browser call from a console chat) instead of a new one."""
         bind_ids(call_id=io.call_id)
-        recorder = RecordingCallIO(io) if self.settings.record_calls else None
+        recorder = RecordingCallIO(io) if self.settings.calls.record_calls else None
         session = self.session_for(recorder or io, session_id)
         # A call that joined someone's session (a console chat) leaves it open when it hangs up; a session the
         # call itself started ends with the call.
@@ -202,7 +202,7 @@ class CallRunner:
         if recorder is not None:
             day = datetime.now(UTC).strftime("%Y-%m-%d")
             try:
-                path = await recorder.save(self.settings.recordings_path / day / f"{_safe(io.call_id)}.wav")
+                path = await recorder.save(self.settings.calls.recordings_path / day / f"{_safe(io.call_id)}.wav")
             except OSError:
                 log.exception("recording_not_saved")
         outcome = call_outcome(session)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent.config import Settings
+from agent.config import DialogSettings
 from agent.dialog.brain import Brain
 from agent.dialog.conversation import Conversations, EventSink
 from agent.dialog.graph import build_graph
@@ -46,8 +46,9 @@ async def load_knowledge(catalog: Catalog) -> DealershipKnowledge:
 
 
 async def assemble_dialog(
-    settings: Settings,
+    settings: DialogSettings,
     *,
+    timezone: str,
     db: Database,
     store: StateStore,
     scheduling: Scheduling,
@@ -56,7 +57,7 @@ async def assemble_dialog(
     clock: Callable[[], datetime] | None = None,
 ) -> Dialog:
     """Everything the graph needs, built once; model loading runs in a worker thread."""
-    tz = ZoneInfo(settings.timezone)
+    tz = ZoneInfo(timezone)
     catalog = Catalog(db)
     knowledge = await load_knowledge(catalog)
     encoder = await asyncio.to_thread(load_sentence_encoder)

@@ -6,7 +6,7 @@ import asyncio
 import re
 from dataclasses import replace
 
-from agent.config import Settings
+from agent.config import DialogSettings
 from agent.dialog.brain import Brain, Routing, SlotUpdate
 from agent.dialog.llm import BookingExtraction, LlmClient, LlmUnavailable
 from agent.dialog.nlu.contacts import parse_email, parse_phone
@@ -65,7 +65,7 @@ class LlmBrain(Brain):
             self._warm_up = asyncio.create_task(self._client.warm_up(), name="llm-warm-up")
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, fallback: Brain, tools: DealershipTools) -> LlmBrain:
+    def from_settings(cls, settings: DialogSettings, *, fallback: Brain, tools: DealershipTools) -> LlmBrain:
         client = LlmClient(
             base_url=settings.llm_base_url,
             model=settings.llm_model,

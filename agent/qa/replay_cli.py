@@ -55,7 +55,7 @@ async def run_replay(settings: Settings, target: Path, names: list[str], out: Pa
         print(f"no scenario matches {names} in {target}", file=sys.stderr)
         return 2
     # WAV paths in a scenario file are relative to the fixtures folder, or absolute.
-    voice = await open_voice(settings)
+    voice = await open_voice(settings.stt, settings.tts)
     results: list[VoiceResult] = []
     try:
         for index, scenario in enumerate(scenarios, start=1):

@@ -133,7 +133,7 @@ async def replay_scenario(
     rate = BAND_RATES[scenario.get("band", "clean")]
     result = VoiceResult(scenario["name"])
     with tempfile.TemporaryDirectory() as tmp:
-        scenario_settings = settings.model_copy(update={"database_path": Path(tmp) / "replay.db"})
+        scenario_settings = settings.replace(database_path=Path(tmp) / "replay.db")
         events = EventLog()
         async with open_runtime(scenario_settings, events=events, clock=lambda: PINNED_NOW) as runtime:
             call = ReplayCall(
@@ -152,14 +152,16 @@ async def replay_scenario(
                 vad_config=vad_config(settings),
                 turn_config=turn_config(settings),
                 stt_hint=runtime.dialog.stt_hint,
-                processing=ProcessingConfig(settings.echo_cancellation, settings.noise_suppression),
-                interim_every_s=settings.interim_transcript_every_s or None,
+                processing=ProcessingConfig(
+                    settings.voice.echo_cancellation, settings.voice.noise_suppression
+                ),
+                interim_every_s=settings.stt.interim_transcript_every_s or None,
             )
             await session.run()
             result.turns = session.turns
             result.barge_ins = session.barge_ins
             result.notifications = session.notifications_spoken
-            _judge(scenario, based, result, scenario_settings.database_path)
+            _judge(scenario, based, result, scenario_settings.store.database_path)
         agent_audio = np.concatenate(call.log.agent) if call.log.agent else np.zeros(0, np.int16)
         wav_path = out_dir / f"{scenario['name']}.agent.wav"
         await asyncio.to_thread(_save_wav, wav_path, agent_audio, rate)

@@ -85,7 +85,7 @@ async def health(request: web.Request) -> web.Response:
         "status": "ok" if ok else "degraded",
         "database": "ok" if database_ok else "unavailable",
         "state_store": {"backend": store.backend, "status": "ok" if store_ok else "unavailable"},
-        "brain": request.app[SETTINGS].brain,
+        "brain": request.app[SETTINGS].dialog.brain,
     }
     endpoints: tuple[tuple[str, Any], ...] = (
         ("sip", request.app.get(SIP_ENDPOINT)),
@@ -151,7 +151,7 @@ async def chat(request: web.Request) -> web.Response:
     _limit(request)
     body = await read_json(request, ChatMessage)
     settings = request.app[SETTINGS]
-    text = clean_message(body.message, settings.max_message_chars)
+    text = clean_message(body.message, settings.server.max_message_chars)
     try:
         result = await request.app[CONVERSATIONS].handle_turn(body.session_id, text)
     except UnknownSession:
@@ -176,10 +176,10 @@ async def voice_token(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     token = issue_caller_token(
         session_id=body.session_id,
-        api_key=settings.livekit_api_key,
-        api_secret=settings.livekit_api_secret.get_secret_value(),
-        url=settings.livekit_url,
-        ttl_s=settings.voice_token_ttl_s,
+        api_key=settings.livekit.livekit_api_key,
+        api_secret=settings.livekit.livekit_api_secret.get_secret_value(),
+        url=settings.livekit.livekit_url,
+        ttl_s=settings.livekit.voice_token_ttl_s,
         name=body.name,
     )
     rooms = request.app.get(BROWSER_ROOMS)  # LiveKit mode: the agent joins the room the caller will join

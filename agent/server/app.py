@@ -44,9 +44,11 @@ log = get_logger(__name__)
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> web.Application:
     """The whole agent as one aiohttp application; `clock` lets tests pin "now"."""
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[request_context])
+    app = web.Application(client_max_size=settings.server.max_body_bytes, middlewares=[request_context])
     app[SETTINGS] = settings
-    app[RATE_LIMITER] = RateLimiter(rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst)
+    app[RATE_LIMITER] = RateLimiter(
+        rate_per_s=settings.server.rate_limit_per_s, burst=settings.server.rate_limit_burst
+    )
 
     async def events(app: web.Application) -> AsyncIterator[None]:
         app[EVENTS] = EventHub()
@@ -54,7 +56,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         await app[EVENTS].aclose()
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
-        voice = settings.sip_enabled or settings.livekit_enabled or settings.webrtc_enabled
+        voice = settings.sip.sip_enabled or settings.livekit.livekit_enabled or settings.webrtc.webrtc_enabled
         async with open_runtime(settings, events=app[EVENTS], clock=clock, voice=voice) as parts:
             app[DATABASE] = parts.database
             app[CALL_LOG] = CallLog(parts.database)
@@ -77,25 +79,25 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
     async def sip(app: web.Application) -> AsyncIterator[None]:
         """The embedded SIP endpoint: phone calls straight to this process, no LiveKit needed."""
-        if not settings.sip_enabled:
+        if not settings.sip.sip_enabled:
             yield
             return
         endpoint = SipEndpoint(
             StackConfig(
-                host=settings.sip_host,
-                port=settings.sip_port,
-                user=settings.sip_user,
-                rtp_port_min=settings.rtp_port_min,
-                rtp_port_max=settings.rtp_port_max,
-                media_timeout_s=settings.media_timeout_s,
+                host=settings.sip.sip_host,
+                port=settings.sip.sip_port,
+                user=settings.sip.sip_user,
+                rtp_port_min=settings.sip.rtp_port_min,
+                rtp_port_max=settings.sip.rtp_port_max,
+                media_timeout_s=settings.sip.media_timeout_s,
             ),
             EndpointLimits(
-                max_calls=settings.max_calls,
-                busy_retry_after_s=settings.busy_retry_after_s,
-                answer_delay_s=settings.sip_answer_delay_s,
+                max_calls=settings.sip.max_calls,
+                busy_retry_after_s=settings.sip.busy_retry_after_s,
+                answer_delay_s=settings.sip.sip_answer_delay_s,
             ),
             app[CALL_RUNNER].handler("sip"),
-            transfer_allow_list=settings.transfer_allow_list,
+            transfer_allow_list=settings.calls.transfer_allow_list,
         )
         await endpoint.start()
         app[SIP_ENDPOINT] = endpoint
@@ -106,7 +108,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
     async def webrtc(app: web.Application) -> AsyncIterator[None]:
         """The embedded WebRTC endpoint: browser calls joined to a console session, no LiveKit needed."""
-        if not settings.webrtc_enabled:
+        if not settings.webrtc.webrtc_enabled:
             yield
             return
 
@@ -115,10 +117,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
         endpoint = WebRtcEndpoint(
             run_call,
-            max_calls=settings.max_browser_calls,
-            host_addresses=settings.webrtc_host_addresses,
-            ice_servers=settings.webrtc_ice_servers,
-            peer_timeout_s=settings.webrtc_peer_timeout_s,
+            max_calls=settings.webrtc.max_browser_calls,
+            host_addresses=settings.webrtc.webrtc_host_addresses,
+            ice_servers=settings.webrtc.webrtc_ice_servers,
+            peer_timeout_s=settings.webrtc.webrtc_peer_timeout_s,
         )
         app[WEBRTC_CALLS] = endpoint
         try:
@@ -133,7 +135,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.add_routes(operator_ws.routes)  # before /ws/{session_id}, which would match it
     app.add_routes(websocket.routes)
     app.add_routes(console.routes)
-    if settings.livekit_enabled:
+    if settings.livekit.livekit_enabled:
         add_livekit_calls(app, settings)
     return app
 
@@ -155,13 +157,17 @@ def add_livekit_calls(app: web.Application, settings: Settings) -> None:
     async def livekit_calls(app: web.Application) -> AsyncIterator[None]:
         dispatcher = LiveKitCallDispatcher(
             run_call,
-            LiveKitRoomJoiner(RoomAccess.from_settings(settings)),
-            room_prefix=settings.livekit_room_prefix,
+            LiveKitRoomJoiner(RoomAccess.from_settings(settings.livekit, settings.calls.transfer_allow_list)),
+            room_prefix=settings.livekit.livekit_room_prefix,
             on_browser_call=run_browser_call if CALL_RUNNER in app else None,
         )
         app[LIVEKIT_CALLS] = dispatcher
         app[BROWSER_ROOMS] = dispatcher
-        log.info("livekit_calls_ready", url=settings.livekit_url, room_prefix=settings.livekit_room_prefix)
+        log.info(
+            "livekit_calls_ready",
+            url=settings.livekit.livekit_url,
+            room_prefix=settings.livekit.livekit_room_prefix,
+        )
         try:
             yield
         finally:

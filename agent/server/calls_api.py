@@ -19,9 +19,9 @@ def require_operator(request: web.Request) -> None:
     """Open in development when no token is set; otherwise `Authorization: Bearer <AGENT_OPERATOR_TOKEN>`
     or `?token=` (what a browser's <audio> element and WebSocket can send)."""
     settings = request.app[SETTINGS]
-    token = settings.operator_token.get_secret_value() if settings.operator_token else ""
+    token = settings.server.operator_token.get_secret_value() if settings.server.operator_token else ""
     if not token:
-        if settings.environment == "development":
+        if settings.server.environment == "development":
             return
         raise ApiError(403, "operator_token_not_set", "Set AGENT_OPERATOR_TOKEN to open the calls API.")
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()

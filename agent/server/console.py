@@ -68,17 +68,17 @@ async def console_no_slash(request: web.Request) -> web.Response:
 
 @routes.get("/console/")
 async def call_page(request: web.Request) -> web.FileResponse:
-    return await _send_file(request.app[SETTINGS].console_path / "index.html")
+    return await _send_file(request.app[SETTINGS].server.console_path / "index.html")
 
 
 @routes.get("/console/operator")
 async def operator_page(request: web.Request) -> web.FileResponse:
-    return await _send_file(request.app[SETTINGS].console_path / "operator.html")
+    return await _send_file(request.app[SETTINGS].server.console_path / "operator.html")
 
 
 @routes.get("/console/static/{name:.*}")
 async def static_file(request: web.Request) -> web.FileResponse:
-    path = resolve_static(request.app[SETTINGS].console_path, request.match_info["name"])
+    path = resolve_static(request.app[SETTINGS].server.console_path, request.match_info["name"])
     if path is None or path.suffix == ".html":
         raise ApiError(404, "not_found", "No such file.")
     return await _send_file(path)
@@ -89,7 +89,7 @@ async def vendor_file(request: web.Request) -> web.FileResponse:
     relative = VENDOR_FILES.get(request.match_info["name"])
     if relative is None:
         raise ApiError(404, "not_found", "No such file.")
-    path = request.app[SETTINGS].console_path / relative
+    path = request.app[SETTINGS].server.console_path / relative
     if not await asyncio.to_thread(path.is_file):
         raise ApiError(
             404, "vendor_missing", "The LiveKit browser SDK is not installed (run scripts/install with npm)."
@@ -104,8 +104,8 @@ async def console_config(request: web.Request) -> web.Response:
     webrtc = any(resource.canonical == "/api/voice/webrtc" for resource in request.app.router.resources())
     return web.json_response(
         {
-            "livekit": settings.livekit_enabled and bool(settings.livekit_url),
+            "livekit": settings.livekit.livekit_enabled and bool(settings.livekit.livekit_url),
             "webrtc": webrtc,
-            "environment": settings.environment,
+            "environment": settings.server.environment,
         }
     )

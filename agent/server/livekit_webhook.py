@@ -33,8 +33,8 @@ async def livekit_webhook(request: web.Request) -> web.Response:
         event = verify_webhook(
             body,
             request.headers.get("Authorization", ""),
-            api_key=settings.livekit_api_key,
-            api_secret=settings.livekit_api_secret.get_secret_value(),
+            api_key=settings.livekit.livekit_api_key,
+            api_secret=settings.livekit.livekit_api_secret.get_secret_value(),
         )
     except WebhookRejected as exc:
         log.warning("livekit_webhook_rejected", status=exc.status, reason=exc.reason)

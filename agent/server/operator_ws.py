@@ -106,7 +106,9 @@ async def operator_events(request: web.Request) -> web.StreamResponse:
     require_operator(request)
     app = request.app
     settings = app[SETTINGS]
-    ws = web.WebSocketResponse(heartbeat=settings.ws_heartbeat_s, max_msg_size=settings.ws_max_message_bytes)
+    ws = web.WebSocketResponse(
+        heartbeat=settings.server.ws_heartbeat_s, max_msg_size=settings.server.ws_max_message_bytes
+    )
     await ws.prepare(request)
     feed = OperatorFeed()
     hub = app[EVENTS]
@@ -121,7 +123,7 @@ async def operator_events(request: web.Request) -> web.StreamResponse:
     subscriber.offer({"type": "snapshot", "calls": calls})
     tasks = [
         asyncio.create_task(subscriber.pump(), name="operator-ws-pump"),
-        asyncio.create_task(heartbeat(ws, settings.ws_heartbeat_s), name="operator-ws-beat"),
+        asyncio.create_task(heartbeat(ws, settings.server.ws_heartbeat_s), name="operator-ws-beat"),
         asyncio.create_task(_resync(ws, app, feed), name="operator-ws-resync"),
     ]
     try:

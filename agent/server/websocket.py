@@ -24,7 +24,7 @@ def origin_allowed(request: web.Request) -> bool:
     if origin is None:
         return True
     settings = request.app[SETTINGS]
-    if origin in settings.cors_origins or "*" in settings.cors_origins:
+    if origin in settings.server.cors_origins or "*" in settings.server.cors_origins:
         return True
     return urlsplit(origin).netloc == request.host
 
@@ -67,13 +67,15 @@ async def session_events(request: web.Request) -> web.StreamResponse:
             404, "unknown_session", "No such session; create one with POST /api/sessions."
         ) from None
     settings = request.app[SETTINGS]
-    ws = web.WebSocketResponse(heartbeat=settings.ws_heartbeat_s, max_msg_size=settings.ws_max_message_bytes)
+    ws = web.WebSocketResponse(
+        heartbeat=settings.server.ws_heartbeat_s, max_msg_size=settings.server.ws_max_message_bytes
+    )
     await ws.prepare(request)
     hub = request.app[EVENTS]
     subscriber = hub.subscribe(session_id, ws)
     subscriber.offer(state_event(state))
     pump = asyncio.create_task(subscriber.pump(), name=f"ws-pump-{session_id}")
-    beat = asyncio.create_task(heartbeat(ws, settings.ws_heartbeat_s), name=f"ws-beat-{session_id}")
+    beat = asyncio.create_task(heartbeat(ws, settings.server.ws_heartbeat_s), name=f"ws-beat-{session_id}")
     try:
         await answer_client_messages(ws, subscriber)
     finally:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from livekit import api, rtc
 
-from agent.config import Settings
+from agent.config import LiveKitSettings
 from agent.log import get_logger
 from telephony.livekit.room_call import CallControl, LiveKitRoomCall, caller_number
 from telephony.livekit.sip_admin import transfer_caller
@@ -33,7 +33,7 @@ class RoomAccess:
     transfer_allow_list: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RoomAccess:
+    def from_settings(cls, settings: LiveKitSettings, transfer_allow_list: tuple[str, ...]) -> RoomAccess:
         return cls(
             url=settings.livekit_url,
             api_key=settings.livekit_api_key,
@@ -41,7 +41,7 @@ class RoomAccess:
             agent_identity=settings.livekit_agent_identity,
             token_ttl_s=settings.voice_token_ttl_s,
             join_timeout_s=settings.livekit_join_timeout_s,
-            transfer_allow_list=settings.transfer_allow_list,
+            transfer_allow_list=transfer_allow_list,
         )
 
     def identity_in(self, room: str) -> str:

@@ -10,7 +10,7 @@ from typing import Literal
 import aiohttp
 from livekit import api
 
-from agent.config import Settings
+from agent.config import LiveKitSettings
 from agent.log import get_logger
 
 log = get_logger(__name__)
@@ -31,7 +31,9 @@ class Provisioned:
 
 
 @asynccontextmanager
-async def open_livekit_api(settings: Settings, *, timeout_s: float = 10.0) -> AsyncIterator[api.LiveKitAPI]:
+async def open_livekit_api(
+    settings: LiveKitSettings, *, timeout_s: float = 10.0
+) -> AsyncIterator[api.LiveKitAPI]:
     """A LiveKit server API client for the configured server and key, closed on exit."""
     client = api.LiveKitAPI(
         settings.livekit_url,
@@ -45,7 +47,7 @@ async def open_livekit_api(settings: Settings, *, timeout_s: float = 10.0) -> As
         await client.aclose()
 
 
-def inbound_trunk(settings: Settings) -> api.SIPInboundTrunkInfo:
+def inbound_trunk(settings: LiveKitSettings) -> api.SIPInboundTrunkInfo:
     """The dealership's inbound trunk as the settings describe it (no id: for create and replace)."""
     return api.SIPInboundTrunkInfo(
         name=settings.livekit_sip_trunk_name,
@@ -56,7 +58,7 @@ def inbound_trunk(settings: Settings) -> api.SIPInboundTrunkInfo:
     )
 
 
-def dispatch_rule(settings: Settings, trunk_id: str) -> api.SIPDispatchRuleInfo:
+def dispatch_rule(settings: LiveKitSettings, trunk_id: str) -> api.SIPDispatchRuleInfo:
     """One room per caller, named with the configured prefix; only calls through our trunk."""
     return api.SIPDispatchRuleInfo(
         name=settings.livekit_sip_dispatch_rule_name,
@@ -67,7 +69,7 @@ def dispatch_rule(settings: Settings, trunk_id: str) -> api.SIPDispatchRuleInfo:
     )
 
 
-async def provision(settings: Settings, client: api.LiveKitAPI) -> Provisioned:
+async def provision(settings: LiveKitSettings, client: api.LiveKitAPI) -> Provisioned:
     """Create or update the inbound trunk and the dispatch rule, matched by name (so reruns change nothing new)."""
     try:
         trunks = await client.sip.list_inbound_trunk(api.ListSIPInboundTrunkRequest())
@@ -122,7 +124,7 @@ async def transfer_caller(client: api.LiveKitAPI, *, room: str, identity: str, t
 
 
 async def call_back(
-    client: api.LiveKitAPI, settings: Settings, *, number: str, room: str, identity: str | None = None
+    client: api.LiveKitAPI, settings: LiveKitSettings, *, number: str, room: str, identity: str | None = None
 ) -> api.SIPParticipantInfo:
     """Dial a customer through the outbound trunk into `room`; the agent joins it like any SIP call.
 

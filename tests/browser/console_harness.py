@@ -69,7 +69,7 @@ class RunningAgent:
     settings: Settings
 
     def rows(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        with sqlite3.connect(self.settings.database_path) as conn:
+        with sqlite3.connect(self.settings.store.database_path) as conn:
             conn.row_factory = sqlite3.Row
             return list(conn.execute(sql, args))
 

@@ -28,10 +28,6 @@ pytestmark = [
         not in_loopback_namespace(),
         reason="browser calls run inside a loopback-only namespace (scripts/test)",
     ),
-    pytest.mark.skipif(
-        "webrtc_enabled" not in Settings.model_fields,
-        reason="the WebRTC endpoint (telephony/webrtc.py, POST /api/voice/webrtc) is not in this checkout",
-    ),
 ]
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "audio"

@@ -92,7 +92,7 @@ async def test_hostile_text_changes_nothing(tmp_path: Path) -> None:
     ]
     async with running_agent(settings) as agent:
         session = (await agent.new_session())["session_id"]
-        with sqlite3.connect(settings.database_path) as conn:
+        with sqlite3.connect(settings.store.database_path) as conn:
             before = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
         for text in hostile:
             response = await agent.http.post("/api/chat", json={"session_id": session, "message": text})
@@ -100,7 +100,7 @@ async def test_hostile_text_changes_nothing(tmp_path: Path) -> None:
             if response.status == 200:
                 reply = (await response.json())["reply"]
                 assert reply and "<" not in reply and "Traceback" not in reply
-        with sqlite3.connect(settings.database_path) as conn:
+        with sqlite3.connect(settings.store.database_path) as conn:
             assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == before
             assert conn.execute("SELECT count(*) FROM appointments").fetchone()[0] == 0
 
@@ -128,7 +128,7 @@ async def test_voice_token_has_least_grants_for_one_room(tmp_path: Path) -> None
         response = await agent.http.post("/api/voice/token", json={"session_id": session})
         body = await response.json()
     claims = api.TokenVerifier(
-        settings.livekit_api_key, settings.livekit_api_secret.get_secret_value()
+        settings.livekit.livekit_api_key, settings.livekit.livekit_api_secret.get_secret_value()
     ).verify(body["token"])
     video = claims.video
     assert video is not None
@@ -137,7 +137,7 @@ async def test_voice_token_has_least_grants_for_one_room(tmp_path: Path) -> None
     assert not video.room_admin and not video.room_create and not video.room_list
     assert video.can_publish_sources == ["microphone"]
     with pytest.raises(Exception):  # noqa: B017 - a token signed with another secret must not verify
-        api.TokenVerifier(settings.livekit_api_key, "another-secret-another-secret-0000").verify(
+        api.TokenVerifier(settings.livekit.livekit_api_key, "another-secret-another-secret-0000").verify(
             body["token"]
         )
 
@@ -186,7 +186,7 @@ async def test_two_callers_racing_for_one_car_and_slot_get_exactly_one_booking(t
     refused = [r for r in replies if not r["slots"]["completed"]]
     assert len(booked) == 1 and len(refused) == 1
     assert "nearest times" in refused[0]["reply"]
-    rows = [r for r in appointment_rows(settings.database_path) if r["status"] == "booked"]
+    rows = [r for r in appointment_rows(settings.store.database_path) if r["status"] == "booked"]
     assert len(rows) == 1
     assert rows[0]["date"] == "2026-11-30" and rows[0]["time"] == "15:00"
 
@@ -254,7 +254,7 @@ async def test_escalation_without_a_free_human_schedules_a_callback(tmp_path: Pa
                 while (event := await ws.receive_json())["type"] != "notification":
                     pass
         assert event["priority"] == "high" and "call back" in event["message"]
-    with sqlite3.connect(settings.database_path) as conn:
+    with sqlite3.connect(settings.store.database_path) as conn:
         rows = conn.execute("SELECT phone, name, status, due_at FROM callbacks").fetchall()
     assert len(rows) == 1
     phone, name, status, _due = rows[0]

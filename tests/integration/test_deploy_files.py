@@ -63,18 +63,20 @@ def test_the_agent_container_settings_load_and_enable_livekit(monkeypatch: pytes
     for name, value in environment.items():
         monkeypatch.setenv(name, "" if value is None else str(value))
     settings = Settings(_env_file=None)
-    assert settings.livekit_enabled and settings.state_backend == "redis"
-    assert not settings.sip_enabled
-    assert settings.livekit_sip_numbers == ("+15551230000",)
+    assert settings.livekit.livekit_enabled and settings.store.state_backend == "redis"
+    assert not settings.sip.sip_enabled
+    assert settings.livekit.livekit_sip_numbers == ("+15551230000",)
     server, sip = load("livekit.yaml"), load("livekit-sip.yaml")
-    assert server["keys"] == {settings.livekit_api_key: settings.livekit_api_secret.get_secret_value()}
+    assert server["keys"] == {
+        settings.livekit.livekit_api_key: settings.livekit.livekit_api_secret.get_secret_value()
+    }
     assert (sip["api_key"], sip["api_secret"]) == (
-        settings.livekit_api_key,
-        settings.livekit_api_secret.get_secret_value(),
+        settings.livekit.livekit_api_key,
+        settings.livekit.livekit_api_secret.get_secret_value(),
     )
-    assert server["webhook"]["api_key"] == settings.livekit_api_key
-    assert server["webhook"]["urls"] == [f"http://127.0.0.1:{settings.port}/livekit/webhook"]
-    assert settings.livekit_url == f"ws://127.0.0.1:{server['port']}" == sip["ws_url"]
+    assert server["webhook"]["api_key"] == settings.livekit.livekit_api_key
+    assert server["webhook"]["urls"] == [f"http://127.0.0.1:{settings.server.port}/livekit/webhook"]
+    assert settings.livekit.livekit_url == f"ws://127.0.0.1:{server['port']}" == sip["ws_url"]
 
 
 def test_livekit_and_livekit_sip_share_redis_and_use_separate_media_ports() -> None:
@@ -99,6 +101,6 @@ def test_the_image_carries_what_the_agent_reads_and_every_env_is_a_setting() -> 
         assert (ROOT / source).exists(), f"Dockerfile copies {source}, which is not in the project"
     env = dict(re.findall(r"(AGENT_[A-Z_]+)=(\S+)", text))
     for name in env:
-        assert name.removeprefix("AGENT_").lower() in Settings.model_fields, f"{name} is no setting"
+        assert name in Settings.environment_names(), f"{name} is no setting"
     assert env["AGENT_CONSOLE_PATH"] == "/app/web_console" and "COPY web_console ./web_console" in text
     assert "web_console/node_modules" in (ROOT / ".dockerignore").read_text()  # the SDK comes from npm ci

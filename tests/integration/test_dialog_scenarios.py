@@ -22,6 +22,6 @@ async def test_offline_brain_scenario(scenario: dict[str, Any], tmp_path: Path, 
     async with running_agent(settings) as agent, aiohttp.ClientSession() as http:
         base_url = str(agent.http.make_url("")).rstrip("/")
         result = await run_scenario(http, base_url, scenario, notification_timeout_s=10)
-        check_appointments(scenario, appointment_rows(settings.database_path), result)
+        check_appointments(scenario, appointment_rows(settings.store.database_path), result)
     transcript = "\n".join(f"  caller: {said}\n  agent:  {reply}" for said, reply in result.transcript)
     assert result.passed, "\n".join(result.failures) + "\n" + transcript

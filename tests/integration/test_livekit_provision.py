@@ -19,7 +19,7 @@ from livekit import api, rtc
 from livekit.api.access_token import Claims
 
 from agent.__main__ import main
-from agent.config import Settings
+from agent.config import LiveKitSettings
 from telephony.livekit.room_connect import ServerCallControl
 from telephony.livekit.sip_admin import (
     LiveKitUnreachable,
@@ -145,7 +145,7 @@ async def fake_livekit() -> AsyncIterator[tuple[FakeLiveKit, str]]:
         await runner.cleanup()
 
 
-def settings(url: str, **overrides: Any) -> Settings:
+def settings(url: str, **overrides: Any) -> LiveKitSettings:
     values: dict[str, Any] = {
         "livekit_url": url,
         "livekit_api_key": KEY,
@@ -155,10 +155,9 @@ def settings(url: str, **overrides: Any) -> Settings:
         "livekit_sip_auth_username": "trunkuser",
         "livekit_sip_auth_password": "trunkpass",
         "livekit_outbound_trunk_id": "ST_out",
-        "log_level": "warning",
     }
     values.update(overrides)
-    return Settings(**values)
+    return LiveKitSettings(_env_file=None, **values)
 
 
 async def test_first_run_creates_the_trunk_and_rule_second_run_updates_them_in_place() -> None:

@@ -98,7 +98,7 @@ async def test_booking_spoken_over_the_phone_lands_in_the_database(tmp_path: Pat
             caller.stop()
         await wait_until(lambda: active_calls(app) == 0, 10, "the call to end")
         booked = rows(
-            settings.database_path,
+            settings.store.database_path,
             "SELECT a.scheduled_date, a.scheduled_time, a.status, c.phone"
             " FROM appointments a JOIN customers c ON c.id = a.customer_id",
         )
@@ -198,7 +198,7 @@ async def test_transfer_to_a_target_off_the_allow_list_is_refused_and_a_callback
         await wait_until(lambda: active_calls(app) == 0, 10, "the call to end")
         record = (await app[CALL_LOG].recent())[0]
         assert record.outcome == "transfer_failed" and record.transferred_to is None
-        callbacks = rows(settings.database_path, "SELECT phone, reason FROM callbacks")
+        callbacks = rows(settings.store.database_path, "SELECT phone, reason FROM callbacks")
         assert [(r["phone"], "transfer" in r["reason"]) for r in callbacks] == [(KNOWN_CALLER, True)]
         assert "call back" in (await heard_text(caller))
 

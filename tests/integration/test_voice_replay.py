@@ -22,7 +22,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "voice-repl
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def voice() -> AsyncIterator[Voice]:
-    loaded = await open_voice(Settings())
+    defaults = Settings()
+    loaded = await open_voice(defaults.stt, defaults.tts)
     yield loaded
     await loaded.aclose()
 

@@ -162,7 +162,7 @@ async def test_browsers_sending_no_audio_still_hear_the_agent_and_hang_up_cleanl
             await wait_until(lambda: len(runner.active()) == 1, 20, "the call to start")
             assert await webrtc_health(agent) == {
                 "active_calls": 1,
-                "max_calls": settings.max_browser_calls,
+                "max_calls": settings.webrtc.max_browser_calls,
                 "answered": 1,
                 "refused_busy": 0,
             }
@@ -178,7 +178,7 @@ async def test_browsers_sending_no_audio_still_hear_the_agent_and_hang_up_cleanl
             assert any(m["role"] == "user" and "oil change" in m["content"].lower() for m in said), said
             assert said[-1]["role"] == "assistant", said
             # Only RTCP reports come from the browser now, for longer than the peer timeout: it is still there.
-            await asyncio.sleep(2 * settings.webrtc_peer_timeout_s)
+            await asyncio.sleep(2 * settings.webrtc.webrtc_peer_timeout_s)
             assert [c["call_id"] for c in runner.active()] == [call_id]
             assert call_ended(operators, call_id) is None
             response = await agent.http.delete(f"/api/voice/webrtc/{call_id}")
