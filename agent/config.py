@@ -49,6 +49,9 @@ class StoreSettings(Section):
     """The bookings database, the dealership's time zone and the conversation state store."""
 
     database_path: Path = PROJECT_ROOT / "data" / "dealership.db"
+    # postgresql://user:password@host:5432/dbname: the bookings live in PostgreSQL (shared by many agent
+    # processes and hosts) instead of the SQLite file at database_path
+    database_url: SecretStr | None = None
     seed_path: Path = PROJECT_ROOT / "fixtures" / "dealership.yaml"
     timezone: str = "America/Chicago"
     state_backend: Literal["memory", "redis"] = "memory"

@@ -19,6 +19,7 @@ from agent.speech.tts_fallback import FallbackTTS
 from agent.speech.tts_hibari import HibariTTS
 from agent.speech.tts_kokoro_onnx import KokoroOnnxTTS
 from agent.speech.tts_piper import PiperTTS, piper_available
+from agent.store.backends import open_database
 from agent.store.catalog import Catalog
 from agent.store.db import Database
 from agent.store.scheduling import Scheduling
@@ -91,7 +92,7 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Open everything in order and close it in reverse, whatever happens in between."""
     tz = ZoneInfo(settings.store.timezone)
-    database = await Database.open(settings.store.database_path, settings.store.seed_path)
+    database = await open_database(settings.store)
     store = open_state_store(
         settings.store.state_backend, redis_url=settings.store.redis_url, ttl_s=settings.store.session_ttl_s
     )

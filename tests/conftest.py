@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.postgres_server import MISSING, PostgresServer, postgres_bin_dir, start_postgres
+from tests.store_backends import BACKENDS, StoreTarget
+
 TZ = ZoneInfo("America/Chicago")
 # A Wednesday morning: "next Tuesday" is 2026-12-01, "tomorrow" is Thursday 2026-11-26 (Thanksgiving).
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=TZ)
@@ -72,3 +75,34 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL server for this test run (the machine's is unreachable inside the namespace)."""
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        pytest.skip(MISSING)
+    server = start_postgres(bin_dir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=[] if name == "sqlite" else [pytest.mark.integration]) for name in BACKENDS
+    ]
+)
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreTarget]:
+    """Each store test runs twice: on a SQLite file, and on an empty database of the private server."""
+    if request.param == "sqlite":
+        yield StoreTarget("sqlite", tmp_path / "data" / "dealership.db")
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.new_database()
+    try:
+        yield StoreTarget("postgresql", tmp_path / "unused.db", server.url(name))
+    finally:
+        server.drop_database(name)

@@ -6,7 +6,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
 Params = Sequence[Any]
@@ -80,13 +79,6 @@ class Database(ABC):
     check-then-insert inside one cannot race another writer. Unique indexes back that up."""
 
     dialect: ClassVar[Dialect]
-
-    @classmethod
-    async def open(cls, path: Path, seed_path: Path | None = None) -> Database:
-        """The embedded SQLite file; kept until the app opens its database with `open_database`."""
-        from agent.store.sqlite_db import SqliteDatabase  # transitional: a cycle at import time
-
-        return await SqliteDatabase.open(path, seed_path)
 
     @abstractmethod
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:

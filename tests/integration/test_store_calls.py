@@ -1,4 +1,5 @@
-"""The call log on a real SQLite file: a call's life, idempotent finish, paging, odd input, the migration."""
+"""The call log on a SQLite file and on PostgreSQL: a call's life, idempotent finish, paging, odd input, the
+migration from the previous schema version on both."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import numpy as np
 import pytest
 
@@ -17,6 +19,9 @@ from agent.store.calls import CallLog
 from agent.store.db import Database
 from agent.store.models import TranscriptLine
 from agent.store.schema import MIGRATIONS, split_statements
+from agent.store.schema_postgres import MIGRATIONS as POSTGRES_MIGRATIONS
+from agent.store.schema_postgres import VERSION_TABLE
+from tests.store_backends import StoreTarget, schema_version
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +31,8 @@ CALLS_MIGRATION = 2  # the script that added the calls table
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "dealership.db", SEED)
+async def db(store_target: StoreTarget) -> AsyncIterator[Database]:
+    database = await store_target.open()
     try:
         yield database
     finally:
@@ -167,26 +172,46 @@ async def test_recent_pages_newest_first_and_active_lists_open_calls(db: Databas
     assert [call.call_id for call in await calls.active()] == ["call-5", "call-3", "call-1"]
 
 
-async def test_the_calls_migration_upgrades_a_database_of_the_previous_version(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    with sqlite3.connect(path) as old:  # the file as the previous release left it
-        for statement in split_statements(MIGRATIONS[0]):
-            old.execute(statement)
-        old.execute("INSERT INTO dealership (key, value) VALUES ('name', 'Old Motors')")  # seeded long ago
-        old.execute("INSERT INTO customers (phone, name) VALUES ('+15550199999', 'Dana')")
-        old.execute(f"PRAGMA user_version = {CALLS_MIGRATION - 1}")
-    old.close()
-
-    database = await Database.open(path, SEED)
+async def leave_previous_version(target: StoreTarget) -> None:
+    """The database as the release before the calls table left it: seeded long ago, one customer."""
+    rows = (
+        "INSERT INTO dealership (key, value) VALUES ('name', 'Old Motors')",
+        "INSERT INTO customers (phone, name) VALUES ('+15550199999', 'Dana')",
+    )
+    if target.url is None:
+        target.path.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(target.path) as old:
+            for statement in [*split_statements(MIGRATIONS[0]), *rows]:
+                old.execute(statement)
+            old.execute(f"PRAGMA user_version = {CALLS_MIGRATION - 1}")
+        old.close()
+        return
+    conn = await asyncpg.connect(target.url)
     try:
-        version = await database.fetchone("PRAGMA user_version")
-        assert version is not None and version[0] == len(MIGRATIONS) >= CALLS_MIGRATION
+        for statement in (VERSION_TABLE, POSTGRES_MIGRATIONS[0], *rows):
+            await conn.execute(statement)
+        await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", CALLS_MIGRATION - 1)
+    finally:
+        await conn.close()
+
+
+async def test_the_calls_migration_upgrades_a_database_of_the_previous_version(
+    store_target: StoreTarget,
+) -> None:
+    await leave_previous_version(store_target)
+    database = await store_target.open()
+    try:
+        assert await schema_version(database) == len(MIGRATIONS) >= CALLS_MIGRATION
         customer = await database.fetchone("SELECT name FROM customers WHERE phone = '+15550199999'")
         assert customer is not None and customer["name"] == "Dana"
         index = await database.fetchone(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls'"
+            if database.dialect == "sqlite"
+            else "SELECT indexname FROM pg_indexes WHERE tablename = 'calls' AND indexname = 'calls_started'"
         )
         assert index is not None
+        dealership = await database.fetchall("SELECT value FROM dealership")
+        assert [row[0] for row in dealership] == ["Old Motors"]  # not seeded again
 
         calls = CallLog(database)
         await calls.start("sip-9", "sip", "+15550142233")
@@ -194,8 +219,9 @@ async def test_the_calls_migration_upgrades_a_database_of_the_previous_version(t
     finally:
         await database.aclose()
 
-    reopened = await Database.open(path, SEED)  # and opening again changes nothing
+    reopened = await store_target.open()  # and opening again changes nothing
     try:
         assert await CallLog(reopened).get("sip-9") is not None
+        assert await schema_version(reopened) == len(MIGRATIONS)
     finally:
         await reopened.aclose()

@@ -1,11 +1,11 @@
-"""Double booking under concurrency: the write lock and unique indexes let exactly the capacity through."""
+"""Double booking under concurrency: the write lock and unique indexes let exactly the capacity through, on a
+SQLite file and on PostgreSQL alike (each test runs on both)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,18 +15,18 @@ from agent.store.db import Database, Reader
 from agent.store.models import Appointment, AppointmentKind
 from agent.store.scheduling import Scheduling, SlotUnavailable, _Verdict
 from agent.store.seed import read_seed_file
+from tests.store_backends import SEED, StoreTarget
 
 pytestmark = pytest.mark.integration
 
 TZ = ZoneInfo("America/Chicago")
-SEED = Path(__file__).resolve().parents[2] / "fixtures" / "dealership.yaml"
 NOW = datetime(2027, 2, 1, 8, 0, tzinfo=TZ)  # Monday morning
 SLOT = datetime(2027, 2, 2, 10, 0, tzinfo=TZ)  # Tuesday at 10
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "dealership.db", SEED)
+async def db(store_target: StoreTarget) -> AsyncIterator[Database]:
+    database = await store_target.open()
     try:
         yield database
     finally:
@@ -73,12 +73,13 @@ async def test_ten_callers_one_slot_two_bays(db: Database) -> None:
     assert await booked_rows(db) == 2
 
 
-async def test_two_database_objects_on_one_file_still_give_exactly_the_capacity(
-    db: Database, tmp_path: Path
+async def test_two_database_objects_on_one_database_still_give_exactly_the_capacity(
+    db: Database, store_target: StoreTarget
 ) -> None:
-    # A second Database on the same file stands in for a second process: its own connections, its own
-    # asyncio lock, so only SQLite's write lock (BEGIN IMMEDIATE) keeps the two apart.
-    other = await Database.open(tmp_path / "dealership.db", SEED)
+    # A second Database on the same data stands in for a second process: its own connections, its own
+    # asyncio lock, so only the database's write lock (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory
+    # lock) keeps the two apart. tests/integration/test_two_processes.py does it with real processes.
+    other = await store_target.open()
     try:
         first, second = Scheduling(db, TZ), Scheduling(other, TZ)
         results = await asyncio.gather(
@@ -158,10 +159,9 @@ async def test_cancelled_bookings_do_not_hold_the_slot(db: Database) -> None:
     assert booked[0].resource == first.resource
 
 
-async def test_two_processes_starting_on_a_fresh_file_migrate_and_seed_once(tmp_path: Path) -> None:
-    path = tmp_path / "fresh.db"
+async def test_two_openers_on_a_fresh_database_migrate_and_seed_once(store_target: StoreTarget) -> None:
     seed = read_seed_file(SEED)
-    first, second = await asyncio.gather(Database.open(path, SEED), Database.open(path, SEED))
+    first, second = await asyncio.gather(store_target.open(), store_target.open())
     try:
         for database in (first, second):
             assert len(await Catalog(database).list_inventory()) == len(seed["inventory"])

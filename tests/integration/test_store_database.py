@@ -1,8 +1,8 @@
-"""The data layer end to end on a real file: migrations, reopening, repositories and hostile input."""
+"""The data layer end to end on a SQLite file and on PostgreSQL: migrations, reopening, repositories and hostile
+input (each test runs on both)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -10,12 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from agent.store.backends import open_database_at
 from agent.store.catalog import Catalog
 from agent.store.customers import Customers, InvalidCustomerData
 from agent.store.db import Database, DatabaseClosed
 from agent.store.phone_numbers import InvalidPhoneNumber
 from agent.store.scheduling import AppointmentNotFound, Scheduling, SchedulingError, SlotUnavailable
 from agent.store.schema import MIGRATIONS
+from agent.store.schema_postgres import MIGRATIONS as POSTGRES_MIGRATIONS
+from tests.store_backends import READ_ONLY_ERRORS, StoreTarget, schema_version
 
 pytestmark = pytest.mark.integration
 
@@ -27,8 +30,8 @@ HOSTILE = "Robert'); DROP TABLE appointments; --"
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "data" / "dealership.db", SEED)
+async def db(store_target: StoreTarget) -> AsyncIterator[Database]:
+    database = await store_target.open()
     try:
         yield database
     finally:
@@ -43,25 +46,33 @@ async def count(db: Database, table: str) -> int:
 
 async def test_open_creates_the_folder_and_a_wal_file(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "deeper" / "dealership.db"
-    database = await Database.open(path, SEED)
+    database = await open_database_at(path, SEED)
     try:
         assert path.exists()
-        assert await database.healthy()
         mode = await database.fetchone("PRAGMA journal_mode")
-        version = await database.fetchone("PRAGMA user_version")
         assert mode is not None and mode[0] == "wal"
-        assert version is not None and version[0] == len(MIGRATIONS)
+    finally:
+        await database.aclose()
+
+
+async def test_a_closed_database_says_so(store_target: StoreTarget) -> None:
+    database = await store_target.open()
+    try:
+        assert await database.healthy()
+        assert await schema_version(database) == len(MIGRATIONS) == len(POSTGRES_MIGRATIONS)
     finally:
         await database.aclose()
     await database.aclose()  # idempotent
     assert not await database.healthy()
     with pytest.raises(DatabaseClosed):
         await database.fetchall("SELECT 1")
+    with pytest.raises(DatabaseClosed):
+        async with database.write():
+            pass
 
 
-async def test_reopening_keeps_data_and_does_not_reseed(tmp_path: Path) -> None:
-    path = tmp_path / "dealership.db"
-    first = await Database.open(path, SEED)
+async def test_reopening_keeps_data_and_does_not_reseed(store_target: StoreTarget) -> None:
+    first = await store_target.open()
     services = await count(first, "service_types")
     appointment = await Scheduling(first, TZ).book(
         kind="service", when=TUESDAY_10, customer_id=1, duration_min=45, now=NOW
@@ -71,15 +82,14 @@ async def test_reopening_keeps_data_and_does_not_reseed(tmp_path: Path) -> None:
     inventory = await count(first, "inventory")
     await first.aclose()
 
-    second = await Database.open(path, SEED)
+    second = await store_target.open()
     try:
         assert await count(second, "service_types") == services
         assert await count(second, "inventory") == inventory  # the deleted car is not seeded back
         assert await Catalog(second).get_vehicle_by_stock("T26101") is None
         found = await Scheduling(second, TZ).find_by_code(appointment.confirmation_code)
         assert found == appointment
-        version = await second.fetchone("PRAGMA user_version")
-        assert version is not None and version[0] == len(MIGRATIONS)
+        assert await schema_version(second) == len(MIGRATIONS)
     finally:
         await second.aclose()
 
@@ -97,7 +107,7 @@ async def test_reads_see_committed_writes_and_failed_writes_leave_nothing(db: Da
 
 
 async def test_the_read_path_cannot_write(db: Database) -> None:
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(READ_ONLY_ERRORS):
         await db.fetchall("DELETE FROM faq")
     assert await count(db, "faq") >= 28
 

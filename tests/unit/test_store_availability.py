@@ -1,4 +1,4 @@
-"""Availability rules on a real (temporary) SQLite file seeded from the dealership fixture."""
+"""Availability rules on a real (temporary) SQLite file and a PostgreSQL database, seeded from the fixture."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.store.availability import SlotCalendar
-from agent.store.db import Database
 from agent.store.scheduling import Scheduling, SlotUnavailable
+from tests.store_backends import StoreTarget
 
 pytestmark = pytest.mark.unit
 
@@ -29,8 +29,8 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture
-async def scheduling(tmp_path: Path) -> AsyncIterator[Scheduling]:
-    db = await Database.open(tmp_path / "dealership.db", SEED)
+async def scheduling(store_target: StoreTarget) -> AsyncIterator[Scheduling]:
+    db = await store_target.open(SEED)
     try:
         yield Scheduling(db, TZ)
     finally:

@@ -1,4 +1,5 @@
-"""The seed file loads into a fresh database, is big enough to be realistic, and agrees with itself."""
+"""The seed file loads into a fresh database (SQLite and PostgreSQL), is big enough to be realistic, and agrees
+with itself."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from agent.store.catalog import Catalog
-from agent.store.db import Database
 from agent.store.seed import SeedError
+from tests.store_backends import StoreTarget
 
 pytestmark = pytest.mark.unit
 
@@ -20,8 +21,8 @@ DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 
 
 @pytest.fixture
-async def catalog(tmp_path: Path) -> AsyncIterator[Catalog]:
-    db = await Database.open(tmp_path / "seeded.db", SEED)
+async def catalog(store_target: StoreTarget) -> AsyncIterator[Catalog]:
+    db = await store_target.open(SEED)
     try:
         yield Catalog(db)
     finally:
@@ -85,8 +86,8 @@ async def test_oil_change_faq_quotes_the_service_price_and_duration(catalog: Cat
     assert f"about {oil.duration_min} minutes" in faq["How long does an oil change take?"]
 
 
-async def test_seeded_customers_have_normalised_phones_and_vehicles(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "c.db", SEED)
+async def test_seeded_customers_have_normalised_phones_and_vehicles(store_target: StoreTarget) -> None:
+    db = await store_target.open(SEED)
     try:
         rows = await db.fetchall("SELECT phone FROM customers")
         assert len(rows) >= 4
@@ -97,18 +98,20 @@ async def test_seeded_customers_have_normalised_phones_and_vehicles(tmp_path: Pa
         await db.aclose()
 
 
-async def test_a_broken_seed_file_is_reported_and_nothing_is_half_loaded(tmp_path: Path) -> None:
+async def test_a_broken_seed_file_is_reported_and_nothing_is_half_loaded(
+    store_target: StoreTarget, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("service_types:\n  - name: Oil change\n", encoding="utf-8")  # no duration, no prices
     with pytest.raises(SeedError):
-        await Database.open(tmp_path / "bad.db", bad)
-    db = await Database.open(tmp_path / "bad.db", None)
+        await store_target.open(bad)
+    db = await store_target.open(None)
     try:
         assert await db.fetchall("SELECT * FROM service_types") == []
     finally:
         await db.aclose()
 
 
-async def test_missing_seed_file_is_a_seed_error(tmp_path: Path) -> None:
+async def test_missing_seed_file_is_a_seed_error(store_target: StoreTarget, tmp_path: Path) -> None:
     with pytest.raises(SeedError, match="cannot read"):
-        await Database.open(tmp_path / "x.db", tmp_path / "missing.yaml")
+        await store_target.open(tmp_path / "missing.yaml")
