@@ -13,6 +13,7 @@ import asyncio
 import functools
 import itertools
 import re
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,6 +33,7 @@ log = structlog.get_logger(__name__)
 # application on the same database uses. This one is 'dealer' in ASCII.
 WRITE_LOCK_KEY = 0x6465616C6572
 CLOSE_TIMEOUT_S = 10.0
+CONNECT_WAIT_S = 30.0  # a compose stack starts the agent and PostgreSQL together
 HEALTH_TIMEOUT_S = 2.0
 # A string literal, a quoted identifier or a comment (whose '?' are not parameters), or a parameter.
 _SQL_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?")
@@ -76,11 +78,18 @@ class PostgresDatabase(Database):
 
     @classmethod
     async def connect(
-        cls, url: str, seed_path: Path | None = None, *, readers: int = 8, writers: int = 2
+        cls,
+        url: str,
+        seed_path: Path | None = None,
+        *,
+        readers: int = 8,
+        writers: int = 2,
+        connect_wait_s: float = CONNECT_WAIT_S,
     ) -> PostgresDatabase:
-        """Connect, bring the schema up to date and seed an empty database (safe from many processes at
-        once: the migration and the seeding run under the write lock)."""
-        write_pool = await asyncpg.create_pool(url, min_size=1, max_size=writers)
+        """Connect (waiting up to `connect_wait_s` for a server that is still starting), bring the schema up
+        to date and seed an empty database (safe from many processes at once: the migration and the seeding
+        run under the write lock)."""
+        write_pool = await _first_pool(url, writers, connect_wait_s)
         try:
             read_pool = await asyncpg.create_pool(
                 url,
@@ -169,6 +178,19 @@ class PostgresTransaction(Transaction):
         except asyncpg.IntegrityConstraintViolationError as exc:
             unique = isinstance(exc, asyncpg.UniqueViolationError)
             raise ConstraintViolation(str(exc), unique=unique) from exc
+
+
+async def _first_pool(url: str, size: int, wait_s: float) -> asyncpg.Pool:
+    """The write pool, retrying while the server refuses connections (not up yet, or still starting)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return await asyncpg.create_pool(url, min_size=1, max_size=size)
+        except (OSError, asyncpg.CannotConnectNowError) as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("database.waiting_for_server", url=redacted(url), error=str(exc))
+            await asyncio.sleep(1.0)
 
 
 async def _migrate(conn: asyncpg.Connection) -> None:

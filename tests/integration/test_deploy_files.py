@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from agent.config import Settings
+from agent.store.backends import is_postgres_url
 from tests.integration.conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -53,7 +54,8 @@ def test_docker_compose_accepts_the_compose_file() -> None:
 
 def test_the_four_services_share_the_host_network() -> None:
     services = resolved_compose()["services"]
-    assert set(services) == {"redis", "livekit-server", "livekit-sip", "agent"}
+    default = {name for name, service in services.items() if not service.get("profiles")}
+    assert default == {"redis", "livekit-server", "livekit-sip", "agent"}
     assert all(service["network_mode"] == "host" for service in services.values())
     assert "build" in services["agent"]
 
@@ -104,3 +106,34 @@ def test_the_image_carries_what_the_agent_reads_and_every_env_is_a_setting() -> 
         assert name in Settings.environment_names(), f"{name} is no setting"
     assert env["AGENT_CONSOLE_PATH"] == "/app/web_console" and "COPY web_console ./web_console" in text
     assert "web_console/node_modules" in (ROOT / ".dockerignore").read_text()  # the SDK comes from npm ci
+
+
+def test_the_postgres_profile_serves_the_database_url_agent_env_shows() -> None:
+    """The optional PostgreSQL service: a pinned image, its data on a volume, healthy only when it accepts
+    connections, on the address, user, password and database that agent.env's example URL names."""
+    import re
+    from urllib.parse import urlsplit
+
+    postgres = resolved_compose()["services"]["postgres"]
+    assert postgres["profiles"] == ["postgres"]
+    image, _, tag = postgres["image"].partition(":")
+    assert image == "postgres" and re.match(r"\d+\.\d+", tag), postgres["image"]
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    volumes = [
+        str(volume.get("target", volume)) if isinstance(volume, dict) else volume.split(":")[1]
+        for volume in postgres["volumes"]
+    ]
+    assert "/var/lib/postgresql/data" in volumes
+    example = re.search(r"^# AGENT_DATABASE_URL=(\S+)$", (ROOT / "agent.env").read_text(), re.MULTILINE)
+    assert example is not None
+    url = urlsplit(example[1])
+    command = " ".join(postgres["command"])
+    environment = postgres["environment"]
+    assert url.scheme == "postgresql" and f"listen_addresses={url.hostname}" in command
+    assert f"port={url.port}" in command
+    assert (url.username, url.password) == (environment["POSTGRES_USER"], environment["POSTGRES_PASSWORD"])
+    assert url.path == "/" + environment["POSTGRES_DB"]
+    assert is_postgres_url(example[1])
+    # and by default the agent keeps its SQLite file: the switch is the user's
+    agent_environment = resolved_compose()["services"]["agent"]["environment"]
+    assert not agent_environment.get("AGENT_DATABASE_URL")
