@@ -1,1 +1,1 @@
-"""Persistent data (SQLite) and conversation state (memory or Redis)."""
+"""Persistent data (SQLite, or PostgreSQL for several processes) and conversation state (memory or Redis)."""
