@@ -17,7 +17,14 @@ from typing import Any
 STARTUP_TIMEOUT_S = 30.0
 INITDB_OPTIONS = ("--encoding=UTF8", "--locale=C", "--no-sync")
 # Test data only: no fsync; room for two agent processes' pools beside the tests' own.
-SERVER_OPTIONS = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+SERVER_OPTIONS: tuple[str, ...] = (
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+)
 SERVER_OPTIONS += ("-c", "max_connections=300")
 MISSING = (
     "no PostgreSQL server binaries (initdb and postgres under /usr/lib/postgresql/*/bin or on PATH):"
