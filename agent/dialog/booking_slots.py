@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -10,18 +11,38 @@ from agent.dialog.brain import SlotUpdate
 from agent.dialog.state import AwaitedSlot, BookingSlots, CustomerContext
 
 SERVICE_TEST_DRIVE_MINUTES = 30
-PART_OF_DAY_START = {"morning": time(9, 0), "afternoon": time(13, 0), "evening": time(16, 30)}
+# After a value was asked for, a vague answer clears an exact time said earlier ("actually, afternoon").
+_TIME_QUESTIONS = ("time", "day", "choice", "confirm", "change")
 
 
 def fresh_slots(action: str, customer: CustomerContext) -> BookingSlots:
-    """A new booking that already knows what the caller id told us."""
+    """A new booking that already knows what the caller id told us (a known customer's e-mail too)."""
     return BookingSlots(
         action=action,
         customer_name=customer.name,
         customer_phone=customer.phone,
         customer_email=customer.email,
-        email_declined=customer.customer_id is not None and customer.email is None,
     )
+
+
+def _pick_offered(slots: BookingSlots, update: SlotUpdate) -> tuple[datetime | None, SlotUpdate]:
+    """The offered time the caller chose ("2:30 works", "the Tuesday one", "the second one"), if any."""
+    offered = [datetime.fromisoformat(moment) for moment in slots.offered_times]
+    if slots.awaiting != "choice" or not offered:
+        return None, update
+    if update.time is not None:
+        same = [m for m in offered if m.time() == update.time and update.day in (None, m.date())]
+        if same:
+            return same[0], replace(update, day=None, time=None, part_of_day=None)
+    if update.choice_index is not None:
+        index = max(-len(offered), min(update.choice_index, len(offered) - 1))
+        # "the first one" is a pick from the offer, not "the 1st" of the month.
+        return offered[index], replace(update, day=None, time=None, part_of_day=None, day_range=None)
+    if update.day is not None and update.time is None:
+        same_day = [m for m in offered if m.date() == update.day]
+        if len(same_day) == 1:
+            return same_day[0], replace(update, day=None, part_of_day=None)
+    return None, update
 
 
 def apply_update(slots: BookingSlots, update: SlotUpdate) -> bool:
@@ -34,19 +55,11 @@ def apply_update(slots: BookingSlots, update: SlotUpdate) -> bool:
             setattr(slots, field, value)
             changed = True
 
-    if slots.awaiting == "choice" and update.choice_index is not None and slots.offered_times:
-        index = min(update.choice_index, len(slots.offered_times) - 1)
-        picked = datetime.fromisoformat(slots.offered_times[index])
+    picked, update = _pick_offered(slots, update)
+    if picked is not None:
         put("preferred_date", picked.date().isoformat())
         put("preferred_time", picked.strftime("%H:%M"))
-        # "the first one" is a pick from the offer, not "the 1st" of the month.
-        update = replace(update, day=None, time=None, part_of_day=None)
-    elif slots.awaiting == "choice" and update.time is not None and update.day is None:
-        for offered in slots.offered_times:
-            moment = datetime.fromisoformat(offered)
-            if moment.time() == update.time:
-                put("preferred_date", moment.date().isoformat())
-                break
+        slots.part_of_day, slots.day_range = None, []
     if update.service is not None and slots.action == "book":
         put("appointment_type", "service")
         put("service_type", update.service.name)
@@ -61,27 +74,50 @@ def apply_update(slots: BookingSlots, update: SlotUpdate) -> bool:
         put("vehicle", f"{update.vehicle.year} {update.vehicle.make} {update.vehicle.model}")
     if update.appointment_type is not None and slots.appointment_type is None and slots.action == "book":
         put("appointment_type", update.appointment_type)
-    if update.day is not None:
-        put("preferred_date", update.day.isoformat())
-    if update.time is not None:
-        put("preferred_time", update.time.strftime("%H:%M"))
-        slots.part_of_day = None
-    elif update.part_of_day is not None and (update.day is not None or slots.preferred_time is None):
-        put("part_of_day", update.part_of_day)
-        if update.day is not None or slots.awaiting in ("time", "day", "choice"):
-            slots.preferred_time = None
-    if update.name is not None:
-        put("customer_name", update.name)
-    if update.phone is not None:
-        put("customer_phone", update.phone)
-    if update.email is not None:
-        put("customer_email", update.email)
-        slots.email_declined = False
-    elif update.declined and slots.awaiting == "email":
-        slots.email_declined = True
+    _apply_when(slots, update, put)
+    put("customer_name", update.name)
+    put("customer_phone", update.phone)
+    put("customer_email", update.email)
     if update.confirmation_code is not None:
         slots.confirmation_code = update.confirmation_code
     return changed
+
+
+def _apply_when(slots: BookingSlots, update: SlotUpdate, put: Callable[[str, object], None]) -> None:
+    """Day, time, part of the day and span of days: the newest wins, and nothing vague is made exact."""
+    if update.day is not None:
+        put("preferred_date", update.day.isoformat())
+        slots.day_range = []
+    elif update.day_range is not None:
+        put("day_range", [update.day_range[0].isoformat(), update.day_range[1].isoformat()])
+        slots.preferred_date = None
+        if update.time is None:
+            slots.preferred_time = None
+    if update.time is not None:
+        put("preferred_time", update.time.strftime("%H:%M"))
+        slots.part_of_day = None
+    elif update.part_of_day is not None:
+        put("part_of_day", update.part_of_day)
+        clears = update.day is not None or update.correction or slots.awaiting in _TIME_QUESTIONS
+        if clears and slots.preferred_time is not None:
+            slots.preferred_time = None
+
+
+def clear_slot(slots: BookingSlots, slot: str) -> None:
+    """Forget one detail the caller wants to change ("the time"), so that it is asked again."""
+    if slot == "day":
+        slots.preferred_date = None
+    elif slot == "time":
+        slots.preferred_time, slots.part_of_day = None, None
+    elif slot == "name":
+        slots.customer_name = None
+    elif slot == "phone":
+        slots.customer_phone = None
+    elif slot == "email":
+        slots.customer_email = None
+    elif slot == "service":
+        slots.service_type, slots.service_type_id = None, None
+        slots.inventory_id, slots.vehicle = None, None
 
 
 def requested_moment(slots: BookingSlots, tz: ZoneInfo) -> datetime | None:
@@ -93,7 +129,7 @@ def requested_moment(slots: BookingSlots, tz: ZoneInfo) -> datetime | None:
 
 
 def missing_for_booking(slots: BookingSlots) -> AwaitedSlot | None:
-    """The next slot a booking needs, in the order a person would ask for them."""
+    """The next slot a booking needs, in the order a person would ask for them (e-mail is never asked)."""
     if slots.appointment_type is None:
         return "action"
     if slots.appointment_type == "service" and slots.service_type_id is None:
@@ -108,8 +144,6 @@ def missing_for_booking(slots: BookingSlots) -> AwaitedSlot | None:
         return "name"
     if not slots.customer_phone:
         return "phone"
-    if not slots.customer_email and not slots.email_declined:
-        return "email"
     return None
 
 
@@ -121,7 +155,8 @@ QUESTIONS: dict[str, str] = {
     "time": "And what time would you like?",
     "name": "Can I get your name, please?",
     "phone": "What's the best phone number to reach you?",
-    "email": "Would you like a confirmation by email? If so, what's the address? Or just say skip.",
+    "caller_id": "Can we reach you at the number you're calling from?",
     "choice": "Which of those times works for you?",
+    "change": "What should I change: the service, the day, the time, the name or the phone number?",
     "code": "What's the phone number on the appointment, or your confirmation code?",
 }

@@ -8,6 +8,7 @@ from datetime import date, time
 from typing import Literal
 
 from agent.dialog.nlu.intents import Intent
+from agent.dialog.nlu.moves import SlotName
 from agent.dialog.state import ConversationState
 from agent.store.models import InventoryVehicle, ServiceType
 
@@ -17,6 +18,15 @@ class Routing:
     intent: Intent
     confidence: float
     source: str = "offline"
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One request of an utterance that asks for several things, with its own intent."""
+
+    text: str
+    intent: Intent
+    confidence: float
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class SlotUpdate:
     day: date | None = None
     time: time | None = None
     part_of_day: Literal["morning", "afternoon", "evening"] | None = None
+    day_range: tuple[date, date] | None = None  # "sometime next week": a span to offer times from
     name: str | None = None
     phone: str | None = None
     email: str | None = None
@@ -37,7 +48,9 @@ class SlotUpdate:
     correction: bool = False
     confirmation_code: str | None = None
     choice_index: int | None = None
-    declined: bool = False
+    suggestions: Literal["earliest", "any"] | None = None  # "what do you have?", "the earliest you can"
+    number_unknown: bool = False  # "I don't know my number", when asked for it
+    names_slot: SlotName | None = None  # "the time", answering "what should I change?"
     notes: tuple[str, ...] = field(default_factory=tuple)
     source: str = "offline"
 
@@ -70,6 +83,10 @@ class Brain(ABC):
     @abstractmethod
     async def extract(self, text: str, state: ConversationState) -> SlotUpdate:
         """Pull booking values out of the utterance."""
+
+    @abstractmethod
+    async def split_requests(self, text: str) -> list[Clause]:
+        """The separate requests of an utterance that asks for several things; [] when it asks for one."""
 
     async def aclose(self) -> None:
         return None

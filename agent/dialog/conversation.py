@@ -109,6 +109,7 @@ class Conversations:
             channel=channel,
             messages=[AIMessage(content=greeting, name="respond")],
             reply=greeting,
+            last_reply=greeting,
         )
         await self._store.set(session_id, state.to_json())
         bind_ids(session_id=session_id)
@@ -175,7 +176,9 @@ class Conversations:
             spoken, changes = absorb_notifications(notes)
             text = " ".join(spoken)
             messages = [*state.messages, AIMessage(content=text, name="notification")]
-            updated = state.model_copy(update={**changes, "messages": messages, "reply": text})
+            updated = state.model_copy(
+                update={**changes, "messages": messages, "reply": text, "last_reply": text}
+            )
             await self._store.set(session_id, updated.to_json())
         await self._publish_notification_text(session_id, text)
         await self._events.publish(session_id, state_event(updated))
@@ -227,7 +230,12 @@ class Conversations:
                 )
                 messages = [*state.messages, AIMessage(content=text, name="notification")]
                 updated = state.model_copy(
-                    update={"human_agent_status": "callback_scheduled", "messages": messages, "reply": text}
+                    update={
+                        "human_agent_status": "callback_scheduled",
+                        "messages": messages,
+                        "reply": text,
+                        "last_reply": text,
+                    }
                 )
             await self._store.set(session_id, updated.to_json())
         log.info("transfer_recorded", ok=ok, target=target)

@@ -9,7 +9,7 @@ from langgraph.graph import END, START, StateGraph
 from agent.dialog.brain import Brain
 from agent.dialog.nodes.booking import make_booking_node
 from agent.dialog.nodes.escalation import make_escalation_node
-from agent.dialog.nodes.faq import make_faq_node
+from agent.dialog.nodes.faq import FaqTurn, make_faq_node
 from agent.dialog.nodes.notifications import make_check_notifications_node
 from agent.dialog.nodes.respond import respond
 from agent.dialog.nodes.router import choose_route, make_router_node
@@ -20,10 +20,11 @@ from agent.dialog.tools.dealership import DealershipTools
 def build_graph(brain: Brain, tools: DealershipTools, dealership_name: str) -> Any:
     """A compiled graph; its tools and brain are bound here, per process, never at import."""
     graph: Any = StateGraph(ConversationState)  # langgraph's overloads reject typed async nodes
+    answers = FaqTurn(tools, dealership_name)  # the faq node's, and the booking's for questions beside it
     graph.add_node("check_notifications", make_check_notifications_node(tools))
     graph.add_node("router", make_router_node(brain, tools))
-    graph.add_node("faq", make_faq_node(tools, dealership_name))
-    graph.add_node("booking", make_booking_node(brain, tools))
+    graph.add_node("faq", make_faq_node(answers, tools))
+    graph.add_node("booking", make_booking_node(brain, tools, answers))
     graph.add_node("escalation", make_escalation_node(tools))
     graph.add_node("respond", respond)
     graph.add_edge(START, "check_notifications")

@@ -7,12 +7,12 @@ import re
 from dataclasses import replace
 
 from agent.config import DialogSettings
-from agent.dialog.brain import Brain, Routing, SlotUpdate
+from agent.dialog.brain import Brain, Clause, Routing, SlotUpdate
 from agent.dialog.llm import BookingExtraction, LlmClient, LlmUnavailable
 from agent.dialog.nlu.contacts import parse_email, parse_phone
-from agent.dialog.nlu.datetimes import parse_when
 from agent.dialog.nlu.names import parse_name
 from agent.dialog.nlu.services import match_service
+from agent.dialog.slot_parsing import when_said
 from agent.dialog.state import ConversationState
 from agent.dialog.tools.dealership import DealershipTools
 from agent.dialog.transcript import recent_turns
@@ -20,6 +20,14 @@ from agent.dialog.vehicle_match import find_vehicle
 from agent.log import get_logger
 
 log = get_logger(__name__)
+
+
+_ASKING = {
+    "confirm": "a yes/no confirmation of the booking",
+    "caller_id": "a yes/no: may we reach them at the number they are calling from",
+    "choice": "which of the offered times they want",
+    "change": "which detail of the booking to change",
+}
 
 
 def describe_context(state: ConversationState) -> str:
@@ -37,7 +45,7 @@ def describe_context(state: ConversationState) -> str:
         "phone": slots.customer_phone,
     }
     said = ", ".join(f"{k}={v}" for k, v in known.items() if v)
-    asking = "a yes/no confirmation of the booking" if slots.awaiting == "confirm" else slots.awaiting
+    asking = _ASKING.get(slots.awaiting or "", slots.awaiting)
     return (
         f"{slots.action} in progress; agent just asked for: {asking or 'nothing'}; known: {said or 'nothing'}"
     )
@@ -58,6 +66,7 @@ class LlmBrain(Brain):
         self._fallback = fallback
         self._tools = tools
         self._warm_up: asyncio.Task[bool] | None = None
+        self._last: tuple[tuple[str, int, str], SlotUpdate] | None = None
 
     def start_warm_up(self) -> None:
         """Evaluate the fixed prompt prefix now (30-50 s on 2 cores), not on the first caller's turn."""
@@ -83,7 +92,20 @@ class LlmBrain(Brain):
             return replace(await self._fallback.route(text, state), source="offline-fallback")
         return Routing(decision.intent, decision.confidence, source="llm")
 
+    async def split_requests(self, text: str) -> list[Clause]:
+        # Which clause asks what is decided by our own classifier: fast, and one model call per turn at most.
+        return await self._fallback.split_requests(text)
+
     async def extract(self, text: str, state: ConversationState) -> SlotUpdate:
+        # The router (for a fragment) and the booking node may both ask about one utterance: one model call.
+        key = (state.session_id, state.turn_count, text)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        update = await self._extract(text, state)
+        self._last = (key, update)
+        return update
+
+    async def _extract(self, text: str, state: ConversationState) -> SlotUpdate:
         offline = await self._fallback.extract(text, state)
         try:
             extraction = await self._client.extract_booking(
@@ -95,7 +117,9 @@ class LlmBrain(Brain):
         update = self._normalise(extraction, state)
         # A small model garbles digits it copies ("555-1498-766") and files emails under phone, so phone
         # numbers and emails come from our parsers of the caller's own words when they find one. Choices
-        # among offered times, confirmation codes and "skip" are not in the model's tool schema at all.
+        # among offered times, confirmation codes, "what do you have?" and "I don't know my number" are not
+        # in the model's tool schema at all. Where the caller corrected themselves in this utterance
+        # ("Tuesday, no, Wednesday") our parsers' reading of the correction wins over the model's copy.
         # Anything else the model left out is filled from the parsers too (the model's values win).
         awaiting = state.booking_slots.awaiting
         if update.name and awaiting != "name" and not _said(update.name, text):
@@ -105,22 +129,30 @@ class LlmBrain(Brain):
         update = replace(
             update,
             phone=offline.phone or (update.phone if awaiting == "phone" else None),
-            email=offline.email or (update.email if awaiting == "email" else None),
+            email=offline.email,
             correction=offline.correction,
             confirmation_code=offline.confirmation_code,
             choice_index=offline.choice_index,
-            declined=offline.declined,
+            suggestions=offline.suggestions,
+            number_unknown=offline.number_unknown,
+            names_slot=offline.names_slot,
         )
+        if offline.correction:
+            update = replace(
+                update,
+                day=offline.day or update.day,
+                time=offline.time or update.time,
+                name=offline.name or update.name,
+                service=offline.service or update.service,
+            )
+        if offline.day_range is not None and offline.day is None:
+            update = replace(update, day=None, day_range=offline.day_range)  # never a day picked for them
         return replace(update.merged_with(offline), source="llm")
 
     def _normalise(self, extraction: BookingExtraction, state: ConversationState) -> SlotUpdate:
         """The model copies the caller's words; our parsers turn them into dates, numbers and database rows."""
         knowledge = self._tools.knowledge
-        when = (
-            parse_when(extraction.date_text, self._tools.now().replace(tzinfo=None))
-            if extraction.date_text
-            else None
-        )
+        when = when_said(extraction.date_text, self._tools.now()) if extraction.date_text else None
         service = match_service(extraction.service, knowledge.services) if extraction.service else None
         vehicle = find_vehicle(extraction.vehicle, knowledge.inventory) if extraction.vehicle else None
         name = None
@@ -134,6 +166,7 @@ class LlmBrain(Brain):
             day=when.day if when else None,
             time=when.time if when else None,
             part_of_day=when.part_of_day if when else None,
+            day_range=when.day_range if when else None,
             name=name,
             phone=parse_phone(extraction.phone) if extraction.phone else None,
             email=parse_email(extraction.email) if extraction.email else None,

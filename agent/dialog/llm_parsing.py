@@ -10,9 +10,10 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agent.dialog.nlu.intents import Intent
+from agent.dialog.nlu.intents import RULE_ONLY_INTENTS, Intent
 
-INTENTS: tuple[str, ...] = get_args(Intent)  # in declaration order
+# In declaration order; the rule-only moves are found before the model is asked, so it never chooses them.
+INTENTS: tuple[str, ...] = tuple(i for i in get_args(Intent) if i not in RULE_ONLY_INTENTS)
 
 # Words small models use instead of our intent names.
 _INTENT_ALIASES: dict[str, str] = {

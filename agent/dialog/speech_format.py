@@ -13,14 +13,21 @@ def ordinal(n: int) -> str:
 
 
 def say_date(day: date, today: date | None = None) -> str:
-    """'today', 'tomorrow', 'Tuesday, December 1st'."""
+    """'Tuesday, December 1st'; 'tomorrow, Thursday, November 26th' (and 'today, ...') relative to `today`."""
+    absolute = f"{day:%A}, {day:%B} {ordinal(day.day)}"
     if today is not None:
         delta = (day - today).days
         if delta == 0:
-            return "today"
+            return f"today, {absolute}"
         if delta == 1:
-            return "tomorrow"
-    return f"{day:%A}, {day:%B} {ordinal(day.day)}"
+            return f"tomorrow, {absolute}"
+    return absolute
+
+
+def say_on(day: date, today: date | None = None) -> str:
+    """'on Tuesday, December 1st', but 'tomorrow, Thursday, November 26th' (never 'on tomorrow')."""
+    said = say_date(day, today)
+    return said if said.startswith(("today", "tomorrow")) else f"on {said}"
 
 
 def say_time(t: time) -> str:
@@ -38,8 +45,25 @@ def say_time(t: time) -> str:
     return f"{clock} {part}"
 
 
-def say_when(moment: datetime, today: date | None = None) -> str:
+def say_date_time(moment: datetime, today: date | None = None) -> str:
+    """'Friday, November 27th at 9 in the morning' (after "to", "until": no "on")."""
     return f"{say_date(moment.date(), today)} at {say_time(moment.time())}"
+
+
+def say_when(moment: datetime, today: date | None = None) -> str:
+    """'on Friday, November 27th at 9 in the morning', 'tomorrow, Thursday, November 26th at noon'."""
+    return f"{say_on(moment.date(), today)} at {say_time(moment.time())}"
+
+
+def say_times(times: Sequence[time], conjunction: str = "or") -> str:
+    """Several times of one day: '9, 10:30 or 11 in the morning'; 'noon, 2:30 or 4 in the afternoon'."""
+    spoken = [say_time(t) for t in times]
+    parts = {s.split(" ", 1)[1] for s in spoken if " " in s}
+    if len(parts) == 1 and len(spoken) > 1:
+        part = parts.pop()
+        bare = [s.removesuffix(f" {part}") for s in spoken]
+        return f"{say_list(bare, conjunction)} {part}"
+    return say_list(spoken, conjunction)
 
 
 def say_price(amount: float) -> str:

@@ -14,8 +14,20 @@ from agent.dialog.nlu.intents import Intent
 AgentName = Literal["router", "faq", "booking", "escalation", "respond"]
 BookingAction = Literal["book", "cancel", "reschedule"]
 AwaitedSlot = Literal[
-    "action", "service", "vehicle", "day", "time", "name", "phone", "email", "confirm", "code", "choice"
+    "action",
+    "service",
+    "vehicle",
+    "day",
+    "time",
+    "name",
+    "phone",
+    "caller_id",
+    "confirm",
+    "change",
+    "code",
+    "choice",
 ]
+OfferKind = Literal["book_service", "book_test_drive", "anything_else"]
 TaskStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 Priority = Literal["interrupt", "high", "normal"]
 HumanStatus = Literal["checking", "available", "transferred", "callback_scheduled", "unavailable"]
@@ -47,15 +59,32 @@ class BookingSlots(BaseModel):
     part_of_day: Literal["morning", "afternoon", "evening"] | None = None
     customer_name: str | None = None
     customer_phone: str | None = None
-    customer_email: str | None = None
-    email_declined: bool = False
+    customer_email: str | None = None  # only when volunteered, or known from an earlier visit
+    day_range: list[str] = Field(default_factory=list)  # [first, last] ISO dates of "sometime next week"
     confirmation_code: str | None = None
     awaiting: AwaitedSlot | None = None
-    offered_times: list[str] = Field(default_factory=list)  # ISO datetimes offered as alternatives
+    offered_times: list[str] = Field(default_factory=list)  # ISO datetimes offered to choose from
+    failed_asks: int = 0  # turns in a row that the awaited value did not come (after 2: a way forward)
     completed: bool = False
 
     def is_active(self) -> bool:
         return self.action is not None and not self.completed
+
+
+class PendingOffer(BaseModel):
+    """A yes/no question the agent ended a reply with ("Would you like to book one?"), and what yes means."""
+
+    kind: OfferKind
+    asked_at_turn: int  # the turn_count when it was asked: it only holds for the caller's next turn
+    service_type_id: int | None = None
+    inventory_ids: list[int] = Field(default_factory=list)
+
+
+class SideRequest(BaseModel):
+    """One more request in the caller's utterance (a question beside a booking, a second question)."""
+
+    text: str
+    intent: Intent
 
 
 class BackgroundTask(BaseModel):
@@ -100,11 +129,20 @@ class ConversationState(BaseModel):
     ended: bool = False
     created_at: datetime = Field(default_factory=utc_now)
     last_updated: datetime = Field(default_factory=utc_now)
+    pending_offer: PendingOffer | None = None
+    side_requests: list[SideRequest] = Field(default_factory=list)  # per turn: answered beside the main one
+    booking_text: str | None = None  # per turn: the caller's words less the side requests
     draft_reply: str = ""
     spoken_notifications: list[str] = Field(default_factory=list)
     reply: str = ""
+    last_reply: str = ""  # everything the agent said last, in full (for "can you repeat that?")
     channel: Literal["chat", "voice"] = "chat"
     understood_by: str = "offline"  # which brain understood this turn: offline, llm, or offline-fallback
+
+    def live_offer(self) -> PendingOffer | None:
+        """The yes/no question of the agent's last reply, if that reply asked one."""
+        offer = self.pending_offer
+        return offer if offer is not None and offer.asked_at_turn == self.turn_count - 1 else None
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

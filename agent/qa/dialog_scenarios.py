@@ -67,6 +67,9 @@ def check_turn(turn: dict[str, Any], body: dict[str, Any], result: ScenarioResul
     missing = [p for p in turn.get("reply_has", []) if str(p).lower() not in reply.lower()]
     if missing:
         result.failures.append(f"{where}: reply lacks {missing}: {reply!r}")
+    present = [p for p in turn.get("reply_lacks", []) if str(p).lower() in reply.lower()]
+    if present:
+        result.failures.append(f"{where}: reply must not say {present}: {reply!r}")
     any_of = turn.get("reply_has_any")
     if any_of and not any(str(p).lower() in reply.lower() for p in any_of):
         result.failures.append(f"{where}: reply has none of {any_of}: {reply!r}")

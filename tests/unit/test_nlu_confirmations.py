@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.dialog.nlu.confirmations import is_correction, parse_yes_no
+from agent.dialog.nlu.confirmations import correction_tail, is_correction, parse_yes_no
 
 pytestmark = pytest.mark.unit
 
@@ -32,6 +32,16 @@ YES_NO = [
     ("yeah no", "no"),
     ("that doesn't work for me", "no"),
     ("nah", "no"),
+    ("yes", "yes"),
+    ("yes that's correct", "yes"),
+    ("Yes, that's correct.", "yes"),
+    ("yes that's right", "yes"),
+    ("that's right", "yes"),
+    ("yep, sounds good", "yes"),
+    ("sure thing", "yes"),
+    ("correct.", "yes"),
+    ("No thanks.", "no"),
+    ("nope, that's all", "no"),
     ("I don't know", None),
     ("maybe", None),
     ("tuesday", None),
@@ -67,3 +77,20 @@ CORRECTIONS = [
 @pytest.mark.parametrize(("text", "expected"), CORRECTIONS)
 def test_is_correction(text: str, expected: bool) -> None:
     assert is_correction(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "tail"),
+    [
+        ("Tuesday, no, Wednesday", "Wednesday"),
+        ("Friday at 2, no wait, 3 pm", "3 pm"),
+        ("actually, make it Monday instead", "Monday instead"),
+        ("sorry, my name is Jon", "my name is Jon"),
+        ("I mean the 14th", "the 14th"),
+        ("yes", None),
+        ("Friday at 2", None),
+        ("nope", None),
+    ],
+)
+def test_correction_tail_is_what_the_caller_said_last(text: str, tail: str | None) -> None:
+    assert correction_tail(text) == tail

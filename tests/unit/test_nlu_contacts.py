@@ -88,6 +88,14 @@ NAMES = [
     ("yeah it's o'brien", True, "O'Brien"),
     ("sure, Kevin McDonald", True, "Kevin McDonald"),
     ("um Mary-Jane Watson", True, "Mary-Jane Watson"),
+    ("Kim, K I M", True, "Kim"),
+    ("K I M", True, "Kim"),
+    ("K-I-M", True, "Kim"),
+    ("K. I. M.", True, "Kim"),
+    ("my name is Dana Kim, K I M", False, "Dana Kim"),
+    ("Smith, that's S M Y T H", True, "Smyth"),
+    ("it's Jon, J O N", True, "Jon"),
+    ("sorry, my name is Jon with no h", False, "Jon"),
 ]
 
 
@@ -110,6 +118,8 @@ NOT_NAMES = [
     ("this is about my appointment", False),
     ("my name is Mary Jane Van Der Berg", False),  # more than four words
     ("", True),
+    ("h", True),  # a lone letter ("Jon with no h") is no name
+    ("K", True),
 ]
 
 
@@ -132,3 +142,29 @@ def test_a_misheard_dot_between_the_callers_names_is_repaired(
     heard: str, name: str | None, expected: str
 ) -> None:
     assert parse_email(heard, name=name) == expected
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500",
+        "500, 500, 500, 5",  # ten digits, but a loop
+        "my number is 500 500 500 5",
+        "five hundred, five hundred, five hundred, five",
+        "14, 14, 14, 14, 1",
+    ],
+)
+def test_a_number_repeated_in_a_loop_is_no_phone_number(heard: str) -> None:
+    assert parse_phone(heard) is None
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
+        ("five five five, five five five, five five five five", "5555555555"),  # single digits may repeat
+        ("555 555 5555", "5555555555"),
+        ("5550143344", "5550143344"),  # keypad digits
+    ],
+)
+def test_repeated_single_digits_are_still_a_number(heard: str, expected: str) -> None:
+    assert parse_phone(heard) == expected

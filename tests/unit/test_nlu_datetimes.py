@@ -38,7 +38,6 @@ DAYS = [
     ("friday next week", date(2026, 12, 4)),
     ("a week from tuesday", date(2026, 12, 8)),
     ("this weekend", date(2026, 11, 28)),
-    ("next week", date(2026, 11, 30)),
     ("monday the 30th", date(2026, 11, 30)),
 ]
 
@@ -46,6 +45,33 @@ DAYS = [
 @pytest.mark.parametrize(("text", "expected"), DAYS)
 def test_days(text: str, expected: date) -> None:
     assert parse_when(text, NOW).day == expected
+
+
+DAY_RANGES = [
+    ("sometime next week", (date(2026, 11, 30), date(2026, 12, 5))),
+    ("next week", (date(2026, 11, 30), date(2026, 12, 5))),
+    ("early next week", (date(2026, 11, 30), date(2026, 12, 1))),
+    ("later next week", (date(2026, 12, 3), date(2026, 12, 5))),
+    ("some time this week in the afternoon", (date(2026, 11, 25), date(2026, 11, 28))),
+    ("in the next few days", (date(2026, 11, 26), date(2026, 11, 28))),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DAY_RANGES)
+def test_a_span_of_days_is_never_one_day_picked_for_the_caller(
+    text: str, expected: tuple[date, date]
+) -> None:
+    parsed = parse_when(text, NOW)
+    assert parsed.day is None and parsed.day_range == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["Friday afternoon", "tomorrow morning", "in the evening", "sometime next week"]
+)
+def test_a_vague_time_is_never_made_exact(text: str) -> None:
+    parsed = parse_when(text, NOW)
+    assert parsed.time is None
+    assert parsed.part_of_day is not None or parsed.day_range is not None
 
 
 TIMES = [

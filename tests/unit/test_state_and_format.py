@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+import re
+from datetime import date, datetime, time
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
 from agent.dialog.nodes.router import choose_route
-from agent.dialog.speech_format import say_code, say_date, say_phone, say_price, say_price_range, say_time
+from agent.dialog.speech_format import (
+    say_code,
+    say_date,
+    say_date_time,
+    say_phone,
+    say_price,
+    say_price_range,
+    say_time,
+    say_times,
+    say_when,
+)
 from agent.dialog.state import BackgroundTask, BookingSlots, ConversationState, Notification
 from agent.store.state_store import MemoryStateStore
 
@@ -77,11 +88,28 @@ def test_times_are_said_like_people_say_them(value: time, spoken: str) -> None:
 
 def test_dates_prices_phones_and_codes() -> None:
     assert say_date(date(2026, 12, 1)) == "Tuesday, December 1st"
-    assert say_date(date(2026, 11, 26), today=date(2026, 11, 25)) == "tomorrow"
+    assert say_date(date(2026, 11, 26), today=date(2026, 11, 25)) == "tomorrow, Thursday, November 26th"
+    assert say_date(date(2026, 11, 25), today=date(2026, 11, 25)) == "today, Wednesday, November 25th"
     assert say_price(19875) == "19,875 dollars"
     assert say_price_range(49, 89) == "between 49 and 89 dollars"
     assert say_phone("+15550142233") == "555, 014, 2233"
     assert say_code("k7p2q9") == "K 7 P 2 Q 9"
+
+
+def test_read_back_days_say_weekday_and_date_and_never_on_tomorrow() -> None:
+    today = date(2026, 11, 25)
+    tomorrow_nine = datetime(2026, 11, 26, 9, 0)
+    assert say_when(tomorrow_nine, today) == "tomorrow, Thursday, November 26th at 9 in the morning"
+    assert (
+        say_when(datetime(2026, 11, 27, 14, 30), today) == "on Friday, November 27th at 2:30 in the afternoon"
+    )
+    assert say_date_time(datetime(2026, 12, 4, 13, 0), today) == "Friday, December 4th at 1 in the afternoon"
+    assert not re.search(r"\bon tomorrow", f"a tire rotation {say_when(tomorrow_nine, today)}")
+
+
+def test_several_times_of_one_day_share_their_part_of_the_day() -> None:
+    assert say_times([time(12, 0), time(14, 30), time(16, 0)]) == "noon, 2:30, or 4 in the afternoon"
+    assert say_times([time(9, 0), time(14, 0)]) == "9 in the morning or 2 in the afternoon"
 
 
 @pytest.mark.parametrize(

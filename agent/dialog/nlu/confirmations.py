@@ -42,6 +42,14 @@ _CORRECTION = re.compile(
     r"|\bi (misspoke|made a mistake)\b|\bshould (be|have been)\b"
 )
 
+# Where a caller takes back what they just said inside one utterance ("Tuesday, no, Wednesday"): what
+# follows the last of these replaces the earlier value of whatever it names.
+_SELF_CORRECTION = re.compile(
+    r"(?:^|(?<=[\s,.;!?-]))(?:no,? wait|no,? sorry|no,? no|no|nope|sorry|wait|oops|i mean|i meant|actually"
+    r"|or rather|rather|scratch that|make (?:it|that)|change (?:it|that) to|let me correct that)(?=[\s,.;!?]|$)",
+    re.IGNORECASE,
+)
+
 
 def _normalise(text: str) -> str:
     lowered = text.lower().replace("’", "'")
@@ -77,3 +85,12 @@ def is_correction(text: str) -> bool:
     """Whether the caller is changing what they said ("actually, make it Thursday", "no wait, 2 pm")."""
     norm = _normalise(text)[:300]
     return bool(norm) and _CORRECTION.search(norm) is not None
+
+
+def correction_tail(text: str) -> str | None:
+    """What follows the caller's last self-correction ("Tuesday, no, Wednesday at 2" -> "Wednesday at 2")."""
+    cues = list(_SELF_CORRECTION.finditer(text[:600]))
+    if not cues:
+        return None
+    tail = text[cues[-1].end() : 600].strip(" ,.;!?-")
+    return tail or None

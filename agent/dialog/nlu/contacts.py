@@ -52,11 +52,28 @@ def _phone_run_digits(tokens: list[str]) -> str:
     return "".join(digits)
 
 
+def _is_loop(run: list[str]) -> bool:
+    """A speech recogniser stuck in a loop ("500, 500, 500, ..."): a group with a number of two or more digits
+    in it, said three times or more in a row. Single digits may repeat ("five five five") and are left alone."""
+    for size in (1, 2, 3):
+        for start in range(len(run) - 3 * size + 1):
+            unit = run[start : start + size]
+            if all(token in _DIGIT_WORDS or (token.isdigit() and len(token) == 1) for token in unit):
+                continue  # digits read one by one ("five five five") repeat in real numbers
+            if (
+                run[start + size : start + 2 * size] == unit
+                and run[start + 2 * size : start + 3 * size] == unit
+            ):
+                return True
+    return False
+
+
 def parse_phone(text: str) -> str | None:
     """The 10-digit US number in `text` ("five five five, oh one four, two two three three"), else None.
 
     Digits may be spoken, written or mixed; "double five" and "triple oh" repeat; a leading "plus one"
-    or "1" country code is dropped. Other numbers in the sentence (years, prices) are separate runs.
+    or "1" country code is dropped. Other numbers in the sentence (years, prices) are separate runs. A run
+    that loops ("500, 500, 500, 5") is a transcription artefact, not a number.
     """
     tokens = _PHONE_TOKEN.findall(text.lower()[:_MAX_CHARS])
     runs: list[list[str]] = [[]]
@@ -68,6 +85,8 @@ def parse_phone(text: str) -> str | None:
         elif runs[-1]:
             runs.append([])
     for run in sorted(runs, key=len, reverse=True):
+        if _is_loop(run):
+            continue
         digits = _phone_run_digits(run)
         if len(digits) == 11 and digits.startswith("1"):
             digits = digits[1:]

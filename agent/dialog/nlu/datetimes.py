@@ -6,11 +6,9 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
+from agent.dialog.nlu.day_ranges import DayRange, PartOfDay, find_day_range
 from agent.dialog.nlu.spoken_numbers import digitize
-
-PartOfDay = Literal["morning", "afternoon", "evening"]
 
 _MAX_CHARS = 400
 _WEEKDAYS = {
@@ -58,17 +56,19 @@ class WhenParse:
     """What a caller said about when: a day, an exact time and/or a part of the day (each may be missing).
 
     `part_of_day` is set only when the caller named one ("tomorrow afternoon", "first thing"); an exact
-    time does not fill it in. `matched_text` holds the normalised words that carried the date/time.
+    time does not fill it in. `day_range` is a span of days left open ("sometime next week"), never a day
+    picked from it. `matched_text` holds the normalised words that carried the date/time.
     """
 
     day: dt.date | None = None
     time: dt.time | None = None
     part_of_day: PartOfDay | None = None
+    day_range: DayRange | None = None
     matched_text: str | None = None
 
     @property
     def is_empty(self) -> bool:
-        return self.day is None and self.time is None and self.part_of_day is None
+        return self.day is None and self.time is None and self.part_of_day is None and self.day_range is None
 
 
 # ---------------------------------------------------------------- normalisation and masking
@@ -210,7 +210,6 @@ _DAY_RULES: tuple[_DayRule, ...] = (
     ),
     (re.compile(r"\bnext weekend\b"), lambda m, t: _week_start(t, 1) + dt.timedelta(days=5)),
     (re.compile(r"\b(?:this |the )?weekend\b"), lambda m, t: _next_weekday(t, 5, allow_today=True)),
-    (re.compile(r"\bnext week\b"), lambda m, t: _week_start(t, 1)),
 )
 
 
@@ -367,8 +366,11 @@ def parse_when(text: str, now: dt.datetime) -> WhenParse:
         day, day_span = _dateparser_day(norm.replace("#", " "), now)
     if day is not None and day < today:
         day, day_span = None, None
-    spans = [s for s in (day_span, time_span, part_span) if s is not None]
-    return WhenParse(day=day, time=clock, part_of_day=part, matched_text=_matched_text(norm, spans))
+    day_range, range_span = find_day_range(norm, today) if day is None else (None, None)
+    spans = [s for s in (day_span, time_span, part_span, range_span) if s is not None]
+    return WhenParse(
+        day=day, time=clock, part_of_day=part, day_range=day_range, matched_text=_matched_text(norm, spans)
+    )
 
 
 def warm_up() -> None:

@@ -27,8 +27,13 @@ Intent = Literal[
     "goodbye",
     "thanks",
     "unknown",
+    "repeat",
+    "hold",
 ]
 INTENTS: tuple[Intent, ...] = get_args(Intent)
+# Conversation moves found by rules before any brain is asked ("can you repeat that?", "um, and"): no model
+# or example phrase ever produces them.
+RULE_ONLY_INTENTS: frozenset[Intent] = frozenset({"repeat", "hold"})
 
 _MAX_CHARS = 600
 _TOP_K = 3

@@ -308,14 +308,62 @@ def _collect(tokens: list[str], start: int) -> tuple[list[str], str]:
     return words, tokens[i].lower() if i < len(tokens) else ""
 
 
+_SPELLING_GAP = {",", ".", "-"}
+_SPELLING_LEADS = {"that's", "thats", "spelled", "spelt", "it's", "its", "as", "in", "like", "that", "is"}
+
+
+def _join_spelled(tokens: list[str]) -> list[str]:
+    """Letters said one by one ("K I M", "K-I-M", "K. I. M.") become the one word they spell ("Kim")."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if re.fullmatch(r"[A-Za-z](?:-[A-Za-z])+", tokens[i]):
+            out.append(tokens[i].replace("-", "").title())
+            i += 1
+            continue
+        letters: list[str] = []
+        j = i
+        while j < len(tokens) and len(tokens[j]) == 1 and tokens[j].isalpha():
+            letters.append(tokens[j])
+            j += 1
+            while (
+                j < len(tokens)
+                and tokens[j] in _SPELLING_GAP
+                and j + 1 < len(tokens)
+                and len(tokens[j + 1]) == 1
+            ):
+                j += 1
+        if len(letters) >= 2:
+            out.append("".join(letters).title())
+            i = j
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def _respelled(words: list[str], tokens: list[str], after: int) -> list[str]:
+    """ "Kim, K I M" or "Smith, that's S M Y T H": the spelling right after a name replaces its last word."""
+    i = after
+    while i < len(tokens) and (tokens[i] in _SPELLING_GAP or tokens[i].lower() in _SPELLING_LEADS):
+        i += 1
+    if i >= len(tokens) or i == after:
+        return words
+    spelled = tokens[i]
+    was_spelled = spelled.istitle() and len(spelled) >= 2 and spelled.lower()[0] == words[-1].lower()[0]
+    if was_spelled and (i + 1 == len(tokens) or not _is_name_word(tokens[i + 1])):
+        return [*words[:-1], spelled]
+    return words
+
+
 def parse_name(text: str, *, expecting_name: bool = False) -> str | None:
     """The caller's name ("my name is John Smith", "it's Dave"), title-cased, at most 4 words; else None.
 
     With `expecting_name` (the agent just asked for it) a bare "John Smith" counts too. Weak cues such
     as "it's"/"I'm" need a capitalised word or an utterance that ends right after the name, so "I'm
-    looking for a truck" or "it's broken down" are not names.
+    looking for a truck" or "it's broken down" are not names. A spelled name ("Kim, K I M") is joined.
     """
-    tokens = _NAME_TOKEN.findall(text[:_MAX_CHARS])
+    tokens = _join_spelled(_NAME_TOKEN.findall(text[:_MAX_CHARS]))
     lows = [t.lower().replace("’", "'") for t in tokens]
     strong = _match_cue(lows, _STRONG_CUES)
     weak = None if strong is not None else _match_cue(lows, _WEAK_CUES)
@@ -327,7 +375,7 @@ def parse_name(text: str, *, expecting_name: bool = False) -> str | None:
     if start is None:
         return None
     words, stop = _collect(tokens, start)
-    if not words or len(words) > 4:
+    if not words or len(words) > 4 or all(len(w) == 1 for w in words):
         return None
     ends_cleanly = stop in ("", ",", ".", "!", "?", ";") or stop in _TERMINATORS
     if strong is None and weak is not None and not expecting_name:
@@ -336,4 +384,4 @@ def parse_name(text: str, *, expecting_name: bool = False) -> str | None:
             return None
     if strong is None and weak is None and not ends_cleanly:
         return None
-    return _titled(words)
+    return _titled(_respelled(words, tokens, start + len(words)))

@@ -139,7 +139,8 @@ def _stem(word: str) -> str:
 def _words(text: str) -> list[str]:
     lowered = text.lower().replace("a/c", "ac").replace("&", " and ")
     lowered = re.sub(r"\btyre", "tire", lowered)
-    return [w for w in re.findall(r"[a-z0-9']+", lowered) if w not in _STOP]
+    # A lone letter ("Jon with no h", a spelled name) names no service.
+    return [w for w in re.findall(r"[a-z0-9']+", lowered) if w not in _STOP and (len(w) > 1 or w.isdigit())]
 
 
 def _token_hit(term: str, words: Sequence[str]) -> float:
@@ -160,8 +161,9 @@ def _phrase_score(phrase: str, words: Sequence[str], joined: str) -> float:
     coverage = sum(_token_hit(t, words) for t in terms) / len(terms)
     fuzzy = 0.0
     stemmed = " ".join(terms)
-    # Only long phrases may match inside other words: "ac" must not be found in "actually".
-    if len(stemmed) >= 6:
+    # Only long phrases may match inside other words: "ac" must not be found in "actually"; and only
+    # inside the caller's words, never the other way round ("no" is inside "ac not cold").
+    if len(stemmed) >= 6 and len(joined) >= len(stemmed) - 2:
         fuzzy = fuzz.partial_ratio(stemmed, joined) / 100.0
         fuzzy = fuzzy if fuzzy >= 0.9 else 0.0
     return max(coverage, fuzzy)

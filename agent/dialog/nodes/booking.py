@@ -3,38 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from agent.dialog.booking_slots import (
-    PART_OF_DAY_START,
     QUESTIONS,
     SERVICE_TEST_DRIVE_MINUTES,
     apply_update,
+    clear_slot,
     fresh_slots,
     missing_for_booking,
     requested_moment,
 )
 from agent.dialog.brain import Brain, SlotUpdate
-from agent.dialog.speech_format import say_code, say_list, say_phone, say_when
-from agent.dialog.state import BookingSlots, ConversationState, CustomerContext
+from agent.dialog.nodes import booking_prompts as prompts
+from agent.dialog.nodes.appointment_changes import AppointmentChanges
+from agent.dialog.nodes.faq import FaqTurn
+from agent.dialog.nodes.slot_offers import SlotOffers, sorry
+from agent.dialog.speech_format import say_code, say_when
+from agent.dialog.state import AwaitedSlot, BookingSlots, ConversationState, CustomerContext, PendingOffer
 from agent.dialog.tools.dealership import DealershipTools
 from agent.dialog.transcript import last_caller_text
-from agent.dialog.vehicle_match import describe_vehicle
-from agent.store.models import Appointment, Availability
+from agent.store.phone_numbers import normalize_phone
 from agent.store.scheduling import SlotUnavailable
 
 _ACTIONS = {"book_service": "book", "book_test_drive": "book", "cancel": "cancel", "reschedule": "reschedule"}
-_REASONS = {
-    "taken": "that time is already taken",
-    "closed": "we're closed at that time",
-    "past": "that time has already passed",
-    "too_far": "I can only book up to two months ahead",
-}
-
-
-def _article(noun: str) -> str:
-    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
+_WHEN_SLOTS = ("day", "time", "choice")
 
 
 class BookingTurn:
@@ -45,47 +40,18 @@ class BookingTurn:
         self.state = state
         self.update = update
         self.customer = state.customer.model_copy(deep=True)
+        self.offers = SlotOffers(tools)
+        self.asked_anything_else = False
 
-    def _today(self) -> date:
-        return self.tools.now().date()
-
-    def _when(self, moment: datetime) -> str:
-        return say_when(moment, self._today())
-
-    def _what(self, slots: BookingSlots) -> str:
-        if slots.appointment_type == "test_drive":
-            vehicle = self.tools.vehicle_by_id(slots.inventory_id)
-            return f"a test drive of {describe_vehicle(vehicle)}" if vehicle else "a test drive"
-        return _article((slots.service_type or "service visit").lower())
-
-    def _describe(self, appointment: Appointment) -> str:
-        if appointment.appointment_type == "test_drive":
-            vehicle = self.tools.vehicle_by_id(appointment.inventory_id)
-            return f"test drive of {describe_vehicle(vehicle)}" if vehicle else "test drive"
-        service = self.tools.service_by_id(appointment.service_type_id)
-        return (service.name if service else "service visit").lower()
-
-    def _offer(self, slots: BookingSlots, availability: Availability, lead: str) -> str:
-        alternatives = sorted(
-            availability.alternatives
-        )  # said in time order, so "the first one" is the earliest
-        slots.offered_times = [moment.isoformat() for moment in alternatives]
-        slots.preferred_time = None
-        if not alternatives:
-            slots.awaiting = "day"
-            return f"{lead} I don't have anything open near then. Which other day would suit you?"
-        slots.awaiting = "choice"
-        options = say_list([self._when(m) for m in alternatives], "or")
-        return f"{lead} The nearest times I have are {options}. Would one of those work?"
-
-    @staticmethod
-    def _sorry(availability: Availability) -> str:
-        return f"I'm sorry, {_REASONS.get(availability.reason, 'that time is not free')}."
+    def _caller_id(self) -> str | None:
+        """The number the caller is calling from, when the line gave one."""
+        return self.state.customer.phone
 
     async def run(self) -> tuple[BookingSlots, str]:
         intent = self.state.detected_intent
         slots = self.state.booking_slots.model_copy(deep=True)
         if intent == "cancel" and slots.is_active() and slots.action == "book":
+            self.asked_anything_else = True
             return (
                 BookingSlots(),
                 "No problem, I won't book anything. Is there anything else I can help with?",
@@ -95,55 +61,122 @@ class BookingTurn:
             action = None  # "actually, make it Monday" while booking is a correction, not a reschedule
         if action is not None and (not slots.is_active() or slots.action != action):
             slots = fresh_slots(action, self.customer)
+            self._take_offer(slots)
         if not slots.is_active():
             slots = fresh_slots("book", self.customer)
         if intent == "book_test_drive" and slots.appointment_type is None:
             slots.appointment_type = "test_drive"
-        was_confirming = slots.awaiting == "confirm"
+        was = slots.awaiting
         changed = apply_update(slots, self.update)
+        changes = AppointmentChanges(self.tools, self.offers, self.update)
         if slots.action == "cancel":
-            return slots, await self._cancel(slots, was_confirming)
-        if slots.action == "reschedule":
-            return slots, await self._reschedule(slots, was_confirming, changed)
-        return slots, await self._book(slots, was_confirming, changed)
+            reply = await changes.cancel(slots, was == "confirm")
+        elif slots.action == "reschedule":
+            reply = await changes.reschedule(slots, was == "confirm", changed)
+        else:
+            reply = await self._book(slots, was, changed)
+        self.asked_anything_else = self.asked_anything_else or changes.asked_anything_else
+        return slots, reply
 
-    async def _book(self, slots: BookingSlots, was_confirming: bool, changed: bool) -> str:
-        if was_confirming and not changed:
-            if self.update.yes_no == "yes":
-                return await self._write_booking(slots)
-            if self.update.yes_no == "no":
-                return "No problem. What would you like to change: the day, the time, or something else?"
-        kind = slots.appointment_type
-        if slots.preferred_date and slots.preferred_time is None and slots.part_of_day and kind:
-            start = datetime.combine(
-                date.fromisoformat(slots.preferred_date), PART_OF_DAY_START[slots.part_of_day], self.tools.tz
+    def _take_offer(self, slots: BookingSlots) -> None:
+        """ "Would you like to book one?" answered yes: the service (or the car) the agent was talking about."""
+        offer = self.state.live_offer()
+        if offer is None or offer.kind != self.state.detected_intent:
+            return
+        service = self.tools.service_by_id(offer.service_type_id)
+        if service is not None:
+            slots.appointment_type, slots.service_type, slots.service_type_id = (
+                "service",
+                service.name,
+                service.id,
             )
-            found = await self.tools.check_availability(kind, start, slots.inventory_id)
-            if found.requested_free:
-                slots.preferred_time = start.strftime("%H:%M")
-            else:
-                return self._offer(slots, found, self._sorry(found))
+        if offer.kind == "book_test_drive":
+            slots.appointment_type = "test_drive"
+            vehicle = (
+                self.tools.vehicle_by_id(offer.inventory_ids[0]) if len(offer.inventory_ids) == 1 else None
+            )
+            if vehicle is not None:
+                slots.inventory_id = vehicle.id
+                slots.vehicle = f"{vehicle.year} {vehicle.make} {vehicle.model}"
+
+    async def _yes_no(self, slots: BookingSlots, was: str | None, changed: bool) -> str | None:
+        """Answers to the booking's own yes/no questions; None when the turn goes on as usual."""
+        answer = None if changed else self.update.yes_no
+        if was == "confirm" and answer == "yes":
+            return await self._write_booking(slots)
+        if was == "confirm" and answer == "no":
+            slots.awaiting, slots.failed_asks = "change", 0
+            return f"No problem. {QUESTIONS['change']}"
+        if was == "change" and not changed and self.update.names_slot is not None:
+            clear_slot(slots, self.update.names_slot)
+        if was == "caller_id" and answer == "yes" and self._caller_id():
+            slots.customer_phone = normalize_phone(self._caller_id() or "")
+        elif was == "caller_id" and answer == "no":
+            slots.awaiting = "phone"
+            return f"Okay. {QUESTIONS['phone']} Or {prompts.KEYPAD}."
+        if was == "choice" and answer == "yes" and len(slots.offered_times) == 1:
+            picked = datetime.fromisoformat(slots.offered_times[0])
+            slots.preferred_date, slots.preferred_time = picked.date().isoformat(), picked.strftime("%H:%M")
+        elif was == "choice" and answer == "yes" and slots.offered_times:
+            options = self.offers.say_options([datetime.fromisoformat(m) for m in slots.offered_times])
+            return f"Great. Which one: {options}?"
+        return None
+
+    async def _book(self, slots: BookingSlots, was: str | None, changed: bool) -> str:
+        answered = await self._yes_no(slots, was, changed)
+        if answered is not None:
+            return answered
+        if was == "phone" and self.update.number_unknown and not slots.customer_phone:
+            return prompts.number_unknown(slots, self._caller_id())
+        kind = slots.appointment_type
+        missing = missing_for_booking(slots)
+        knows_what = kind is not None and missing not in ("action", "service", "vehicle")
+        if knows_what and kind is not None:
+            if self.update.suggestions and was in _WHEN_SLOTS and not changed:
+                return await self.offers.suggest(slots, kind, earliest=self.update.suggestions == "earliest")
+            vague_day = bool(slots.day_range) and slots.preferred_date is None
+            vague_time = (
+                slots.preferred_date is not None and slots.preferred_time is None and slots.part_of_day
+            )
+            if vague_day or vague_time:
+                return await self.offers.vague(slots, kind)
         moment = requested_moment(slots, self.tools.tz)
         if moment is not None and kind is not None:
             found = await self.tools.check_availability(kind, moment, slots.inventory_id)
             if not found.requested_free:
-                return self._offer(slots, found, self._sorry(found))
-            slots.offered_times = []
-        missing = missing_for_booking(slots)
-        lead = "Got it." if changed and self.state.booking_slots.is_active() else ""
+                return await self.offers.instead_of(slots, found, sorry(found))
+            slots.offered_times, slots.day_range, slots.part_of_day = [], [], None
         if missing is not None:
-            slots.awaiting = missing
-            question = QUESTIONS[missing]
-            if missing == "day":
-                question = f"What day works best for {self._what(slots)}?"
-            return f"{lead} {question}".strip()
-        slots.awaiting = "confirm"
+            return await self._ask(slots, missing, was, changed)
         assert moment is not None
-        phone = f", and we'll reach you at {say_phone(slots.customer_phone or '')}"
-        return (
-            f"Let me read that back: {self._what(slots)} on {self._when(moment)}, "
-            f"for {slots.customer_name}{phone}. Shall I book it?"
-        )
+        again = slots.failed_asks + 1 if was == "confirm" and not changed else 0
+        slots.awaiting, slots.failed_asks = "confirm", again
+        return prompts.read_back(self.tools, slots, moment, again=again)
+
+    async def _ask(self, slots: BookingSlots, missing: AwaitedSlot, was: str | None, changed: bool) -> str:
+        """The next question; after two turns without an answer to it, a way forward instead."""
+        if was == "choice" and not changed and slots.offered_times:
+            slots.failed_asks += 1
+            slots.awaiting = "choice"
+            options = self.offers.say_options([datetime.fromisoformat(m) for m in slots.offered_times])
+            if slots.failed_asks >= 2:
+                return (
+                    f"Sorry, I'm not getting it. I have {options}. You can say the first one, the second one "
+                    "or the last one, or name another day."
+                )
+            return f"Sorry, which one was that? I have {options}."
+        slots.failed_asks = slots.failed_asks + 1 if missing == was and not changed else 0
+        slots.awaiting = missing
+        kind = slots.appointment_type
+        if slots.failed_asks >= 2 and missing in _WHEN_SLOTS and kind is not None:
+            return await self.offers.suggest(slots, kind)
+        if slots.failed_asks >= 2:
+            return prompts.way_forward(self.tools, slots, missing, self._caller_id())
+        question = prompts.question(self.tools, slots, missing)
+        if slots.failed_asks == 1:
+            return f"Sorry, I didn't catch that. {question}"
+        lead = "Got it." if changed and self.state.booking_slots.is_active() else ""
+        return f"{lead} {question}".strip()
 
     async def _write_booking(self, slots: BookingSlots) -> str:
         moment = requested_moment(slots, self.tools.tz)
@@ -163,8 +196,8 @@ class BookingTurn:
                 session_id=self.state.session_id,
             )
         except SlotUnavailable as unavailable:
-            lead = f"I'm sorry, {_REASONS.get(unavailable.availability.reason, 'that time was just taken')}."
-            return self._offer(slots, unavailable.availability, lead)
+            lead = sorry(unavailable.availability)
+            return await self.offers.instead_of(slots, unavailable.availability, lead)
         slots.completed = True
         slots.awaiting = None
         slots.confirmation_code = appointment.confirmation_code
@@ -177,97 +210,43 @@ class BookingTurn:
                 email=customer.email,
                 vehicles=[{"make": v.make, "model": v.model, "year": v.year} for v in customer.vehicles],
             )
+        self.asked_anything_else = True
         return (
-            f"You're all set: {self._what(slots)} on {self._when(moment)}. Your confirmation code is "
+            f"You're all set: {prompts.what_is_booked(self.tools, slots)} "
+            f"{say_when(moment, self.tools.now().date())}. Your confirmation code is "
             f"{say_code(appointment.confirmation_code)}. Is there anything else I can help with?"
         )
 
-    async def _find(self, slots: BookingSlots) -> Appointment | None:
-        if slots.confirmation_code:
-            found = await self.tools.find_appointment(slots.confirmation_code)
-            if found is not None and found.status == "booked":
-                return found
-        if slots.customer_phone:
-            upcoming = await self.tools.upcoming_appointments(slots.customer_phone)
-            if upcoming:
-                slots.confirmation_code = upcoming[0].confirmation_code
-                return upcoming[0]
-        return None
 
-    async def _cancel(self, slots: BookingSlots, was_confirming: bool) -> str:
-        appointment = await self._find(slots)
-        if appointment is None:
-            return self._not_found(slots)
-        moment = datetime.combine(appointment.scheduled_date, appointment.scheduled_time, self.tools.tz)
-        what = f"your {self._describe(appointment)} on {self._when(moment)}"
-        if was_confirming and self.update.yes_no == "yes":
-            await self.tools.cancel_appointment(appointment.confirmation_code)
-            slots.completed, slots.awaiting = True, None
-            return f"Done. I've cancelled {what}. Is there anything else I can help with?"
-        if was_confirming and self.update.yes_no == "no":
-            slots.completed, slots.awaiting = True, None
-            return f"Okay, I'll leave {what} as it is. Anything else?"
-        slots.awaiting = "confirm"
-        return f"I see {what}. Would you like me to cancel it?"
-
-    async def _reschedule(self, slots: BookingSlots, was_confirming: bool, changed: bool) -> str:
-        appointment = await self._find(slots)
-        if appointment is None:
-            return self._not_found(slots)
-        old = datetime.combine(appointment.scheduled_date, appointment.scheduled_time, self.tools.tz)
-        what = f"your {self._describe(appointment)} on {self._when(old)}"
-        moment = requested_moment(slots, self.tools.tz)
-        if was_confirming and not changed and moment is not None:
-            if self.update.yes_no == "yes":
-                try:
-                    moved = await self.tools.reschedule_appointment(appointment.confirmation_code, moment)
-                except SlotUnavailable as unavailable:
-                    return self._offer(
-                        slots, unavailable.availability, "I'm sorry, that time was just taken."
-                    )
-                slots.completed, slots.awaiting = True, None
-                new = datetime.combine(moved.scheduled_date, moved.scheduled_time, self.tools.tz)
-                return f"Done. Your {self._describe(moved)} is now on {self._when(new)}. Anything else?"
-            if self.update.yes_no == "no":
-                return "No problem. What day and time would you prefer instead?"
-        if slots.preferred_date is None:
-            slots.awaiting = "day"
-            return f"I see {what}. What day would you like to move it to?"
-        if moment is None:
-            slots.awaiting = "time"
-            return "And what time would suit you that day?"
-        found = await self.tools.check_availability(
-            appointment.appointment_type, moment, appointment.inventory_id
+async def _update_for(brain: Brain, state: ConversationState) -> SlotUpdate:
+    """The booking values of this turn: from the words that were not a side question, but a service or car
+    named only in the question ("how much is an oil change, and can I book one Friday?") still counts."""
+    text = last_caller_text(state)
+    update = await brain.extract(state.booking_text or text, state)
+    if state.booking_text and update.service is None and update.vehicle is None:
+        whole = await brain.extract(text, state)
+        update = replace(
+            update, service=whole.service, vehicle=whole.vehicle, vehicle_words=whole.vehicle_words
         )
-        if not found.requested_free:
-            return self._offer(slots, found, self._sorry(found))
-        slots.awaiting = "confirm"
-        return f"So I'll move {what} to {self._when(moment)}. Is that right?"
-
-    def _not_found(self, slots: BookingSlots) -> str:
-        if slots.awaiting == "code" or slots.customer_phone or slots.confirmation_code:
-            slots.completed, slots.awaiting = True, None
-            return (
-                "I couldn't find an upcoming appointment under that. "
-                "Would you like me to connect you with someone, or book a new one?"
-            )
-        slots.awaiting = "code"
-        return QUESTIONS["code"]
+    return update
 
 
 def make_booking_node(
-    brain: Brain, tools: DealershipTools
+    brain: Brain, tools: DealershipTools, faq: FaqTurn
 ) -> Callable[[ConversationState], Awaitable[dict[str, Any]]]:
     async def booking(state: ConversationState) -> dict[str, Any]:
-        update = await brain.extract(last_caller_text(state), state)
+        update = await _update_for(brain, state)
         turn = BookingTurn(tools, state, update)
         slots, reply = await turn.run()
+        answers = [await faq.side_answer(request) for request in state.side_requests]
+        offer = PendingOffer(kind="anything_else", asked_at_turn=state.turn_count)
         fell_back = update.source == "offline-fallback"
         return {
             "understood_by": "offline-fallback" if fell_back else state.understood_by,
             "booking_slots": slots,
             "customer": turn.customer,
-            "draft_reply": reply,
+            "draft_reply": " ".join([*answers, reply]),
+            "pending_offer": offer if turn.asked_anything_else else None,
             "current_agent": "booking",
         }
 

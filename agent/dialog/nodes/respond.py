@@ -24,6 +24,7 @@ async def respond(state: ConversationState) -> dict[str, Any]:
     reply = for_the_ear(" ".join(p for p in parts if p))
     return {
         "reply": reply,
+        "last_reply": reply,
         "messages": [AIMessage(content=reply, name=state.current_agent)],
         "turn_count": state.turn_count + 1,
         "last_updated": datetime.now(UTC),

@@ -6,9 +6,11 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from agent.dialog.brain import Brain, Routing
+from agent.dialog.brain import Brain, Clause, Routing, SlotUpdate
+from agent.dialog.nlu.confirmations import parse_yes_no
 from agent.dialog.nlu.faq_index import FAQ_MIN_SCORE
-from agent.dialog.state import ConversationState
+from agent.dialog.nlu.moves import conversation_move
+from agent.dialog.state import ConversationState, SideRequest
 from agent.dialog.tools.dealership import DealershipTools
 from agent.dialog.transcript import last_caller_text
 from agent.log import get_logger
@@ -18,7 +20,8 @@ log = get_logger(__name__)
 Route = Literal["faq", "booking", "escalation"]
 _BOOKING = {"book_service", "book_test_drive", "cancel", "reschedule"}
 _FOLLOW_BOOKING = {"provide_info", "affirm", "deny", "unknown"}
-
+_QUESTIONS = {"faq", "inventory"}
+_ANSWERS_TO_OFFER = {"affirm", "deny", "unknown", "thanks", "goodbye", "provide_info"}
 
 _QUESTION = re.compile(
     r"^\s*(what|where|when|how|why|which|who|do you|does|is there|are there|is it|are you|can you tell)\b",
@@ -41,20 +44,87 @@ async def _question_not_booking(text: str, routing: Routing, tools: DealershipTo
     return routing
 
 
+def answer_to_offer(text: str, routing: Routing, state: ConversationState) -> Routing:
+    """A yes or no to the agent's last question ("Would you like to book one?", "Anything else?")."""
+    offer = state.live_offer()
+    if offer is None or state.booking_slots.is_active() or routing.intent not in _ANSWERS_TO_OFFER:
+        return routing
+    answer = parse_yes_no(text) if len(text.split()) <= 8 else None
+    if answer is None and routing.intent in ("affirm", "deny"):
+        answer = "yes" if routing.intent == "affirm" else "no"
+    if answer is None:
+        return routing
+    if offer.kind == "anything_else":
+        return Routing("goodbye" if answer == "no" else "affirm", 0.9, routing.source)
+    return Routing(offer.kind if answer == "yes" else "deny", 0.9, routing.source)
+
+
+def plan_requests(
+    routing: Routing, clauses: list[Clause], state: ConversationState
+) -> tuple[Routing, list[SideRequest], str | None]:
+    """Several requests in one utterance: questions beside a booking are answered first, and the booking
+    reads only its own words ("what are your Saturday hours, and can I book an oil change?"); two
+    questions both get answers. Returns the routing, the side requests and the booking's words."""
+    questions = [c for c in clauses if c.intent in _QUESTIONS and c.confidence >= 0.5]
+    rest = [c for c in clauses if c not in questions]
+    if not questions:
+        return routing, [], None
+    side = [SideRequest(text=c.text, intent=c.intent) for c in questions]
+    asked_booking = next((c for c in rest if c.intent in _BOOKING), None)
+    follows = state.booking_slots.is_active() and routing.intent in _FOLLOW_BOOKING
+    if rest and (routing.intent in _BOOKING or asked_booking is not None or follows):
+        if routing.intent in _BOOKING or follows:
+            intent = routing.intent
+        else:
+            intent = asked_booking.intent if asked_booking else "provide_info"
+        return Routing(intent, routing.confidence, routing.source), side, " ".join(c.text for c in rest)
+    if len(questions) >= 2:
+        intent = routing.intent if routing.intent in _QUESTIONS else questions[0].intent
+        return Routing(intent, routing.confidence, routing.source), side, None
+    return routing, [], None
+
+
+def holds_booking_details(update: SlotUpdate) -> bool:
+    """Words that only make sense towards a booking ("Friday at 2", "555 014 3344", "tire rotation")."""
+    return any(
+        value is not None
+        for value in (update.service, update.day, update.time, update.day_range, update.phone, update.name)
+    ) or (update.vehicle is not None and update.appointment_type == "test_drive")
+
+
 def make_router_node(
     brain: Brain, tools: DealershipTools
 ) -> Callable[[ConversationState], Awaitable[dict[str, Any]]]:
     async def router(state: ConversationState) -> dict[str, Any]:
         text = last_caller_text(state)
-        routing = await _question_not_booking(text, await brain.route(text, state), tools)
+        side: list[SideRequest] = []
+        booking_text = None
+        move = conversation_move(text)
+        if move is not None:  # "can you repeat that?", "um, and": no brain needed, nothing to book
+            routing = Routing(move, 0.95, brain.name)
+        else:
+            routing = await _question_not_booking(text, await brain.route(text, state), tools)
+            routing = answer_to_offer(text, routing, state)
+            routing, side, booking_text = plan_requests(routing, await brain.split_requests(text), state)
+            idle = not state.booking_slots.is_active() and not side
+            vague = routing.intent in ("unknown", "greeting", "affirm", "deny")
+            # A fragment that names a day, a service or a number starts a booking; it is never "not sure".
+            if idle and vague and holds_booking_details(await brain.extract(text, state)):
+                routing = Routing("provide_info", 0.9, routing.source)
         log.info(
-            "routed", intent=routing.intent, confidence=round(routing.confidence, 3), brain=routing.source
+            "routed",
+            intent=routing.intent,
+            confidence=round(routing.confidence, 3),
+            brain=routing.source,
+            side_requests=len(side),
         )
         return {
             "detected_intent": routing.intent,
             "confidence": routing.confidence,
             "current_agent": "router",
             "understood_by": routing.source,
+            "side_requests": side,
+            "booking_text": booking_text,
         }
 
     return router

@@ -114,9 +114,12 @@ class DealershipTools:
         return await self.customers.get_by_phone(phone)
 
     async def check_availability(
-        self, kind: AppointmentKind, when: datetime, inventory_id: int | None = None
+        self, kind: AppointmentKind, when: datetime, inventory_id: int | None = None, alternatives: int = 3
     ) -> Availability:
-        return await self.scheduling.check_availability(kind, when, inventory_id=inventory_id, now=self.now())
+        """Whether `when` is free; when it is not (or is no slot start at all), the nearest free slots."""
+        return await self.scheduling.check_availability(
+            kind, when, inventory_id=inventory_id, now=self.now(), alternatives=alternatives
+        )
 
     async def book_appointment(
         self,
