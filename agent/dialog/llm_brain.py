@@ -9,7 +9,7 @@ from dataclasses import replace
 from agent.config import DialogSettings
 from agent.dialog.brain import Brain, Clause, Routing, SlotUpdate
 from agent.dialog.llm import BookingExtraction, LlmClient, LlmUnavailable
-from agent.dialog.nlu.contacts import parse_email, parse_phone
+from agent.dialog.nlu.contacts import has_number_loop, parse_email, parse_phone
 from agent.dialog.nlu.names import parse_name
 from agent.dialog.nlu.services import match_service
 from agent.dialog.slot_parsing import when_said
@@ -128,7 +128,8 @@ class LlmBrain(Brain):
             update = replace(update, name=None)
         update = replace(
             update,
-            phone=offline.phone or (update.phone if awaiting == "phone" else None),
+            phone=offline.phone
+            or (update.phone if awaiting == "phone" and not has_number_loop(text) else None),
             email=offline.email,
             correction=offline.correction,
             confirmation_code=offline.confirmation_code,

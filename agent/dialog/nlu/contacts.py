@@ -68,13 +68,7 @@ def _is_loop(run: list[str]) -> bool:
     return False
 
 
-def parse_phone(text: str) -> str | None:
-    """The 10-digit US number in `text` ("five five five, oh one four, two two three three"), else None.
-
-    Digits may be spoken, written or mixed; "double five" and "triple oh" repeat; a leading "plus one"
-    or "1" country code is dropped. Other numbers in the sentence (years, prices) are separate runs. A run
-    that loops ("500, 500, 500, 5") is a transcription artefact, not a number.
-    """
+def _phone_runs(text: str) -> list[list[str]]:
     tokens = _PHONE_TOKEN.findall(text.lower()[:_MAX_CHARS])
     runs: list[list[str]] = [[]]
     for tok in tokens:
@@ -84,7 +78,22 @@ def parse_phone(text: str) -> str | None:
             continue
         elif runs[-1]:
             runs.append([])
-    for run in sorted(runs, key=len, reverse=True):
+    return runs
+
+
+def has_number_loop(text: str) -> bool:
+    """Whether the words hold a number said over and over ("500, 500, 500, ..."), a transcription artefact."""
+    return any(_is_loop(run) for run in _phone_runs(text))
+
+
+def parse_phone(text: str) -> str | None:
+    """The 10-digit US number in `text` ("five five five, oh one four, two two three three"), else None.
+
+    Digits may be spoken, written or mixed; "double five" and "triple oh" repeat; a leading "plus one"
+    or "1" country code is dropped. Other numbers in the sentence (years, prices) are separate runs. A run
+    that loops ("500, 500, 500, 5") is a transcription artefact, not a number.
+    """
+    for run in sorted(_phone_runs(text), key=len, reverse=True):
         if _is_loop(run):
             continue
         digits = _phone_run_digits(run)
