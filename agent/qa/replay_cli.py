@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 from agent.config import Settings
+from agent.qa.corpus_judge import corpus_failures
+from agent.qa.corpus_manifest import is_corpus_file, load_corpus, replay_scenario_of
 from agent.qa.voice_replay import VOICE_FILE, VoiceResult, replay_scenario, write_report
 from agent.runtime import open_voice
 
@@ -22,8 +24,12 @@ def load_voice_scenarios(target: Path) -> list[dict[str, Any]]:
         return [
             {"name": target.stem, "band": "clean", "turns": [{"wav": str(wav)}], "expect": {"agents": None}}
         ]
-    loaded: list[dict[str, Any]] = yaml.safe_load(target.read_text(encoding="utf-8"))
-    return loaded
+    loaded = yaml.safe_load(target.read_text(encoding="utf-8"))
+    # The caller corpus (fixtures/callers/corpus.yaml) is a manifest: one scenario per conversation.
+    if is_corpus_file(loaded):
+        return [replay_scenario_of(conversation) for conversation in load_corpus(target).conversations]
+    scenarios: list[dict[str, Any]] = loaded
+    return scenarios
 
 
 def summarise(results: list[VoiceResult]) -> str:
@@ -62,6 +68,7 @@ async def run_replay(settings: Settings, target: Path, names: list[str], out: Pa
             started = time.perf_counter()
             print(f"[{index}/{len(scenarios)}] {scenario['name']} ...", end="", flush=True, file=sys.stderr)
             result = await replay_scenario(scenario, settings, voice, out_dir=out, realtime=realtime)
+            result.failures += corpus_failures(scenario, result)
             results.append(result)
             verdict = "pass" if result.passed else "FAIL"
             print(f" {verdict} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
