@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from agent.calls.factory import CallFactory, call_config
+from agent.calls.session import CallParts
 from agent.config import Settings, SttSettings, TtsSettings
 from agent.dialog.assembly import Dialog, assemble_dialog
 from agent.dialog.conversation import EventSink
@@ -20,6 +22,7 @@ from agent.speech.tts_hibari import HibariTTS
 from agent.speech.tts_kokoro_onnx import KokoroOnnxTTS
 from agent.speech.tts_piper import PiperTTS, piper_available
 from agent.store.backends import open_database
+from agent.store.callbacks import Callbacks
 from agent.store.catalog import Catalog
 from agent.store.db import Database
 from agent.store.scheduling import Scheduling
@@ -49,6 +52,13 @@ class Runtime:
     humans: HumanAvailability
     dialog: Dialog
     voice: Voice | None
+
+
+def call_factory(settings: Settings, dialog: Dialog, voice: Voice, events: EventSink) -> CallFactory:
+    """How this process builds every call (phone, browser, replay): the same parts and the same settings."""
+    parts = CallParts(dialog.conversations, voice.stt, voice.tts, events)
+    config = call_config(settings.voice, settings.stt, settings.calls, stt_hint=dialog.stt_hint)
+    return CallFactory(parts, config)
 
 
 def tts_engines(settings: TtsSettings) -> list[TextToSpeech]:
@@ -104,16 +114,13 @@ async def open_runtime(
             log.warning("state_store_unreachable", backend=store.backend)
         scheduling = Scheduling(database, tz)
         humans = HumanAvailability(
+            settings.escalation,
             store=store,
-            scheduling=scheduling,
+            callbacks=Callbacks(database, tz),
             catalog=Catalog(database),
             events=events,
             tz=tz,
-            min_s=settings.escalation.escalation_min_s,
-            max_s=settings.escalation.escalation_max_s,
-            available_probability=settings.escalation.human_available_probability,
-            humans=settings.escalation.human_agents,
-            seed=settings.escalation.escalation_seed,
+            clock=clock,
         )
         dialog = await assemble_dialog(
             settings.dialog,

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from agent.audio.frames import FRAME_MS, AudioFrame, samples_per_frame
 from agent.calls.io import CallIO, DtmfDigit
+from agent.calls.playout import Playout
 
 Int16Array = npt.NDArray[np.int16]
 
@@ -63,15 +64,11 @@ class ReplayCall(CallIO):
         self._max_call_s = max_call_s
         self._hangup_after_s = hangup_after_s
         self._agent_quiet_s = agent_quiet_s
-        self._queue: deque[Int16Array] = deque()
-        self._queued = 0
-        self._played = 0
+        self._playout = Playout(output_rate)
         self._ticks = 0
         self._working = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._drained = asyncio.Event()
-        self._drained.set()
         self._hung_up = False
         self._talking: Int16Array | None = None  # caller audio being spoken now
         self._talk_pos = 0
@@ -90,33 +87,12 @@ class ReplayCall(CallIO):
     def now(self) -> float:
         return self._ticks * FRAME_MS / 1000
 
-    @property
-    def played_samples(self) -> int:
-        return self._played
-
-    @property
-    def queued_samples(self) -> int:
-        return self._queued
-
     async def play(self, samples: Int16Array) -> None:
         if self._hung_up or samples.size == 0:
             return
-        if self._queued == 0 and self._reply_mark is None:
-            self._reply_mark = self._played
-        self._queue.append(samples)
-        self._queued += int(samples.size)
-        self._drained.clear()
-
-    async def wait_played(self) -> None:
-        if not self._hung_up:
-            await self._drained.wait()
-
-    def clear(self) -> int:
-        dropped = self._queued
-        self._queue.clear()
-        self._queued = 0
-        self._drained.set()
-        return dropped
+        if self.playout.pending == 0 and self._reply_mark is None:
+            self._reply_mark = self.playout.played
+        self.playout.push(samples)
 
     @contextlib.asynccontextmanager
     async def _work(self) -> AsyncIterator[None]:
@@ -134,7 +110,7 @@ class ReplayCall(CallIO):
 
     async def hangup(self) -> None:
         self._hung_up = True
-        self.clear()
+        self.playout.close()
         self.dtmf_queue.put_nowait(None)
 
     async def transfer(self, target: str) -> bool:
@@ -153,7 +129,7 @@ class ReplayCall(CallIO):
             else:
                 await asyncio.sleep(0)
                 await self._idle.wait()
-            self._playout(samples_per_frame(self.output_rate))
+            self._play_tick(samples_per_frame(self.output_rate))
             samples = self._caller_frame(frame_in)
             if samples is None:
                 break
@@ -166,30 +142,17 @@ class ReplayCall(CallIO):
         await self.hangup()
 
     # The scripted caller ---------------------------------------------------------------------------
-    def _playout(self, n: int) -> None:
-        out = np.zeros(n, np.int16)
-        filled = 0
-        while filled < n and self._queue:
-            head = self._queue[0]
-            take = min(n - filled, int(head.size))
-            out[filled : filled + take] = head[:take]
-            filled += take
-            if take == head.size:
-                self._queue.popleft()
-            else:
-                self._queue[0] = head[take:]
-        self._queued -= filled
-        self._played += filled
-        if filled:
+    def _play_tick(self, n: int) -> None:
+        before = self.playout.sent
+        out = self.playout.pull(n)
+        if self.playout.sent > before:
             self._last_agent_audio_tick = self._ticks
-        if self._queued == 0:
-            self._drained.set()
         self.log.agent.append(out)
 
     def _agent_finished(self) -> bool:
         quiet_ticks = self._agent_quiet_s * 1000 / FRAME_MS
         return (
-            self._queued == 0
+            self.playout.pending == 0
             and self._working == 0
             and self._last_agent_audio_tick > self._caller_done_tick
             and self._ticks - self._last_agent_audio_tick >= quiet_ticks
@@ -206,11 +169,13 @@ class ReplayCall(CallIO):
         if self._turns:
             turn = self._turns[0]
             reply_played = (
-                (self._played - self._reply_mark) / self.output_rate if self._reply_mark is not None else 0
+                (self.playout.played - self._reply_mark) / self.output_rate
+                if self._reply_mark is not None
+                else 0
             )
             barge = (
                 turn.barge_in_after_s is not None
-                and self._queued > 0
+                and self.playout.pending > 0
                 and reply_played >= turn.barge_in_after_s
             )
             waited = (self._ticks - self._last_agent_audio_tick) * FRAME_MS / 1000
@@ -224,6 +189,6 @@ class ReplayCall(CallIO):
             and (self._ticks - self._last_agent_audio_tick) * FRAME_MS / 1000 >= self._hangup_after_s
         ):
             return None
-        if self._queued == 0:
+        if self.playout.pending == 0:
             self._reply_mark = None
         return np.zeros(n, np.int16)

@@ -6,16 +6,15 @@ import asyncio
 import contextlib
 import re
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from agent.audio.frames import FRAME_MS, AudioFrame, samples_per_frame
 from agent.calls.io import CallHandler, CallIO, DtmfDigit
-from agent.log import bind_ids, get_logger
+from agent.calls.playout import Playout
+from agent.log import get_logger
 from telephony.sip_stack import SipLeg, SipStack, StackConfig
 from telephony.transfer_policy import is_transfer_allowed
 
@@ -63,12 +62,9 @@ class SipCall(CallIO):
         self._transfer_timeout_s = transfer_timeout_s
         self._frames: asyncio.Queue[AudioFrame | None] = asyncio.Queue()
         self._digits: asyncio.Queue[DtmfDigit | None] = asyncio.Queue()
-        self._outgoing: deque[npt.NDArray[np.int16]] = deque()
-        self._queued = 0
-        self._written = 0  # samples handed to the stack, minus those flushed unplayed
+        # Agent audio waits in the playout; at most AHEAD_SAMPLES of it sit in the stack's send buffer.
+        self._playout = Playout(RATE, downstream=leg.tx_buffered_samples, flush=leg.flush)
         self._received = 0
-        self._drained = asyncio.Event()
-        self._drained.set()
         self._pending_in = np.zeros(0, np.int16)
         self._ended = False
         leg.on_digit(self._on_digit)
@@ -116,28 +112,19 @@ class SipCall(CallIO):
 
     def _send(self) -> None:
         room = AHEAD_SAMPLES - self._leg.tx_buffered_samples()
-        while room > 0 and self._outgoing:
-            head = self._outgoing[0]
-            chunk = head[:room]
+        if room > 0 and self.playout.queued:
+            chunk = self.playout.take(room)
             taken = self._leg.write(chunk.tobytes()) // 2
-            if taken == 0:
-                break
-            self._written += taken
-            self._queued -= taken
-            room -= taken
-            if taken == head.size:
-                self._outgoing.popleft()
-            else:
-                self._outgoing[0] = head[taken:]
-        if not self._outgoing and self._leg.tx_buffered_samples() == 0:
-            self._drained.set()
+            if taken < chunk.size:  # the stack took less than it had room for: the rest goes next tick
+                self.playout.give_back(chunk[taken:])
+        self.playout.settle()
 
     def _end_streams(self) -> None:
         if not self._ended:
             self._ended = True
             self._frames.put_nowait(None)
             self._digits.put_nowait(None)
-            self._drained.set()
+            self.playout.close()
 
     # CallIO -----------------------------------------------------------------------------------------
     async def frames(self) -> AsyncIterator[AudioFrame]:
@@ -147,34 +134,6 @@ class SipCall(CallIO):
     async def dtmf(self) -> AsyncIterator[DtmfDigit]:
         while (digit := await self._digits.get()) is not None:
             yield digit
-
-    async def play(self, samples: npt.NDArray[np.int16]) -> None:
-        if self._ended or samples.size == 0:
-            return
-        self._outgoing.append(samples)
-        self._queued += int(samples.size)
-        self._drained.clear()
-
-    async def wait_played(self) -> None:
-        await self._drained.wait()
-
-    def clear(self) -> int:
-        unsent = self._leg.tx_buffered_samples()
-        self._leg.flush()
-        dropped = self._queued + unsent
-        self._written -= unsent
-        self._outgoing.clear()
-        self._queued = 0
-        self._drained.set()
-        return dropped
-
-    @property
-    def played_samples(self) -> int:
-        return max(0, self._written - self._leg.tx_buffered_samples())
-
-    @property
-    def queued_samples(self) -> int:
-        return self._queued + self._leg.tx_buffered_samples()
 
     def now(self) -> float:
         return self._received / RATE
@@ -257,39 +216,39 @@ class SipEndpoint:
         task.add_done_callback(lambda _: self._calls.pop(leg.call_id, None))
 
     async def _run_call(self, leg: SipLeg, received: float) -> None:
-        bind_ids(call_id=leg.call_id)
         call: SipCall | None = None
         try:
             if self._limits.answer_delay_s:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(leg.closed.wait(), self._limits.answer_delay_s)
                 if leg.is_closed:
-                    log.info("sip_call_cancelled_before_answer", reason=leg.close_reason)
+                    log.info("sip_call_cancelled_before_answer", call_id=leg.call_id, reason=leg.close_reason)
                     return
             await leg.answer()
             if not await self._established(leg):
-                log.info("sip_call_gone_before_established", reason=leg.close_reason)
+                log.info("sip_call_gone_before_established", call_id=leg.call_id, reason=leg.close_reason)
                 return
             self.answered += 1
             log.info(
                 "sip_call_answered",
+                call_id=leg.call_id,
                 peer=leg.peer_uri,
                 answer_ms=round((time.perf_counter() - received) * 1000, 1),
             )
             call = SipCall(leg, allow_list=self._allow_list)
             await self._on_call(call)
         except TimeoutError:
-            log.warning("sip_call_not_established", reason=leg.close_reason)
+            log.warning("sip_call_not_established", call_id=leg.call_id, reason=leg.close_reason)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("sip_call_failed")
+            log.exception("sip_call_failed", call_id=leg.call_id)
         finally:
             if call is not None:
                 await call.aclose()
             else:
                 await leg.hangup()
-            log.info("sip_call_closed", reason=leg.close_reason)
+            log.info("sip_call_closed", call_id=leg.call_id, reason=leg.close_reason)
 
     async def _established(self, leg: SipLeg) -> bool:
         """Wait for the ACK (media up); False when the caller hung up first. Raises TimeoutError."""

@@ -27,8 +27,9 @@ from agent.calls.browser import (
     TooManyBrowserCalls,
 )
 from agent.calls.io import CallIO, DtmfDigit
-from agent.log import bind_ids, get_logger
-from telephony.playout import OUT_FRAME, OUT_RATE, AgentVoiceTrack, Outbox
+from agent.calls.playout import Playout
+from agent.log import get_logger
+from telephony.webrtc_track import OUT_RATE, AgentVoiceTrack
 
 log = get_logger(__name__)
 Int16Array = npt.NDArray[np.int16]
@@ -70,7 +71,7 @@ class WebRtcCall(CallIO):
         pc: RTCPeerConnection,
         caller: MediaStreamTrack,
         voice: AgentVoiceTrack,
-        outbox: Outbox,
+        playout: Playout,
         *,
         peer_timeout_s: float = 15.0,
     ) -> None:
@@ -81,7 +82,7 @@ class WebRtcCall(CallIO):
         self._pc = pc
         self._caller = caller
         self._voice = voice
-        self._outbox = outbox
+        self._playout = playout
         self._peer_timeout_s = peer_timeout_s
         self._frames: asyncio.Queue[AudioFrame | None] = asyncio.Queue()
         self._received = 0
@@ -188,7 +189,7 @@ class WebRtcCall(CallIO):
             self._ended.set()
             self._changed.set()
             self._frames.put_nowait(None)
-            self._outbox.clear()
+            self.playout.close()
 
     # CallIO ---------------------------------------------------------------------------------------------
     async def frames(self) -> AsyncIterator[AudioFrame]:
@@ -199,24 +200,6 @@ class WebRtcCall(CallIO):
         await self._ended.wait()  # browsers have no keypad here: the stream just ends with the call
         return
         yield  # pragma: no cover - makes this an async generator
-
-    async def play(self, samples: Int16Array) -> None:
-        if not self._ended.is_set():
-            self._outbox.push(samples)
-
-    async def wait_played(self) -> None:
-        await self._outbox.drained.wait()
-
-    def clear(self) -> int:
-        return self._outbox.clear()
-
-    @property
-    def played_samples(self) -> int:
-        return self._outbox.sent
-
-    @property
-    def queued_samples(self) -> int:
-        return self._outbox.queued
 
     def now(self) -> float:
         return self._received / IN_RATE
@@ -317,8 +300,8 @@ class WebRtcEndpoint:
         self._answering += 1
         servers = [RTCIceServer(url) for url in self._ice_servers]
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
-        outbox = Outbox(OUT_FRAME)
-        voice = AgentVoiceTrack(outbox)
+        playout = Playout(OUT_RATE)
+        voice = AgentVoiceTrack(playout)
         try:
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
@@ -337,7 +320,7 @@ class WebRtcEndpoint:
             self._answering -= 1
         call_id = f"webrtc-{uuid.uuid4().hex[:16]}"
         call = WebRtcCall(
-            call_id, pc, audio.receiver.track, voice, outbox, peer_timeout_s=self._peer_timeout_s
+            call_id, pc, audio.receiver.track, voice, playout, peer_timeout_s=self._peer_timeout_s
         )
         self._live[call_id] = call
         task = asyncio.create_task(self._run(call, session_id), name=f"webrtc-call-{call_id}")
@@ -347,22 +330,21 @@ class WebRtcEndpoint:
         return AnsweredOffer(sdp=pc.localDescription.sdp, call_id=call_id)
 
     async def _run(self, call: WebRtcCall, session_id: str) -> None:
-        bind_ids(call_id=call.call_id, session_id=session_id)
         try:
             if await call.connected():
                 self.answered += 1
-                log.info("webrtc_call_connected")
+                log.info("webrtc_call_connected", call_id=call.call_id)
             else:
-                log.warning("webrtc_call_not_connected", ended_by=call.ended_by)
+                log.warning("webrtc_call_not_connected", call_id=call.call_id, ended_by=call.ended_by)
             await self._on_call(call, session_id)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("webrtc_call_failed")
+            log.exception("webrtc_call_failed", call_id=call.call_id)
         finally:
             self._live.pop(call.call_id, None)
             await call.aclose()
-            log.info("webrtc_call_closed", ended_by=call.ended_by)
+            log.info("webrtc_call_closed", call_id=call.call_id, ended_by=call.ended_by)
 
     async def end_call(self, call_id: str) -> bool:
         call = self._live.get(call_id)

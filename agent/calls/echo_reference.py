@@ -24,13 +24,14 @@ class EchoReference:
         self._tape: list[Int16Array] = []
         self._tape_start = 0  # output-stream sample index of the tape's first sample
         self._fed = 0  # output-stream samples already handed to the canceller
+        io.playout.observe(on_push=self.queued, on_clear=self.cleared)
 
     def queued(self, samples: Int16Array) -> None:
-        """Agent audio handed to the transport (call it with what `play` gets)."""
+        """Agent audio queued for the caller (the call's playout tells us)."""
         self._tape.append(samples)
 
     def cleared(self) -> None:
-        """The transport dropped unplayed audio (barge-in): forget it too."""
+        """Unplayed audio was dropped (barge-in): forget it too."""
         played = self._io.played_samples
         tape = np.concatenate(self._tape) if self._tape else np.zeros(0, np.int16)
         self._tape = [tape[: max(0, played - self._tape_start)]]

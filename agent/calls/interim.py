@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import numpy as np
 
-from agent.dialog.conversation import EventSink
 from agent.log import get_logger
 from agent.speech.stt import SpeechToText
 
@@ -28,7 +27,7 @@ class InterimTranscripts:
     def __init__(
         self,
         stt: SpeechToText,
-        events: EventSink,
+        publish: Callable[[str], Awaitable[None]],
         *,
         every_s: float,
         hint: str | None,
@@ -36,7 +35,7 @@ class InterimTranscripts:
     ) -> None:
         self._stt = stt
         self._working = working  # the call's CPU-work marker: a virtual-clock replay pauses during the decode
-        self._events = events
+        self._publish = publish
         self._every_s = every_s
         self._hint = hint
         self._task: asyncio.Task[None] | None = None
@@ -45,7 +44,7 @@ class InterimTranscripts:
         self.published = 0
         self.skipped_busy = 0
 
-    def update(self, session_id: str, now_s: float, speech_started_s: float, audio: list[np.ndarray]) -> None:
+    def update(self, now_s: float, speech_started_s: float, audio: list[np.ndarray]) -> None:
         """Called on every frame while the caller speaks; starts a partial decode when one is due."""
         if self._task is not None and not self._task.done():
             return
@@ -58,9 +57,7 @@ class InterimTranscripts:
         if samples.size < MIN_AUDIO_S * STT_RATE:
             return
         self._last_s = now_s
-        self._task = asyncio.create_task(
-            self._decode(session_id, samples, self._utterance), name="interim-stt"
-        )
+        self._task = asyncio.create_task(self._decode(samples, self._utterance), name="interim-stt")
 
     def utterance_over(self) -> None:
         """The caller stopped (or barged in anew): whatever partial decode is in flight is now stale."""
@@ -71,7 +68,7 @@ class InterimTranscripts:
             # and its result is dropped as stale.
             self._task.cancel()
 
-    async def _decode(self, session_id: str, samples: np.ndarray, utterance: int) -> None:
+    async def _decode(self, samples: np.ndarray, utterance: int) -> None:
         try:
             async with self._working():
                 transcript = await self._stt.transcribe(samples, hint=self._hint)
@@ -81,16 +78,7 @@ class InterimTranscripts:
         if utterance != self._utterance or not transcript.text:
             return
         self.published += 1
-        await self._events.publish(
-            session_id,
-            {
-                "type": "transcript",
-                "session_id": session_id,
-                "role": "user",
-                "content": transcript.text,
-                "interim": True,
-            },
-        )
+        await self._publish(transcript.text)
 
     async def aclose(self) -> None:
         if self._task is not None:

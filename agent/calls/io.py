@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.audio.frames import AudioFrame
+from agent.calls.playout import Playout
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,10 @@ class DtmfDigit:
 class CallIO(ABC):
     """What a session may do with a call; transports implement it and never see the session.
 
-    Time is media time: seconds of caller audio delivered so far (`now()`), so a replay on a virtual
-    clock and a live call behave the same. Agent audio is queued with `play` and paced out by the
-    transport; `played_samples` counts what the caller actually heard, which is what barge-in needs.
+    A transport is frames in (`frames`, `dtmf`), frames out (it drains `playout`, the call's one outgoing
+    buffer), hang-up and transfer. Time is media time: seconds of caller audio delivered so far (`now()`), so a
+    replay on a virtual clock and a live call behave the same. `played_samples` counts what the caller actually
+    heard, which is what barge-in needs.
     """
 
     call_id: str
@@ -32,7 +34,9 @@ class CallIO(ABC):
     input_rate: int = 16000
     output_rate: int = 16000
     ended_by: str | None = None  # set by a transport that knows why media ended ("caller", "timeout")
+    _playout: Playout
 
+    # What a transport implements ---------------------------------------------------------------------------
     @abstractmethod
     def frames(self) -> AsyncIterator[AudioFrame]:
         """Caller audio, 20 ms frames at `input_rate`; the iterator ends when the caller hangs up."""
@@ -40,28 +44,6 @@ class CallIO(ABC):
     @abstractmethod
     def dtmf(self) -> AsyncIterator[DtmfDigit]:
         """Keypad digits as they arrive; ends with the call."""
-
-    @abstractmethod
-    async def play(self, samples: npt.NDArray[np.int16]) -> None:
-        """Queue agent audio at `output_rate` for playout."""
-
-    @abstractmethod
-    async def wait_played(self) -> None:
-        """Return when everything queued so far has been played (or cleared)."""
-
-    @abstractmethod
-    def clear(self) -> int:
-        """Barge-in: drop unplayed agent audio at once; returns how many samples were dropped."""
-
-    @property
-    @abstractmethod
-    def played_samples(self) -> int:
-        """Agent samples the caller has heard since the call began."""
-
-    @property
-    @abstractmethod
-    def queued_samples(self) -> int:
-        """Agent samples queued but not yet played."""
 
     @abstractmethod
     def now(self) -> float:
@@ -79,6 +61,34 @@ class CallIO(ABC):
         """Marks CPU work (STT, dialog, TTS). A virtual-clock transport stops its clock meanwhile, so
         replays run as fast as the CPU allows without the caller "talking over" work in progress."""
         return contextlib.nullcontext()
+
+    # Agent audio out, the same for every transport: the call's playout -------------------------------------
+    @property
+    def playout(self) -> Playout:
+        """The call's one outgoing buffer: the session queues into it, the transport drains it."""
+        return self._playout
+
+    async def play(self, samples: npt.NDArray[np.int16]) -> None:
+        """Queue agent audio at `output_rate` for playout."""
+        self.playout.push(samples)
+
+    async def wait_played(self) -> None:
+        """Return when everything queued so far has been played (or cleared)."""
+        await self.playout.wait_drained()
+
+    def clear(self) -> int:
+        """Barge-in: drop unplayed agent audio at once; returns how many samples were dropped."""
+        return self.playout.clear()
+
+    @property
+    def played_samples(self) -> int:
+        """Agent samples the caller has heard since the call began."""
+        return self.playout.played
+
+    @property
+    def queued_samples(self) -> int:
+        """Agent samples queued but not yet played."""
+        return self.playout.pending
 
 
 # What a transport calls with each new call; it returns when the call is over (the session's whole life).

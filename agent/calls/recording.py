@@ -14,6 +14,7 @@ from agent.audio.frames import AudioFrame
 from agent.audio.resample import StreamResampler
 from agent.audio.wav import write_wav_channels
 from agent.calls.io import CallIO, DtmfDigit
+from agent.calls.playout import Playout
 from agent.log import get_logger
 
 log = get_logger(__name__)
@@ -188,6 +189,11 @@ class RecordingCallIO(CallIO):
         return self._inner
 
     @property
+    def playout(self) -> Playout:
+        """The inner call's: one outgoing buffer, whoever wraps the call."""
+        return self._inner.playout
+
+    @property
     def recorded_s(self) -> float:
         """Seconds of call recorded so far (the longer of the two tracks)."""
         return max(self._caller.end / self.input_rate, self._agent.end / self.output_rate)
@@ -268,17 +274,6 @@ class RecordingCallIO(CallIO):
     # Everything else is the inner call's ----------------------------------------------------------
     def dtmf(self) -> AsyncIterator[DtmfDigit]:
         return self._inner.dtmf()
-
-    async def wait_played(self) -> None:
-        await self._inner.wait_played()
-
-    @property
-    def played_samples(self) -> int:
-        return self._inner.played_samples
-
-    @property
-    def queued_samples(self) -> int:
-        return self._inner.queued_samples
 
     def now(self) -> float:
         return self._inner.now()

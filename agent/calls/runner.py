@@ -11,18 +11,13 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 
-from agent.audio.processing import ProcessingConfig
-from agent.audio.vad import VadConfig
+from agent.calls.factory import CallFactory
 from agent.calls.io import CallHandler, CallIO
 from agent.calls.recording import RecordingCallIO
 from agent.calls.session import CallSession
-from agent.calls.turn_taking import TurnTakingConfig
-from agent.config import Settings
-from agent.dialog.conversation import Conversations, EventSink
+from agent.config import CallSettings
 from agent.dialog.state import ConversationState
-from agent.log import bind_ids, get_logger
-from agent.speech.stt import SpeechToText
-from agent.speech.tts import TextToSpeech
+from agent.log import get_logger
 from agent.store.calls import CallLog
 from agent.store.models import CallChannel, CallEndedBy
 
@@ -30,23 +25,6 @@ log = get_logger(__name__)
 
 # The EventSink channel operators watch: call_started / call_ended for every call in this process.
 OPERATOR_CHANNEL = "operators"
-
-
-def vad_config(settings: Settings) -> VadConfig:
-    return VadConfig(
-        aggressiveness=settings.voice.vad_aggressiveness,
-        start_frames=settings.voice.vad_start_frames,
-        stop_frames=settings.voice.vad_stop_frames,
-        energy_threshold=settings.voice.vad_energy_threshold,
-    )
-
-
-def turn_config(settings: Settings) -> TurnTakingConfig:
-    return TurnTakingConfig(
-        end_silence_s=settings.voice.end_of_turn_silence_s,
-        patient_silence_s=settings.voice.patient_end_of_turn_silence_s,
-        barge_in_min_s=settings.voice.barge_in_min_s,
-    )
 
 
 def call_outcome(session: CallSession) -> str:
@@ -81,13 +59,9 @@ def transcript_of(state: ConversationState | None) -> list[dict[str, Any]]:
 class CallRunner:
     """Shared by every transport; one instance per process, holding no per-call state."""
 
-    settings: Settings
-    conversations: Conversations
-    stt: SpeechToText
-    tts: TextToSpeech
-    events: EventSink
+    factory: CallFactory
+    recording: CallSettings
     call_log: CallLog | None = None
-    stt_hint: str | None = None
     _active: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
 
     def active(self) -> list[dict[str, Any]]:
@@ -100,43 +74,19 @@ class CallRunner:
 
         return handle
 
-    def session_for(self, io: CallIO, session_id: str | None = None) -> CallSession:
-        settings = self.settings
-        return CallSession(
-            io,
-            self.conversations,
-            self.stt,
-            self.tts,
-            self.events,
-            vad_config=vad_config(settings),
-            turn_config=turn_config(settings),
-            stt_hint=self.stt_hint,
-            processing=ProcessingConfig(settings.voice.echo_cancellation, settings.voice.noise_suppression),
-            transfer_targets=dict(settings.calls.human_sip_uris),
-            hold_music_after_s=settings.calls.hold_music_after_s,
-            session_id=session_id or "",
-            interim_every_s=settings.stt.interim_transcript_every_s or None,
-        )
-
     async def run(self, io: CallIO, channel: CallChannel, *, session_id: str | None = None) -> CallSession:
         """Run one call to its end; the call row and the recording are written whatever happens.
         `session_id`: join that existing session (a browser call from a console chat) instead of a new one."""
-        bind_ids(call_id=io.call_id)
-        recorder = RecordingCallIO(io) if self.settings.calls.record_calls else None
-        session = self.session_for(recorder or io, session_id)
-        # A call that joined someone's session (a console chat) leaves it open when it hangs up; a session the
-        # call itself started ends with the call.
-        session.end_session_on_hangup = session_id is None
+        recorder = RecordingCallIO(io) if self.recording.record_calls else None
+        session = self.factory.session(recorder or io, session_id=session_id)
         caller_id = io.caller_id or await self._customer_phone(session_id)
         if self.call_log is not None:
             await self.call_log.start(io.call_id, channel, caller_id)
         ended_by: CallEndedBy = "caller"
         started = time.monotonic()
         try:
-            if not session.session_id:  # start it here so operators learn the session id before the greeting
-                state = await self.conversations.start(io.caller_id, channel="voice")
-                session.session_id = state.session_id
-            await self._started(io, channel, session.session_id, caller_id)
+            # The conversation starts here, so operators learn the session id before the greeting.
+            await self._started(io, channel, await session.open(), caller_id)
             await session.run()
         except BaseException:
             ended_by = "shutdown"
@@ -155,7 +105,7 @@ class CallRunner:
         if session_id is None:
             return None
         try:
-            return (await self.conversations.get(session_id)).customer.phone
+            return (await self.factory.parts.conversations.get(session_id)).customer.phone
         except Exception:  # an unknown session fails later, where the call is answered
             return None
 
@@ -191,7 +141,7 @@ class CallRunner:
 
     async def _tell_operators(self, event: dict[str, Any]) -> None:
         try:
-            await self.events.publish(OPERATOR_CHANNEL, event)
+            await self.factory.parts.events.publish(OPERATOR_CHANNEL, event)
         except Exception:  # operator views are best effort: a call never fails because of them
             log.exception("operator_event_not_published", event_type=event["type"])
 
@@ -202,7 +152,7 @@ class CallRunner:
         if recorder is not None:
             day = datetime.now(UTC).strftime("%Y-%m-%d")
             try:
-                path = await recorder.save(self.settings.calls.recordings_path / day / f"{_safe(io.call_id)}.wav")
+                path = await recorder.save(self.recording.recordings_path / day / f"{_safe(io.call_id)}.wav")
             except OSError:
                 log.exception("recording_not_saved")
         outcome = call_outcome(session)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +33,6 @@ class SpeechHandle:
     text: str
     io: CallIO
     tts: TextToSpeech
-    on_audio: Callable[[npt.NDArray[np.int16]], None] | None = None  # sees every chunk queued for playout
     first_audio_s: float | None = None  # wall seconds from start to the first queued audio
     interrupted: bool = False
     _plan: list[str] = field(default_factory=list)
@@ -76,8 +74,6 @@ class SpeechHandle:
         await self.io.wait_played()
 
     async def _play(self, samples: npt.NDArray[np.int16]) -> None:
-        if self.on_audio is not None:
-            self.on_audio(samples)
         await self.io.play(samples)
 
     @property

@@ -14,11 +14,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from agent.audio.processing import ProcessingConfig
 from agent.audio.resample import resample
 from agent.audio.wav import read_wav, write_wav
-from agent.calls.runner import turn_config, vad_config
-from agent.calls.session import CallSession
 from agent.calls.turn_record import TurnRecord
 from agent.config import Settings
 from agent.qa.dialog_scenarios import (
@@ -29,7 +26,7 @@ from agent.qa.dialog_scenarios import (
     load_scenarios,
 )
 from agent.qa.word_error import word_error_rate
-from agent.runtime import Voice, open_runtime
+from agent.runtime import Voice, call_factory, open_runtime
 from telephony.replay import CallerTurn, ReplayCall
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -143,20 +140,7 @@ async def replay_scenario(
                 output_rate=rate,
                 realtime=realtime,
             )
-            session = CallSession(
-                call,
-                runtime.dialog.conversations,
-                voice.stt,
-                voice.tts,
-                events,
-                vad_config=vad_config(settings),
-                turn_config=turn_config(settings),
-                stt_hint=runtime.dialog.stt_hint,
-                processing=ProcessingConfig(
-                    settings.voice.echo_cancellation, settings.voice.noise_suppression
-                ),
-                interim_every_s=settings.stt.interim_transcript_every_s or None,
-            )
+            session = call_factory(scenario_settings, runtime.dialog, voice, events).session(call)
             await session.run()
             result.turns = session.turns
             result.barge_ins = session.barge_ins

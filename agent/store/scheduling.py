@@ -1,25 +1,22 @@
-"""Booking service visits and test drives: availability, atomic booking, cancel, reschedule, callbacks."""
+"""Booking service visits and test drives: availability, atomic booking, cancel and reschedule."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal, cast
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from agent.store.availability import load_calendar, load_occupancy, nearest_free
 from agent.store.db import ConstraintViolation, Database, Reader, Row, utc_now_text
-from agent.store.models import Appointment, AppointmentKind, Availability, Callback
+from agent.store.models import Appointment, AppointmentKind, Availability
 from agent.store.phone_numbers import normalize_phone
+from agent.store.slot_rules import DEPARTMENT_OF, SlotRules
 
-DEPARTMENT_OF: dict[AppointmentKind, str] = {"service": "service", "test_drive": "sales"}
 # Letters and digits that survive being read out over a phone line: no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 6
 _NOT_CODE = re.compile(r"[^A-Z0-9]")
-_Refusal = Literal["taken", "closed", "past", "too_far"]
 
 
 class SchedulingError(Exception):
@@ -36,12 +33,6 @@ class SlotUnavailable(SchedulingError):
 
 class AppointmentNotFound(SchedulingError):
     """No booked appointment has that confirmation code."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Verdict:
-    availability: Availability
-    resource: str | None  # the first free resource for the asked slot, when it is free
 
 
 def normalize_code(text: str) -> str:
@@ -64,9 +55,7 @@ class Scheduling:
             raise ValueError("slot_minutes and horizon_days must be positive")
         self._db = db
         self.tz = tz
-        self.slot_minutes = slot_minutes
-        self.horizon_days = horizon_days
-        self.lead_time = lead_time
+        self._rules = SlotRules(tz, slot_minutes, horizon_days, lead_time)
 
     async def check_availability(
         self,
@@ -78,7 +67,7 @@ class Scheduling:
         alternatives: int = 3,
     ) -> Availability:
         """Is `when` bookable for `kind` (for a test drive: that car too)? If not, why and what instead."""
-        verdict = await self._evaluate(self._db, kind, when, inventory_id, now, alternatives, None)
+        verdict = await self._rules.evaluate(self._db, kind, when, inventory_id, now, alternatives, None)
         return verdict.availability
 
     async def book(
@@ -103,10 +92,10 @@ class Scheduling:
         try:
             async with self._db.write() as tx:
                 await _check_references(tx, kind, customer_id, service_type_id, inventory_id, vehicle_id)
-                verdict = await self._evaluate(tx, kind, when, inventory_id, now, 3, None)
+                verdict = await self._rules.evaluate(tx, kind, when, inventory_id, now, 3, None)
                 if verdict.resource is None:
                     raise SlotUnavailable(verdict.availability)
-                start = self._local(when)
+                start = self._rules.local(when)
                 row_id = await tx.insert(
                     "INSERT INTO appointments (confirmation_code, customer_id, appointment_type,"
                     " service_type_id, inventory_id, vehicle_id, scheduled_date, scheduled_time,"
@@ -162,10 +151,10 @@ class Scheduling:
                     raise AppointmentNotFound(f"no booked appointment with code {confirmation_code!r}")
                 kind = cast(AppointmentKind, row["appointment_type"])
                 inventory_id = cast(int | None, row["inventory_id"])
-                verdict = await self._evaluate(tx, kind, when, inventory_id, now, 3, row["id"])
+                verdict = await self._rules.evaluate(tx, kind, when, inventory_id, now, 3, row["id"])
                 if verdict.resource is None:
                     raise SlotUnavailable(verdict.availability)
-                start = self._local(when)
+                start = self._rules.local(when)
                 await tx.execute(
                     "UPDATE appointments SET scheduled_date = ?, scheduled_time = ?, resource = ?,"
                     " updated_at = ? WHERE id = ?",
@@ -191,7 +180,7 @@ class Scheduling:
 
     async def upcoming_for_customer(self, customer_id: int, now: datetime | None = None) -> list[Appointment]:
         """The customer's booked appointments from now on, soonest first."""
-        local = self._now(now)
+        local = self._rules.now(now)
         rows = await self._db.fetchall(
             "SELECT * FROM appointments WHERE customer_id = ? AND status = 'booked'"
             " AND (scheduled_date > ? OR (scheduled_date = ? AND scheduled_time >= ?))"
@@ -213,72 +202,7 @@ class Scheduling:
             )
         return [_appointment(row) for row in rows]
 
-    async def schedule_callback(
-        self, *, session_id: str, phone: str | None, name: str | None, reason: str, due_at: datetime
-    ) -> Callback:
-        """Record that a person should call this caller back (stored in UTC, returned in local time)."""
-        due_utc = self._local(due_at).astimezone(ZoneInfo("UTC"))
-        # Keep what the caller said even when it does not parse, so a person can still read it.
-        number = normalize_phone(phone) or (phone.strip() if phone and phone.strip() else None)
-        async with self._db.write() as tx:
-            row_id = await tx.insert(
-                "INSERT INTO callbacks (session_id, phone, name, reason, due_at) VALUES (?, ?, ?, ?, ?)",
-                (session_id, number, name, reason, due_utc.isoformat(timespec="seconds")),
-            )
-            row = await tx.fetchall("SELECT * FROM callbacks WHERE id = ?", (row_id,))
-        return self._callback(row[0])
-
-    async def list_callbacks(self) -> list[Callback]:
-        """Every callback, earliest due first."""
-        rows = await self._db.fetchall("SELECT * FROM callbacks ORDER BY due_at, id")
-        return [self._callback(row) for row in rows]
-
     # -- internals -------------------------------------------------------------------------------------
-
-    async def _evaluate(
-        self,
-        q: Reader,
-        kind: AppointmentKind,
-        when: datetime,
-        inventory_id: int | None,
-        now: datetime | None,
-        alternatives: int,
-        exclude_id: int | None,
-    ) -> _Verdict:
-        asked = self._local(when)
-        current = self._now(now)
-        earliest = current + self.lead_time
-        last_day = (current + timedelta(days=self.horizon_days)).date()
-        calendar = await load_calendar(q, self.tz, DEPARTMENT_OF[kind], self.slot_minutes)
-        occupancy = await load_occupancy(
-            q,
-            kind,
-            inventory_id,
-            first_day=min(asked.date(), earliest.date()),
-            last_day=max(asked.date(), last_day),
-            exclude_id=exclude_id,
-        )
-        reason: _Refusal
-        if asked < earliest:
-            reason = "past"
-        elif asked.date() > last_day:
-            reason = "too_far"
-        elif not calendar.is_slot(asked):
-            reason = "closed"
-        elif occupancy.free_resource(asked) is None:
-            reason = "taken"
-        else:
-            availability = Availability(requested=asked, requested_free=True, alternatives=())
-            return _Verdict(availability, occupancy.free_resource(asked))
-        offered = nearest_free(
-            calendar,
-            asked,
-            earliest=earliest,
-            last_day=last_day,
-            is_free=lambda slot: occupancy.free_resource(slot) is not None,
-            count=alternatives,
-        )
-        return _Verdict(Availability(asked, False, offered, reason), None)
 
     async def _lost_race(
         self,
@@ -293,26 +217,6 @@ class Scheduling:
             return SchedulingError(f"booking rejected by the database: {exc}")
         fresh = await self.check_availability(kind, when, inventory_id=inventory_id, now=now)
         return SlotUnavailable(Availability(fresh.requested, False, fresh.alternatives, "taken"))
-
-    def _local(self, when: datetime) -> datetime:
-        """Aware datetime in the dealership's zone; a naive one is taken to be local wall time already."""
-        if when.tzinfo is None:
-            return when.replace(tzinfo=self.tz)
-        return when.astimezone(self.tz)
-
-    def _now(self, now: datetime | None) -> datetime:
-        return self._local(now) if now is not None else datetime.now(self.tz)
-
-    def _callback(self, row: Row) -> Callback:
-        return Callback(
-            id=row["id"],
-            session_id=row["session_id"],
-            phone=row["phone"],
-            name=row["name"],
-            reason=row["reason"],
-            due_at=datetime.fromisoformat(row["due_at"]).astimezone(self.tz),
-            status=row["status"],
-        )
 
 
 async def _check_references(

@@ -6,15 +6,17 @@ import asyncio
 import contextlib
 import random
 import secrets
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from agent.config import EscalationSettings
 from agent.dialog.speech_format import say_when
 from agent.dialog.state import BackgroundTask, CustomerContext, Notification, utc_now
 from agent.log import bind_ids, get_logger
+from agent.store.callbacks import Callbacks
 from agent.store.catalog import Catalog
-from agent.store.scheduling import Scheduling
 from agent.store.state_store import StateStore
 
 log = get_logger(__name__)
@@ -29,27 +31,25 @@ class HumanAvailability:
 
     def __init__(
         self,
+        settings: EscalationSettings,
         *,
         store: StateStore,
-        scheduling: Scheduling,
+        callbacks: Callbacks,
         catalog: Catalog,
         events: EventSink,
         tz: ZoneInfo,
-        min_s: float,
-        max_s: float,
-        available_probability: float,
-        humans: tuple[str, ...],
-        seed: int | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._store = store
-        self._scheduling = scheduling
+        self._callbacks = callbacks
         self._catalog = catalog
         self._events = events
         self._tz = tz
-        self._min_s, self._max_s = min_s, max_s
-        self._probability = available_probability
-        self._humans = humans or ("a team member",)
-        self._rng = random.Random(seed)
+        self._clock = clock or (lambda: datetime.now(tz))  # a pinned clock in tests and QA replays
+        self._min_s, self._max_s = settings.escalation_min_s, settings.escalation_max_s
+        self._probability = settings.human_available_probability
+        self._humans = settings.human_agents or ("a team member",)
+        self._rng = random.Random(settings.escalation_seed)
         self._tasks: dict[str, dict[str, asyncio.Task[None]]] = {}
         self._closed = False
 
@@ -103,47 +103,9 @@ class HumanAvailability:
             await self._save(session_id, running)
             await asyncio.sleep(delay)
             if available:
-                done = running.model_copy(
-                    update={
-                        "status": "completed",
-                        "human_available": True,
-                        "human_agent_name": human,
-                        "finished_at": utc_now(),
-                    }
-                )
-                message = f"Good news: {human} is available now and can take your call. I'm connecting you."
-                note = Notification(
-                    notification_id=f"notif_{secrets.token_hex(6)}",
-                    task_id=task.task_id,
-                    message=message,
-                    priority="interrupt",
-                    human_available=True,
-                    human_agent_name=human,
-                )
+                done, note = self._human_is_free(running, human)
             else:
-                due = await self._callback_time()
-                await self._scheduling.schedule_callback(
-                    session_id=session_id, phone=customer.phone, name=customer.name, reason=reason, due_at=due
-                )
-                done = running.model_copy(
-                    update={
-                        "status": "completed",
-                        "human_available": False,
-                        "callback_at": due,
-                        "finished_at": utc_now(),
-                    }
-                )
-                message = (
-                    "I'm sorry, everyone on our team is busy right now. I've scheduled a call back for you "
-                    f"{say_when(due, datetime.now(self._tz).date())}."
-                )
-                note = Notification(
-                    notification_id=f"notif_{secrets.token_hex(6)}",
-                    task_id=task.task_id,
-                    message=message,
-                    priority="high",
-                    human_available=False,
-                )
+                done, note = await self._callback_booked(session_id, running, reason, customer)
             await self._save(session_id, done)
             await self._store.push_notification(session_id, note.model_dump(mode="json"))
             await self._events.publish(
@@ -160,9 +122,55 @@ class HumanAvailability:
             log.exception("escalation_failed")
             await self._save(session_id, running.model_copy(update={"status": "failed"}))
 
+    def _human_is_free(self, running: BackgroundTask, human: str) -> tuple[BackgroundTask, Notification]:
+        done = running.model_copy(
+            update={
+                "status": "completed",
+                "human_available": True,
+                "human_agent_name": human,
+                "finished_at": utc_now(),
+            }
+        )
+        note = Notification(
+            notification_id=f"notif_{secrets.token_hex(6)}",
+            task_id=running.task_id,
+            message=f"Good news: {human} is available now and can take your call. I'm connecting you.",
+            priority="interrupt",
+            human_available=True,
+            human_agent_name=human,
+        )
+        return done, note
+
+    async def _callback_booked(
+        self, session_id: str, running: BackgroundTask, reason: str, customer: CustomerContext
+    ) -> tuple[BackgroundTask, Notification]:
+        due = await self._callback_time()
+        await self._callbacks.schedule(
+            session_id=session_id, phone=customer.phone, name=customer.name, reason=reason, due_at=due
+        )
+        done = running.model_copy(
+            update={
+                "status": "completed",
+                "human_available": False,
+                "callback_at": due,
+                "finished_at": utc_now(),
+            }
+        )
+        note = Notification(
+            notification_id=f"notif_{secrets.token_hex(6)}",
+            task_id=running.task_id,
+            message=(
+                "I'm sorry, everyone on our team is busy right now. I've scheduled a call back for you "
+                f"{say_when(due, self._clock().date())}."
+            ),
+            priority="high",
+            human_available=False,
+        )
+        return done, note
+
     async def _callback_time(self) -> datetime:
         """Half an hour from now on a quarter hour, moved to the next opening of the sales floor when closed."""
-        now = datetime.now(self._tz)
+        now = self._clock()
         due = (now + timedelta(minutes=30)).replace(second=0, microsecond=0)
         due += timedelta(minutes=(-due.minute) % 15)
         hours = {h.weekday: h for h in await self._catalog.opening_hours("sales")}
@@ -180,7 +188,7 @@ class HumanAvailability:
     async def schedule_callback(self, session_id: str, reason: str, customer: CustomerContext) -> datetime:
         """A human was found but the call could not reach them (a failed transfer): book a call back."""
         due = await self._callback_time()
-        await self._scheduling.schedule_callback(
+        await self._callbacks.schedule(
             session_id=session_id, phone=customer.phone, name=customer.name, reason=reason, due_at=due
         )
         log.info("callback_scheduled", reason=reason, due=due.isoformat())

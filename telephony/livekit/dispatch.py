@@ -9,7 +9,7 @@ from livekit import api
 
 from agent.calls.browser import BrowserCallHandler
 from agent.calls.io import CallHandler
-from agent.log import bind_ids, get_logger
+from agent.log import get_logger
 from telephony.livekit.room_call import LiveKitRoomCall
 from telephony.livekit.room_connect import RoomAccess, connect_room_call
 
@@ -107,11 +107,10 @@ class LiveKitCallDispatcher:
         task.add_done_callback(lambda _t: self._calls.pop(room, None))
 
     async def _run(self, room: str, caller_identity: str, session_id: str | None) -> None:
-        bind_ids(call_id=room)  # this task's own context: every log line of the call carries it
         try:
             call = await self._joiner.join(room, caller_identity)
         except Exception as exc:
-            log.error("livekit_join_failed", error=repr(exc))
+            log.error("livekit_join_failed", call_id=room, error=repr(exc))
             return
         try:
             if session_id is not None and self._on_browser_call is not None:
@@ -119,10 +118,10 @@ class LiveKitCallDispatcher:
             else:
                 await self._on_call(call)
         except Exception as exc:
-            log.error("livekit_call_failed", error=repr(exc))
+            log.error("livekit_call_failed", call_id=room, error=repr(exc))
         finally:
             await call.hangup()
-        log.info("livekit_call_ended")
+        log.info("livekit_call_ended", call_id=room)
 
     async def aclose(self) -> None:
         """Shutdown: end every call in progress (each hangs up its caller), then release the joiner."""

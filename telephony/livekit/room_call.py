@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import AsyncIterator, Mapping
 
 import numpy as np
@@ -13,6 +12,7 @@ from livekit import rtc
 
 from agent.audio.frames import AudioFrame, Reframer, samples_per_frame
 from agent.calls.io import CallIO, DtmfDigit
+from agent.calls.playout import Playout
 from agent.log import get_logger
 from telephony.transfer_policy import is_transfer_allowed
 
@@ -74,13 +74,11 @@ class LiveKitRoomCall(CallIO):
         self._control = control
         self._allow_list = transfer_allow_list
         self._received = 0  # caller samples delivered: the media clock
-        self._pending: deque[Int16Array] = deque()  # agent audio not yet handed to the source
-        self._pending_samples = 0
-        self._captured = 0  # agent samples handed to the source and not cleared
-        self._played_high = 0  # played_samples never goes backwards
-        self._playout: asyncio.Task[None] | None = None
-        self._drained = asyncio.Event()
-        self._drained.set()
+        self._playout = Playout(self.output_rate, downstream=self._in_source, flush=self._flush_source)
+        self._playout.observe(on_push=self._audio_queued)
+        self._feeder: asyncio.Task[None] | None = (
+            None  # hands the playout's audio to the source, 20 ms at a time
+        )
         self._dtmf: asyncio.Queue[DtmfDigit | None] = asyncio.Queue()
         self._ended = False
         self._hung_up = False
@@ -118,6 +116,7 @@ class LiveKitRoomCall(CallIO):
             return
         self._ended = True
         self.clear()
+        self.playout.close()
         self._dtmf.put_nowait(None)
         self._media_closed = asyncio.get_running_loop().create_task(self._caller_audio.aclose())
 
@@ -125,62 +124,31 @@ class LiveKitRoomCall(CallIO):
         return self._received / self.input_rate
 
     # Agent side --------------------------------------------------------------------------------
-    async def play(self, samples: Int16Array) -> None:
-        if self._ended or samples.size == 0:
-            return
-        self._pending.append(np.ascontiguousarray(samples, dtype=np.int16))
-        self._pending_samples += int(samples.size)
-        self._drained.clear()
-        if self._playout is None:
-            self._playout = asyncio.get_running_loop().create_task(self._play_out())
-
-    async def wait_played(self) -> None:
-        await self._drained.wait()
-
-    def clear(self) -> int:
-        in_source = self._in_source()
-        dropped = self._pending_samples + in_source
-        self._pending.clear()
-        self._pending_samples = 0
-        if self._playout is not None:
-            self._playout.cancel()  # a frame waiting for room in the source is dropped with the rest
-            self._playout = None
-        self._source.clear_queue()
-        self._captured -= in_source
-        self._drained.set()
-        return dropped
-
-    @property
-    def played_samples(self) -> int:
-        self._played_high = max(self._played_high, self._captured - self._in_source())
-        return self._played_high
-
-    @property
-    def queued_samples(self) -> int:
-        return self._pending_samples + self._in_source()
+    def _audio_queued(self, _samples: Int16Array) -> None:
+        if self._feeder is None and not self._ended:
+            self._feeder = asyncio.get_running_loop().create_task(self._feed_source())
 
     def _in_source(self) -> int:
-        held = round(self._source.queued_duration * self.output_rate)
-        return max(0, min(held, self._captured - self._played_high))
+        return round(self._source.queued_duration * self.output_rate)
 
-    async def _play_out(self) -> None:
+    def _flush_source(self) -> None:
+        if self._feeder is not None:
+            self._feeder.cancel()  # a frame waiting for room in the source is dropped with the rest
+            self._feeder = None
+        self._source.clear_queue()
+
+    async def _feed_source(self) -> None:
+        """The source holds at most `queue_size_ms` and `capture_frame` waits for room: feed it 20 ms at a time."""
         frame_samples = samples_per_frame(self.output_rate)
         while True:
-            while self._pending:
-                head = self._pending[0]
-                chunk = head[:frame_samples]
-                if chunk.size == head.size:
-                    self._pending.popleft()
-                else:
-                    self._pending[0] = head[frame_samples:]
-                self._pending_samples -= int(chunk.size)
-                self._captured += int(chunk.size)
+            while self.playout.queued:
+                chunk = self.playout.take(frame_samples)
                 frame = rtc.AudioFrame(chunk.tobytes(), self.output_rate, 1, int(chunk.size))
                 await self._source.capture_frame(frame)
             await self._source.wait_for_playout()
-            if not self._pending:
-                self._playout = None
-                self._drained.set()
+            if not self.playout.queued:
+                self._feeder = None
+                self.playout.settle(downstream_empty=True)
                 return
 
     # Call control ------------------------------------------------------------------------------

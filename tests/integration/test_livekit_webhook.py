@@ -190,7 +190,7 @@ async def test_the_app_wires_the_dispatcher_and_survives_an_unreachable_livekit(
     """The real joiner against a closed port: the call fails to join, is logged, and nothing crashes."""
     app = web.Application(middlewares=[request_context])
     app[SETTINGS] = settings(livekit_enabled=True, livekit_url="ws://127.0.0.1:9", livekit_join_timeout_s=1)
-    add_livekit_calls(app, app[SETTINGS])
+    add_livekit_calls(app)
     client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     try:

@@ -13,8 +13,9 @@ import pytest
 from agent.store.catalog import Catalog
 from agent.store.db import Database, Reader
 from agent.store.models import Appointment, AppointmentKind
-from agent.store.scheduling import Scheduling, SlotUnavailable, _Verdict
+from agent.store.scheduling import Scheduling, SlotUnavailable
 from agent.store.seed import read_seed_file
+from agent.store.slot_rules import SlotRules, Verdict
 from tests.store_backends import SEED, StoreTarget
 
 pytestmark = pytest.mark.integration
@@ -124,10 +125,10 @@ async def test_one_car_cannot_be_test_driven_twice_at_once(db: Database) -> None
 
 
 async def test_a_unique_index_violation_becomes_slot_unavailable(db: Database) -> None:
-    class BlindScheduling(Scheduling):
+    class BlindRules(SlotRules):
         """Pretends every slot is free, so only the database's unique index can stop a double booking."""
 
-        async def _evaluate(
+        async def evaluate(
             self,
             q: Reader,
             kind: AppointmentKind,
@@ -136,11 +137,12 @@ async def test_a_unique_index_violation_becomes_slot_unavailable(db: Database) -
             now: datetime | None,
             alternatives: int,
             exclude_id: int | None,
-        ) -> _Verdict:
-            verdict = await super()._evaluate(q, kind, when, inventory_id, now, alternatives, exclude_id)
-            return _Verdict(verdict.availability, "bay-1")
+        ) -> Verdict:
+            verdict = await super().evaluate(q, kind, when, inventory_id, now, alternatives, exclude_id)
+            return Verdict(verdict.availability, "bay-1")
 
-    blind = BlindScheduling(db, TZ)
+    blind = Scheduling(db, TZ)
+    blind._rules = BlindRules(TZ)
     await book_service(blind, 1)
     with pytest.raises(SlotUnavailable) as caught:
         await book_service(blind, 2)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.store.backends import open_database_at
+from agent.store.callbacks import Callbacks
 from agent.store.catalog import Catalog
 from agent.store.customers import Customers, InvalidCustomerData
 from agent.store.db import Database, DatabaseClosed
@@ -266,14 +267,14 @@ async def test_booking_rejects_bad_references(db: Database) -> None:
 
 
 async def test_callbacks_round_trip_in_local_time(db: Database) -> None:
-    scheduling = Scheduling(db, TZ)
+    callbacks = Callbacks(db, TZ)
     due = datetime(2027, 2, 1, 15, 0, tzinfo=ZoneInfo("UTC"))
-    callback = await scheduling.schedule_callback(
+    callback = await callbacks.schedule(
         session_id="call-1", phone="555-014-2233", name=HOSTILE, reason="wants a manager", due_at=due
     )
-    earlier = await scheduling.schedule_callback(
+    earlier = await callbacks.schedule(
         session_id="call-2", phone=None, name=None, reason="lease question", due_at=due - timedelta(hours=1)
     )
     assert callback.phone == "+15550142233" and callback.name == HOSTILE
     assert callback.due_at == due and callback.due_at.tzinfo == TZ and callback.status == "scheduled"
-    assert await scheduling.list_callbacks() == [earlier, callback]
+    assert await callbacks.list() == [earlier, callback]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiortc import RTCConfiguration, RTCPeerConnection
 
-from agent.calls.runner import OPERATOR_CHANNEL
+from agent.calls.runner import OPERATOR_CHANNEL, CallRunner
 from agent.config import Settings
 from agent.server.keys import CALL_RUNNER, WEBRTC_CALLS
 from tests.integration.agent_harness import AgentClient, agent_settings, running_agent
@@ -62,6 +63,13 @@ class OperatorEvents:
         return [event for event in self.seen if event["type"] == kind]
 
 
+def tap_events(runner: CallRunner) -> OperatorEvents:
+    """Every event of the runner's calls goes through an OperatorEvents on its way to the hub."""
+    operators = OperatorEvents(runner.factory.parts.events)
+    runner.factory = replace(runner.factory, parts=replace(runner.factory.parts, events=operators))
+    return operators
+
+
 def app_of(agent: AgentClient) -> web.Application:
     app: web.Application = agent.http.server.app
     return app
@@ -84,8 +92,7 @@ async def test_browser_call_is_greeted_heard_recorded_and_freed(tmp_path: Path) 
     async with running_agent(webrtc_settings(tmp_path)) as agent:
         app = app_of(agent)
         runner = app[CALL_RUNNER]
-        operators = OperatorEvents(runner.events)
-        runner.events = operators
+        operators = tap_events(runner)
         # The console's chat knows the customer (Maria, a seeded customer): her call is filed under her number.
         session_id = (await agent.new_session("+1 555 014 2233"))["session_id"]
         peer = BrowserPeer(QUESTION, lead_s=4.0)
@@ -152,8 +159,7 @@ async def test_browsers_sending_no_audio_still_hear_the_agent_and_hang_up_cleanl
     async with running_agent(settings) as agent:
         app = app_of(agent)
         runner = app[CALL_RUNNER]
-        operators = OperatorEvents(runner.events)
-        runner.events = operators
+        operators = tap_events(runner)
         session_id = (await agent.new_session())["session_id"]
         # The caller asks, and their microphone stops the moment the question is over: no RTP at all after it.
         peer = BrowserPeer(QUESTION, lead_s=5.0, stop_after_speaking=True)
@@ -231,8 +237,7 @@ async def test_browsers_that_vanish_are_timed_out_recorded_and_free_their_line(t
     ) as agent:
         app = app_of(agent)
         runner = app[CALL_RUNNER]
-        operators = OperatorEvents(runner.events)
-        runner.events = operators
+        operators = tap_events(runner)
         session_id = (await agent.new_session())["session_id"]
         gone, waiting, crashed, next_one = (
             BrowserPeer(QUESTION),

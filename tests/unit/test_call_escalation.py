@@ -9,13 +9,20 @@ import numpy as np
 import pytest
 
 from agent.audio.hold_music import hold_music_loop
-from agent.audio.vad import VadConfig
-from agent.calls.session import CallSession
-from agent.calls.turn_taking import TurnTakingConfig
+from agent.calls.factory import CallFactory
+from agent.calls.session import CallParts, CallSession
 from agent.dialog.conversation import TurnResult
 from agent.dialog.state import ConversationState
 from telephony.replay import CallerTurn, ReplayCall
-from tests.unit.test_call_session import RATE, BurstSTT, Events, ScriptedConversations, ToneTTS, burst
+from tests.unit.test_call_session import (
+    RATE,
+    BurstSTT,
+    Events,
+    ScriptedConversations,
+    ToneTTS,
+    burst,
+    scripted_config,
+)
 
 pytestmark = pytest.mark.unit
 SARAH = "sip:sarah@10.0.0.5"
@@ -69,7 +76,11 @@ class TransferringCall(ReplayCall):
 
 
 def escalation_call(
-    convo: EscalatingConversations, *, transfer_ok: bool, hold_after_s: float | None
+    convo: EscalatingConversations,
+    *,
+    transfer_ok: bool,
+    hold_after_s: float | None,
+    targets: dict[str, str] | None = None,
 ) -> tuple[CallSession, TransferringCall, ToneTTS]:
     call = TransferringCall(
         [CallerTurn(np.concatenate([burst(1.0), np.zeros(RATE * 2, np.int16)]))],
@@ -81,17 +92,10 @@ def escalation_call(
         transfer_ok=transfer_ok,
     )
     tts = ToneTTS()
-    session = CallSession(
-        call,
-        convo,
-        BurstSTT({1: "can I talk to a person"}),
-        tts,
-        Events(),
-        vad_config=VadConfig(use_webrtc=False),
-        turn_config=TurnTakingConfig(),
-        transfer_targets={"Sarah": SARAH},
-        hold_music_after_s=hold_after_s,
-    )
+    parts = CallParts(convo, BurstSTT({1: "can I talk to a person"}), tts, Events())
+    targets = {"Sarah": SARAH} if targets is None else targets
+    config = scripted_config(transfer_targets=targets, hold_music_after_s=hold_after_s)
+    session = CallFactory(parts, config).session(call)
     return session, call, tts
 
 
@@ -138,8 +142,7 @@ async def test_a_failed_transfer_is_told_to_the_caller_and_no_music_on_a_short_w
 
 async def test_no_transfer_without_a_configured_target() -> None:
     convo = EscalatingConversations()
-    session, call, _ = escalation_call(convo, transfer_ok=True, hold_after_s=None)
-    session.transfer_targets = {}
+    session, call, _ = escalation_call(convo, transfer_ok=True, hold_after_s=None, targets={})
     lands = asyncio.create_task(land_notification_after(convo, 1.0))
     await asyncio.wait_for(session.run(), 30)
     await lands

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import wave
-from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from agent.audio.frames import AudioFrame, samples_per_frame
 from agent.calls.io import CallIO, DtmfDigit
+from agent.calls.playout import Playout
 from agent.calls.recording import RecordingCallIO
 from telephony.replay import CallerTurn, ReplayCall
 
@@ -23,79 +23,40 @@ Int16Array = npt.NDArray[np.int16]
 
 
 class PhoneLine(CallIO):
-    """A call the test drives frame by frame; each caller frame also plays 20 ms of queued agent audio
-    (like a transport's playout), and `heard` keeps what the caller heard, frame by frame."""
+    """A call the test drives frame by frame; each caller frame also plays 20 ms of the call's playout (as a
+    paced transport does), and `heard` keeps what the caller heard, frame by frame."""
 
     def __init__(self, *, input_rate: int = 16000, output_rate: int = 16000) -> None:
         self.call_id = "line-1"
         self.caller_id = "+15550142233"
         self.input_rate = input_rate
         self.output_rate = output_rate
+        self._playout = Playout(output_rate)
         self.inbox: asyncio.Queue[Int16Array | None] = asyncio.Queue()
         self.digits: asyncio.Queue[DtmfDigit | None] = asyncio.Queue()
-        self._queue: deque[Int16Array] = deque()
-        self._queued = 0
-        self._played = 0
         self.heard: list[Int16Array] = []
         self.hung_up = False
         self.transfers: list[str] = []
 
     async def frames(self) -> AsyncIterator[AudioFrame]:
         while (samples := await self.inbox.get()) is not None:
-            self._playout(samples_per_frame(self.output_rate))
+            self.heard.append(self.playout.pull(samples_per_frame(self.output_rate)))
             yield AudioFrame(samples, self.input_rate)
 
     async def dtmf(self) -> AsyncIterator[DtmfDigit]:
         while (digit := await self.digits.get()) is not None:
             yield digit
 
-    async def play(self, samples: Int16Array) -> None:
-        self._queue.append(samples)
-        self._queued += int(samples.size)
-
-    async def wait_played(self) -> None:
-        return None
-
-    def clear(self) -> int:
-        dropped = self._queued
-        self._queue.clear()
-        self._queued = 0
-        return dropped
-
-    @property
-    def played_samples(self) -> int:
-        return self._played
-
-    @property
-    def queued_samples(self) -> int:
-        return self._queued
-
     def now(self) -> float:
         return len(self.heard) * 0.02
 
     async def hangup(self) -> None:
         self.hung_up = True
-        self.clear()
+        self.playout.close()
 
     async def transfer(self, target: str) -> bool:
         self.transfers.append(target)
         return True
-
-    def _playout(self, n: int) -> None:
-        out = np.zeros(n, np.int16)
-        filled = 0
-        while filled < n and self._queue:
-            head = self._queue[0]
-            take = min(n - filled, int(head.size))
-            out[filled : filled + take] = head[:take]
-            filled += take
-            if take == head.size:
-                self._queue.popleft()
-            else:
-                self._queue[0] = head[take:]
-        self._queued -= filled
-        self._played += filled
-        self.heard.append(out)
 
 
 class Caller:
@@ -283,7 +244,8 @@ async def test_everything_but_the_audio_passes_straight_through() -> None:
     await caller.say(1)
     assert (recorder.played_samples, recorder.queued_samples) == (480, 480)
     assert recorder.now() == pytest.approx(0.02)
-    await recorder.wait_played()
+    await caller.say(1)
+    await asyncio.wait_for(recorder.wait_played(), 1)  # the line's one playout: drained once it was heard
     assert await recorder.transfer("sip:service@192.0.2.10")
     assert line.transfers == ["sip:service@192.0.2.10"]
     await line.digits.put(DtmfDigit("5", 0.5))

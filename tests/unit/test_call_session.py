@@ -8,9 +8,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from agent.audio.processing import ProcessingConfig
 from agent.audio.vad import VadConfig
+from agent.calls.factory import CallFactory
+from agent.calls.handoff import HandoffConfig
 from agent.calls.io import DtmfDigit
-from agent.calls.session import CallSession
+from agent.calls.listener import ListenerConfig
+from agent.calls.session import CallConfig, CallParts, CallSession
 from agent.calls.turn_taking import TurnTakingConfig, is_backchannel, required_silence
 from agent.dialog.conversation import Conversations, TurnResult
 from agent.dialog.state import BookingSlots, ConversationState
@@ -89,7 +93,10 @@ class ScriptedConversations(Conversations):
         self.ended = False
 
     async def start(self, caller_phone: str | None = None, channel: Any = "voice") -> ConversationState:
-        return ConversationState(session_id="sess_test", reply="Thanks for calling Riverside Motors.")
+        slots = BookingSlots(action="book", awaiting=self.awaiting) if self.awaiting else BookingSlots()  # type: ignore[arg-type]
+        return ConversationState(
+            session_id="sess_test", reply="Thanks for calling Riverside Motors.", booking_slots=slots
+        )
 
     async def handle_turn(self, session_id: str, text: str) -> TurnResult:
         self.turns.append(text)
@@ -124,14 +131,33 @@ class Events:
         self.events.append(event)
 
 
+def scripted_config(
+    *,
+    interim_every_s: float | None = None,
+    processing: ProcessingConfig | None = None,
+    transfer_targets: dict[str, str] | None = None,
+    hold_music_after_s: float | None = None,
+) -> CallConfig:
+    """Calls as the factory builds them, with the energy VAD (the tests' "speech" is a tone)."""
+    listener = ListenerConfig(
+        VadConfig(use_webrtc=False),
+        TurnTakingConfig(),
+        processing=processing,
+        interim_every_s=interim_every_s,
+    )
+    return CallConfig(listener, HandoffConfig(transfer_targets or {}, hold_music_after_s))
+
+
 def session_for(
-    turns: list[CallerTurn], convo: ScriptedConversations, stt: SpeechToText, tts: ToneTTS
+    turns: list[CallerTurn],
+    convo: ScriptedConversations,
+    stt: SpeechToText,
+    tts: ToneTTS,
+    config: CallConfig | None = None,
 ) -> tuple[CallSession, ReplayCall, Events]:
     call = ReplayCall(turns, input_rate=RATE, output_rate=RATE, max_call_s=120)
     events = Events()
-    session = CallSession(
-        call, convo, stt, tts, events, vad_config=VadConfig(use_webrtc=False), turn_config=TurnTakingConfig()
-    )
+    session = CallFactory(CallParts(convo, stt, tts, events), config or scripted_config()).session(call)
     return session, call, events
 
 
@@ -157,7 +183,6 @@ async def test_a_phone_number_read_slowly_is_one_turn() -> None:
     groups = [burst(0.8), silence(0.9), burst(0.8), silence(0.9), burst(1.0), silence(2.0)]
     # The agent is already waiting for a phone number when the caller starts.
     session, _call, _ = session_for([CallerTurn(np.concatenate(groups))], convo, stt, tts)
-    session._awaiting = "phone"
     await asyncio.wait_for(session.run(), 30)
     assert convo.turns == ["five five five oh one four nine eight seven six"]
 
@@ -293,7 +318,7 @@ def test_a_short_burst_whisper_is_unsure_of_does_not_take_the_turn() -> None:
 async def test_on_a_speakerphone_the_agent_does_not_interrupt_itself_with_echo_cancellation(
     cancel_echo: bool,
 ) -> None:
-    from agent.audio.processing import CallAudioProcessor, ProcessingConfig
+    from agent.audio.processing import CallAudioProcessor
 
     if cancel_echo and not CallAudioProcessor.available():
         pytest.skip("livekit (AudioProcessingModule) is not installed")
@@ -308,16 +333,10 @@ async def test_on_a_speakerphone_the_agent_does_not_interrupt_itself_with_echo_c
         echo_gain=0.5,
         echo_delay_ms=40,
     )
-    session = CallSession(
-        call,
-        convo,
-        stt,
-        tts,
-        Events(),
-        vad_config=VadConfig(use_webrtc=False),
-        turn_config=TurnTakingConfig(),
-        processing=ProcessingConfig(echo_cancellation=cancel_echo, noise_suppression=False),
-    )
+    processing = ProcessingConfig(echo_cancellation=cancel_echo, noise_suppression=False)
+    session = CallFactory(
+        CallParts(convo, stt, tts, Events()), scripted_config(processing=processing)
+    ).session(call)
     await asyncio.wait_for(session.run(), 60)
     if cancel_echo:
         assert session.barge_ins == [], "the agent's own voice, cancelled, must not count as the caller"
@@ -331,9 +350,12 @@ async def test_interim_text_is_published_while_the_caller_speaks_and_never_after
     convo = ScriptedConversations(["What day works best?"])
     stt, tts = BurstSTT({1: "I'd like to book an oil change for next week."}), ToneTTS()
     session, _call, events = session_for(
-        [CallerTurn(np.concatenate([burst(3.2), silence(2.0)]))], convo, stt, tts
+        [CallerTurn(np.concatenate([burst(3.2), silence(2.0)]))],
+        convo,
+        stt,
+        tts,
+        scripted_config(interim_every_s=1.0),
     )
-    session.interim_every_s = 1.0
     await asyncio.wait_for(session.run(), 30)
     kinds = [
         "interim" if e.get("interim") else "final"

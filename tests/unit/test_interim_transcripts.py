@@ -16,11 +16,13 @@ RATE = 16000
 
 
 class Events:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
+    """What the interim decoder published (the listener turns each into an InterimText event)."""
 
-    async def publish(self, session_id: str, event: dict[str, Any]) -> None:
-        self.events.append(event)
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    async def publish(self, text: str) -> None:
+        self.events.append(text)
 
 
 class GatedSTT(SpeechToText):
@@ -54,20 +56,19 @@ def speech(seconds: float) -> list[np.ndarray]:
 
 async def test_partial_text_is_published_while_the_worker_is_free() -> None:
     stt, events = GatedSTT(), Events()
-    interim = InterimTranscripts(stt, events, every_s=1.0, hint=None)
-    interim.update("s1", now_s=1.2, speech_started_s=0.0, audio=speech(1.2))
+    interim = InterimTranscripts(stt, events.publish, every_s=1.0, hint=None)
+    interim.update(now_s=1.2, speech_started_s=0.0, audio=speech(1.2))
     stt.release.set()
     await asyncio.sleep(0.01)
-    assert [e["content"] for e in events.events] == ["so far so good"]
-    assert events.events[0]["interim"] is True
+    assert events.events == ["so far so good"]
     await interim.aclose()
 
 
 async def test_no_partial_decode_starts_while_other_calls_hold_the_worker() -> None:
     stt, events = GatedSTT(busy=True), Events()
-    interim = InterimTranscripts(stt, events, every_s=1.0, hint=None)
-    interim.update("s1", now_s=1.2, speech_started_s=0.0, audio=speech(1.2))
-    interim.update("s1", now_s=2.4, speech_started_s=0.0, audio=speech(2.4))
+    interim = InterimTranscripts(stt, events.publish, every_s=1.0, hint=None)
+    interim.update(now_s=1.2, speech_started_s=0.0, audio=speech(1.2))
+    interim.update(now_s=2.4, speech_started_s=0.0, audio=speech(2.4))
     await asyncio.sleep(0.01)
     assert stt.started == 0 and interim.skipped_busy == 2
     assert events.events == []
@@ -76,8 +77,8 @@ async def test_no_partial_decode_starts_while_other_calls_hold_the_worker() -> N
 
 async def test_a_partial_decode_still_waiting_when_the_caller_stops_is_withdrawn() -> None:
     stt, events = GatedSTT(), Events()
-    interim = InterimTranscripts(stt, events, every_s=1.0, hint=None)
-    interim.update("s1", now_s=1.2, speech_started_s=0.0, audio=speech(1.2))
+    interim = InterimTranscripts(stt, events.publish, every_s=1.0, hint=None)
+    interim.update(now_s=1.2, speech_started_s=0.0, audio=speech(1.2))
     await asyncio.sleep(0.01)
     assert stt.started == 1
     interim.utterance_over()  # the caller stopped: the final transcript is what matters now

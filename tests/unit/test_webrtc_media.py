@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from agent.calls.browser import BadOffer
-from telephony.playout import OUT_FRAME, OUT_RATE, AgentVoiceTrack, Outbox, outgoing_frame
+from agent.calls.playout import Playout
 from telephony.webrtc import check_offer, mono_samples
+from telephony.webrtc_track import OUT_FRAME, OUT_RATE, AgentVoiceTrack, outgoing_frame
 
 pytestmark = pytest.mark.unit
 
@@ -55,33 +56,15 @@ def test_outgoing_frame_carries_the_samples_at_48k_mono() -> None:
     assert np.array_equal(mono_samples(frame), samples)
 
 
-def test_outbox_hands_out_whole_frames_then_silence_and_counts_only_real_audio() -> None:
-    outbox = Outbox(OUT_FRAME)
-    outbox.push(np.ones(OUT_FRAME + 100, np.int16))
-    assert not outbox.drained.is_set() and outbox.queued == OUT_FRAME + 100
-    first, second, third = outbox.pull(), outbox.pull(), outbox.pull()
-    assert first.sum() == OUT_FRAME and second.sum() == 100 and third.sum() == 0
-    assert outbox.sent == OUT_FRAME + 100 and outbox.queued == 0 and outbox.drained.is_set()
-
-
-def test_outbox_clear_drops_unsent_audio_for_barge_in() -> None:
-    outbox = Outbox(OUT_FRAME)
-    outbox.push(np.ones(3 * OUT_FRAME, np.int16))
-    outbox.pull()
-    assert outbox.clear() == 2 * OUT_FRAME
-    assert outbox.queued == 0 and outbox.sent == OUT_FRAME and outbox.drained.is_set()
-    assert outbox.pull().sum() == 0
-
-
 async def test_voice_track_stamps_20ms_frames_and_plays_queued_audio_first() -> None:
-    outbox = Outbox(OUT_FRAME)
-    outbox.push(np.full(OUT_FRAME, 7, np.int16))
+    playout = Playout(OUT_RATE)
+    playout.push(np.full(OUT_FRAME, 7, np.int16))
     ticks = iter([0.0, 100.0, 200.0])  # a clock far ahead: the track is late and must not sleep
-    track = AgentVoiceTrack(outbox, clock=lambda: next(ticks))
+    track = AgentVoiceTrack(playout, clock=lambda: next(ticks))
     frames = [await track.recv() for _ in range(3)]
     assert [f.pts for f in frames] == [0, OUT_FRAME, 2 * OUT_FRAME]
     assert mono_samples(frames[0]).tolist() == [7] * OUT_FRAME
-    assert not mono_samples(frames[1]).any() and outbox.sent == OUT_FRAME
+    assert not mono_samples(frames[1]).any() and playout.sent == OUT_FRAME
     track.stop()
 
 

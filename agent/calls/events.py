@@ -1,0 +1,59 @@
+"""What the listener tells the coordinator about the caller: the events that move one call forward."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """The caller began speaking (the VAD confirmed it; the audio from before that is kept)."""
+
+    at_s: float
+
+
+@dataclass(frozen=True)
+class SpeechSustained:
+    """The caller has been speaking for at least the barge-in minimum; sent on every frame from then on, so a
+    reply that starts while they are still talking is interrupted too."""
+
+    at_s: float
+    speech_s: float
+
+
+@dataclass(frozen=True)
+class InterimText:
+    """What the caller has said so far, while they are still speaking (for the console)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    """The caller finished a turn: their words (empty when Whisper heard nothing) and how long each stage took.
+
+    `continues` is True when the caller went on speaking after an earlier turn was closed and this turn holds
+    the whole utterance, that earlier turn's words included: the coordinator answers it instead of the earlier
+    one."""
+
+    text: str
+    speech_end_s: float  # media time the caller stopped speaking
+    detect_wait_s: float  # from the end of speech to the VAD saying so
+    stt_ms: float
+    waited_s: float  # silence waited before the turn was taken
+    speech_s: float  # how long the caller spoke
+    avg_logprob: float = 0.0
+    continues: bool = False
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A quarter second of call time passed; `caller_active` while they speak or a turn of theirs is pending."""
+
+    at_s: float
+    caller_active: bool
+
+
+CallEvent = SpeechStarted | SpeechSustained | InterimText | UserTurn | Tick
+EmitEvent = Callable[[CallEvent], Awaitable[None]]

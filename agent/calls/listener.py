@@ -1,0 +1,221 @@
+"""Listener: a call's caller audio in (resampling, echo removal, VAD, pre-roll, Whisper, end of turn), events out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from agent.audio.frames import AudioFrame, Reframer
+from agent.audio.processing import ProcessingConfig
+from agent.audio.resample import StreamResampler
+from agent.audio.vad import SpeechEnded, VadConfig, VadState, VoiceActivityDetector
+from agent.audio.vad import SpeechStarted as VadSpeechStarted
+from agent.calls.echo_reference import EchoReference
+from agent.calls.events import EmitEvent, InterimText, SpeechStarted, SpeechSustained, Tick, UserTurn
+from agent.calls.interim import InterimTranscripts
+from agent.calls.io import CallIO
+from agent.calls.turn_taking import TurnTakingConfig, required_silence
+from agent.speech.stt import SpeechToText, Transcript
+
+Int16Array = npt.NDArray[np.int16]
+STT_RATE = 16000
+PRE_ROLL_FRAMES = 15  # 300 ms of audio kept before the VAD confirms speech
+TICK_FRAMES = 12  # a Tick every 240 ms of call time
+
+
+@dataclass(frozen=True)
+class ListenerConfig:
+    vad: VadConfig
+    turns: TurnTakingConfig
+    processing: ProcessingConfig | None = None  # echo cancellation / noise suppression, when enabled
+    interim_every_s: float | None = None  # publish partial caller text this often while they speak
+    stt_hint: str | None = None  # names and words of this dealership, to steer Whisper's spelling
+
+
+@dataclass
+class PendingTurn:
+    """An utterance that has ended, while Whisper decodes it and the end-of-turn silence runs."""
+
+    audio: Int16Array
+    end_s: float
+    detect_s: float
+    stt_task: asyncio.Task[Transcript]
+    stt_started: float
+    speech_s: float
+    stt_ms: float | None = None
+
+    def taken_if_over(self, now_s: float, config: TurnTakingConfig, awaiting: str | None) -> UserTurn | None:
+        """The turn, once Whisper is done and the caller has been quiet long enough for what they said."""
+        if not self.stt_task.done():
+            return None
+        if self.stt_ms is None:
+            self.stt_ms = (time.perf_counter() - self.stt_started) * 1000
+        transcript = self.stt_task.result()
+        waited = now_s - self.end_s
+        if waited < required_silence(config, transcript.text, awaiting):
+            return None
+        return UserTurn(
+            text=transcript.text.strip(),
+            speech_end_s=self.end_s,
+            detect_wait_s=self.detect_s - self.end_s,
+            stt_ms=self.stt_ms,
+            waited_s=waited,
+            speech_s=self.speech_s,
+            avg_logprob=transcript.avg_logprob,
+        )
+
+
+class Utterance:
+    """The caller's audio: a rolling pre-roll while they are quiet, the whole utterance while they speak."""
+
+    def __init__(self) -> None:
+        self._preroll: deque[Int16Array] = deque(maxlen=PRE_ROLL_FRAMES)
+        self.frames: list[Int16Array] = []
+
+    def add(self, samples: Int16Array, *, keep: bool) -> None:
+        if keep:
+            if not self.frames:
+                self.frames.extend(self._preroll)
+            self.frames.append(samples)
+        else:
+            self._preroll.append(samples)
+
+    def audio(self) -> Int16Array:
+        return np.concatenate(self.frames) if self.frames else np.zeros(0, np.int16)
+
+    def reset(self) -> None:
+        self.frames = []
+
+
+class Listener:
+    """Owns what the caller says. It never speaks and never sees the dialog: it emits events, and reads what
+    the dialog is waiting for (`awaiting`, e.g. a phone number) to be patient in the right places."""
+
+    def __init__(
+        self,
+        io: CallIO,
+        stt: SpeechToText,
+        config: ListenerConfig,
+        emit: EmitEvent,
+        *,
+        awaiting: Callable[[], str | None] = lambda: None,
+        call_over: asyncio.Event | None = None,
+    ) -> None:
+        self._io = io
+        self._stt = stt
+        self._config = config
+        self._emit = emit
+        self._awaiting = awaiting
+        self._call_over = call_over or asyncio.Event()
+        self._vad = VoiceActivityDetector(config.vad)
+        self._utterance = Utterance()
+        self._pending: PendingTurn | None = None
+        self._speech_started_s: float | None = None
+        self._frames_seen = 0
+        processing = config.processing
+        self._echo = EchoReference(io, processing, STT_RATE) if processing and processing.enabled else None
+        self._interim = (
+            InterimTranscripts(
+                stt,
+                self._publish_interim,
+                every_s=config.interim_every_s,
+                hint=config.stt_hint,
+                working=io.working,
+            )
+            if config.interim_every_s
+            else None
+        )
+
+    @property
+    def caller_active(self) -> bool:
+        """The caller is speaking, or a turn of theirs is still being decoded or waited out."""
+        return self._pending is not None or self._speech_started_s is not None
+
+    async def run(self) -> None:
+        """Caller audio until the call ends (or `call_over` is set), as 16 kHz 20 ms frames for the VAD."""
+        to16k = StreamResampler(self._io.input_rate, STT_RATE)
+        framer = Reframer(STT_RATE)  # the resampler's output sizes vary; the VAD needs exact 20 ms frames
+        async for incoming in self._io.frames():
+            for frame in framer.push(to16k.push(incoming.samples)):
+                await self.hear(frame)
+            if self._call_over.is_set():
+                break
+
+    async def hear(self, frame: AudioFrame) -> None:
+        """One 20 ms frame: ticks, echo removal, VAD, the utterance, interim text, barge-in, end of turn."""
+        self._frames_seen += 1
+        if self._frames_seen % TICK_FRAMES == 0:
+            await self._emit(Tick(self._io.now(), self.caller_active))
+        if self._echo is not None:
+            frame = self._echo.process(frame)
+        vad_event = self._vad.process(frame)
+        self._utterance.add(
+            frame.samples, keep=self._vad.speaking or vad_event is not None or self._pending is not None
+        )
+        if isinstance(vad_event, VadSpeechStarted):
+            self._speech_started_s = vad_event.at_s
+            if self._pending is not None:  # the caller went on talking: the turn was not over
+                self._pending.stt_task.cancel()
+                self._pending = None
+            await self._emit(SpeechStarted(vad_event.at_s))
+        elif isinstance(vad_event, SpeechEnded):
+            self._begin_endpointing(vad_event)
+        self._update_interim(vad_event)
+        now = self._io.now()
+        started = self._speech_started_s
+        if self._vad.speaking and started is not None and now - started >= self._config.turns.barge_in_min_s:
+            await self._emit(SpeechSustained(now, now - started))
+        if self._pending is not None and not self._vad.speaking:
+            turn = self._pending.taken_if_over(now, self._config.turns, self._awaiting())
+            if turn is not None:
+                self._pending = None
+                self._utterance.reset()
+                self._speech_started_s = None
+                await self._emit(turn)
+
+    def _update_interim(self, vad_event: VadSpeechStarted | SpeechEnded | None) -> None:
+        if self._interim is None:
+            return
+        # Only while the caller is audibly speaking, not in the VAD's stopping grace: a partial decode
+        # started there would hold the worker just as the final transcript needs it.
+        if (
+            self._vad.state is VadState.SPEAKING
+            and self._pending is None
+            and self._speech_started_s is not None
+        ):
+            self._interim.update(self._io.now(), self._speech_started_s, self._utterance.frames)
+        elif isinstance(vad_event, SpeechEnded):
+            self._interim.utterance_over()
+
+    async def _publish_interim(self, text: str) -> None:
+        await self._emit(InterimText(text))
+
+    def _begin_endpointing(self, event: SpeechEnded) -> None:
+        audio = self._utterance.audio()
+        task = asyncio.create_task(self._transcribe(audio), name="stt")
+        self._pending = PendingTurn(
+            audio, event.at_s, event.detected_at_s, task, time.perf_counter(), event.speech_duration_s
+        )
+
+    async def _transcribe(self, audio: Int16Array) -> Transcript:
+        async with self._io.working():
+            return await self._stt.transcribe(audio, hint=self._config.stt_hint)
+
+    async def aclose(self) -> None:
+        """Cancel a decode in flight, close the echo canceller and the interim decoder (idempotent)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.stt_task.cancel()
+            await asyncio.gather(pending.stt_task, return_exceptions=True)
+        if self._echo is not None:
+            await self._echo.aclose()
+            self._echo = None
+        if self._interim is not None:
+            await self._interim.aclose()
+            self._interim = None
