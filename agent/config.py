@@ -120,6 +120,9 @@ class VoiceSettings(Section):
     end_of_turn_silence_s: float = Field(default=0.45, gt=0)
     patient_end_of_turn_silence_s: float = Field(default=1.3, gt=0)
     barge_in_min_s: float = Field(default=0.35, gt=0)
+    # A caller who speaks again this soon after the end of their turn's speech is going on with it: the two are
+    # answered as one utterance (0 turns joining off).
+    continuation_window_s: float = Field(default=1.5, ge=0, le=5)
     # WebRTC audio processing (livekit's AudioProcessingModule) on the caller's audio: cancels the agent's
     # own voice coming back from speakerphones, and steady background noise.
     echo_cancellation: bool = False

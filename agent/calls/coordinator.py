@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from agent.calls.events import CallEvent, InterimText, SpeechStarted, SpeechSustained, Tick, UserTurn
+from agent.calls.continuations import Answered, Continuations
+from agent.calls.events import (
+    CallEvent,
+    Continuation,
+    InterimText,
+    SpeechStarted,
+    SpeechSustained,
+    Tick,
+    UserTurn,
+)
 from agent.calls.handoff import HandoffConfig, HumanHandoff
 from agent.calls.io import CallIO
 from agent.calls.speech_out import SpeechHandle
 from agent.calls.turn_record import BargeIn, TurnRecord
 from agent.calls.turn_taking import TurnTakingConfig, is_false_interruption
-from agent.dialog.conversation import Conversations, EventSink
+from agent.dialog.conversation import Conversations, EventSink, TurnResult
 from agent.dialog.state import ConversationState
 from agent.log import get_logger
 from agent.speech.tts import TextToSpeech
@@ -29,6 +38,32 @@ class CallReport:
     ended_by_agent: bool = False
     transferred_to: str | None = None
     transfer_failed: bool = False
+    continuations_joined: int = 0  # turns answered again as one with what the caller went on to say
+
+
+def interim_event(session_id: str, text: str) -> dict[str, object]:
+    """The console's greyed line of what the caller has said so far."""
+    return {"type": "transcript", "session_id": session_id, "role": "user", "content": text, "interim": True}
+
+
+def turn_record(turn: UserTurn, text: str, result: TurnResult, tts_ms: float) -> TurnRecord:
+    """One answered caller turn with its latency per stage."""
+    # A live call overlaps STT with the end-of-turn silence: voice-to-voice is whichever is longer.
+    heard_ms = max(turn.waited_s * 1000, turn.detect_wait_s * 1000 + turn.stt_ms)
+    state = result.state
+    return TurnRecord(
+        text,
+        state.reply,
+        state.current_agent,
+        turn.speech_end_s,
+        turn.waited_s * 1000,
+        turn.stt_ms,
+        result.processing_ms,
+        tts_ms,
+        heard_ms + result.processing_ms + tts_ms,
+        state.ended,
+        result.turn_id,
+    )
 
 
 class Coordinator:
@@ -60,6 +95,10 @@ class Coordinator:
         self._notes_check: asyncio.Task[None] | None = None
         self._escalating = False
         self._quiet_since = 0.0
+        self._continuations = Continuations(conversations, session_id)
+        self._speaking_for: UserTurn | None = (
+            None  # the caller turn the agent is answering aloud, if revocable
+        )
         self.awaiting: str | None = (
             None  # the booking slot the dialog asked for: the listener is patient there
         )
@@ -82,18 +121,11 @@ class Coordinator:
             case SpeechSustained():
                 await self._barge_in()
             case InterimText(text=text):
-                await self._events.publish(
-                    self._session_id,
-                    {
-                        "type": "transcript",
-                        "session_id": self._session_id,
-                        "role": "user",
-                        "content": text,
-                        "interim": True,
-                    },
-                )
+                await self._events.publish(self._session_id, interim_event(self._session_id, text))
             case UserTurn():
                 await self._on_turn(event)
+            case Continuation(joins=joined):
+                await self._on_continuation(joined)
             case Tick(caller_active=active):
                 self._on_tick(active)
 
@@ -107,51 +139,53 @@ class Coordinator:
         self.report.barge_ins.append(BargeIn(self._io.now(), heard))
         log.info("barge_in", heard=heard[-80:])
 
+    async def _on_continuation(self, joined: UserTurn) -> None:
+        """The caller goes on from a turn just closed: what the agent began to answer is not the answer yet."""
+        self._continuations.caller_went_on(joined)
+        if self._agent_talking() and self._speaking_for is joined:
+            await self._barge_in()
+
     async def _on_turn(self, turn: UserTurn) -> None:
         interrupted, self._interrupted = self._interrupted, None
         if not turn.text or (
-            interrupted is not None
+            (interrupted is not None or turn.continues is not None)
             and is_false_interruption(turn.text, turn.speech_s, avg_logprob=turn.avg_logprob)
         ):
-            if interrupted is not None and self._turns.resume_after_false_interruption:
+            held = self._continuations.held_reply(turn.continues) if turn.continues is not None else None
+            if held is not None:  # a cough right after the turn: its answer stands
+                self.speak(held)
+            elif interrupted is not None and self._turns.resume_after_false_interruption:
                 log.info("false_interruption_resumed", heard=turn.text)
                 if self.report.barge_ins:
                     self.report.barge_ins[-1].resumed = True
                 self.speak(interrupted.unheard_text())
             return
-        if interrupted is not None:
-            await self._conversations.record_heard(self._session_id, interrupted.heard_text())
-        self._queue_answer(turn)
+        heard = interrupted.heard_text() if interrupted is not None else None
+        self._queue_answer(turn, heard)
 
-    def _queue_answer(self, turn: UserTurn) -> None:
-        self._turn_task = asyncio.create_task(self._answer(turn, self._turn_task), name="turn")
+    def _queue_answer(self, turn: UserTurn, heard: str | None = None) -> None:
+        self._turn_task = asyncio.create_task(self._answer(turn, heard, self._turn_task), name="turn")
 
-    async def _answer(self, turn: UserTurn, previous: asyncio.Task[None] | None) -> None:
+    async def _answer(self, turn: UserTurn, heard: str | None, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:  # turns are answered in order; never block the listening loop on it
             await asyncio.gather(previous, return_exceptions=True)
         async with self._io.working():
-            result = await self._conversations.handle_turn(self._session_id, turn.text)
+            utterance = await self._continuations.utterance(turn, self.report.turns)
+            if heard is not None and not utterance.joined:  # the history keeps what the caller heard
+                await self._conversations.record_heard(self._session_id, heard)
+            result = await self._conversations.handle_turn(self._session_id, utterance.text)
         state = result.state
+        self.report.continuations_joined = self._continuations.joined
         self.awaiting = state.booking_slots.awaiting if state.booking_slots.is_active() else None
-        handle = self.speak(state.reply)
+        if result.revocable and self._continuations.holds(turn):  # the caller is going on: wait for the rest
+            self._continuations.remember(Answered(turn, utterance.text, result.turn_id, None, state.reply))
+            return
+        self._speaking_for = turn if result.revocable else None
+        handle = self.speak(f"{utterance.say_first} {state.reply}".strip())
         await handle.wait_first_audio()
-        tts_ms = (handle.first_audio_s or 0.0) * 1000
-        # A live call overlaps STT with the end-of-turn silence: voice-to-voice is whichever is longer.
-        heard_ms = max(turn.waited_s * 1000, turn.detect_wait_s * 1000 + turn.stt_ms)
-        record = TurnRecord(
-            turn.text,
-            state.reply,
-            state.current_agent,
-            turn.speech_end_s,
-            turn.waited_s * 1000,
-            turn.stt_ms,
-            result.processing_ms,
-            tts_ms,
-            heard_ms + result.processing_ms + tts_ms,
-            state.ended,
-            result.turn_id,
-        )
+        record = turn_record(turn, utterance.text, result, (handle.first_audio_s or 0.0) * 1000)
         self.report.turns.append(record)
+        self._continuations.remember(Answered(turn, utterance.text, result.turn_id, record, state.reply))
         await self._events.publish(self._session_id, record.latency_event(self._session_id))
         log.info("voice_turn", **{k: v for k, v in record.__dict__.items() if k.endswith("_ms")})
         self._escalating = state.escalation_in_progress

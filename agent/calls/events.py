@@ -33,9 +33,9 @@ class InterimText:
 class UserTurn:
     """The caller finished a turn: their words (empty when Whisper heard nothing) and how long each stage took.
 
-    `continues` is True when the caller went on speaking after an earlier turn was closed and this turn holds
-    the whole utterance, that earlier turn's words included: the coordinator answers it instead of the earlier
-    one."""
+    `continues` is the earlier turn this one goes on from: the caller paused, the turn was closed, and they
+    went on within the continuation window. `text` holds only the new words; the coordinator answers the two as
+    one utterance (when the dialog can take the earlier answer back)."""
 
     text: str
     speech_end_s: float  # media time the caller stopped speaking
@@ -44,7 +44,15 @@ class UserTurn:
     waited_s: float  # silence waited before the turn was taken
     speech_s: float  # how long the caller spoke
     avg_logprob: float = 0.0
-    continues: bool = False
+    continues: UserTurn | None = None
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """The caller started speaking again right after a turn of theirs was closed: it was not over."""
+
+    at_s: float
+    joins: UserTurn
 
 
 @dataclass(frozen=True)
@@ -55,5 +63,5 @@ class Tick:
     caller_active: bool
 
 
-CallEvent = SpeechStarted | SpeechSustained | InterimText | UserTurn | Tick
+CallEvent = SpeechStarted | SpeechSustained | InterimText | UserTurn | Continuation | Tick
 EmitEvent = Callable[[CallEvent], Awaitable[None]]

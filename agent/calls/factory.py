@@ -30,6 +30,7 @@ def call_config(
                 end_silence_s=voice.end_of_turn_silence_s,
                 patient_silence_s=voice.patient_end_of_turn_silence_s,
                 barge_in_min_s=voice.barge_in_min_s,
+                continuation_window_s=voice.continuation_window_s,
             ),
             processing=ProcessingConfig(voice.echo_cancellation, voice.noise_suppression),
             interim_every_s=stt.interim_transcript_every_s or None,

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +17,15 @@ from agent.audio.resample import StreamResampler
 from agent.audio.vad import SpeechEnded, VadConfig, VadState, VoiceActivityDetector
 from agent.audio.vad import SpeechStarted as VadSpeechStarted
 from agent.calls.echo_reference import EchoReference
-from agent.calls.events import EmitEvent, InterimText, SpeechStarted, SpeechSustained, Tick, UserTurn
+from agent.calls.events import (
+    Continuation,
+    EmitEvent,
+    InterimText,
+    SpeechStarted,
+    SpeechSustained,
+    Tick,
+    UserTurn,
+)
 from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
 from agent.calls.turn_taking import TurnTakingConfig, required_silence
@@ -117,6 +125,8 @@ class Listener:
         self._utterance = Utterance()
         self._pending: PendingTurn | None = None
         self._speech_started_s: float | None = None
+        self._closed: UserTurn | None = None  # the last turn taken, while the caller may still go on from it
+        self._joining: UserTurn | None = None  # the turn the utterance in progress goes on from
         self._frames_seen = 0
         processing = config.processing
         self._echo = EchoReference(io, processing, STT_RATE) if processing and processing.enabled else None
@@ -159,11 +169,7 @@ class Listener:
             frame.samples, keep=self._vad.speaking or vad_event is not None or self._pending is not None
         )
         if isinstance(vad_event, VadSpeechStarted):
-            self._speech_started_s = vad_event.at_s
-            if self._pending is not None:  # the caller went on talking: the turn was not over
-                self._pending.stt_task.cancel()
-                self._pending = None
-            await self._emit(SpeechStarted(vad_event.at_s))
+            await self._speech_started(vad_event.at_s)
         elif isinstance(vad_event, SpeechEnded):
             self._begin_endpointing(vad_event)
         self._update_interim(vad_event)
@@ -177,7 +183,24 @@ class Listener:
                 self._pending = None
                 self._utterance.reset()
                 self._speech_started_s = None
+                if self._joining is not None:
+                    turn, self._joining = replace(turn, continues=self._joining), None
+                self._closed = turn
                 await self._emit(turn)
+
+    async def _speech_started(self, at_s: float) -> None:
+        self._speech_started_s = at_s
+        if self._pending is not None:  # the caller went on talking before the turn was closed: one utterance
+            self._pending.stt_task.cancel()
+            self._pending = None
+        elif (
+            self._closed is not None
+            and at_s - self._closed.speech_end_s <= self._config.turns.continuation_window_s
+        ):
+            self._joining = self._closed  # ... or right after it was closed: the turn was not over either
+            await self._emit(Continuation(at_s, self._closed))
+        self._closed = None
+        await self._emit(SpeechStarted(at_s))
 
     def _update_interim(self, vad_event: VadSpeechStarted | SpeechEnded | None) -> None:
         if self._interim is None:

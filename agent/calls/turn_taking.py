@@ -33,6 +33,9 @@ class TurnTakingConfig:
     end_silence_s: float = 0.45  # silence that ends a complete-sounding turn
     patient_silence_s: float = 1.3  # while the caller reads out a number, a name, an email or a date
     barge_in_min_s: float = 0.35  # caller speech over the agent that counts as an interruption
+    # A caller who starts speaking again this soon after the end of their last turn's speech was not done:
+    # the two are answered as one utterance (0 turns it off).
+    continuation_window_s: float = 1.5
     resume_after_false_interruption: bool = True
 
 

@@ -15,6 +15,9 @@ from agent.dialog.nodes.notifications import absorb_notifications
 from agent.dialog.speech_format import say_when
 from agent.dialog.state import ConversationState, CustomerContext
 from agent.dialog.tools.dealership import DealershipTools
+from agent.dialog.turn_undo import LastTurn as _LastTurn
+from agent.dialog.turn_undo import TurnUndo
+from agent.dialog.turn_undo import lasting as _lasting
 from agent.log import bind_ids, get_logger
 from agent.store.phone_numbers import normalize_phone
 from agent.store.state_store import StateStore
@@ -35,6 +38,7 @@ class TurnResult:
     state: ConversationState
     processing_ms: float
     turn_id: str = ""  # names this turn in its `latency` events (a call reports it again, in full)
+    revocable: bool = False  # nothing lasting came of it: `take_back` can still undo it
 
     @property
     def reply(self) -> str:
@@ -60,6 +64,16 @@ def state_event(state: ConversationState) -> dict[str, Any]:
     }
 
 
+async def publish_turn(events: EventSink, state: ConversationState, turn_id: str, elapsed_ms: float) -> None:
+    """What a console shows of a turn: the reply, the new state, the brain's time."""
+    session_id = state.session_id
+    reply = {"type": "transcript", "session_id": session_id, "role": "assistant", "content": state.reply}
+    await events.publish(session_id, {**reply, "agent_type": state.current_agent})
+    await events.publish(session_id, state_event(state))
+    timing = {"turn_id": turn_id, "brain_ms": round(elapsed_ms, 1), "total_ms": round(elapsed_ms, 1)}
+    await events.publish(session_id, {"type": "latency", "session_id": session_id, "data": timing})
+
+
 class Conversations:
     """The one entry to the dialog for every channel (HTTP chat today; calls and replay build on it)."""
 
@@ -77,6 +91,7 @@ class Conversations:
         self._events = events
         self._dealership_name = dealership_name
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._undo = TurnUndo()
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)
@@ -136,34 +151,36 @@ class Conversations:
             new_state = ConversationState.model_validate(result)
             await self._store.set(session_id, new_state.to_json())
             elapsed_ms = (time.perf_counter() - started) * 1000
-        turn_id = f"turn_{secrets.token_hex(6)}"
-        await self._events.publish(
-            session_id,
-            {
-                "type": "transcript",
-                "session_id": session_id,
-                "role": "assistant",
-                "content": new_state.reply,
-                "agent_type": new_state.current_agent,
-            },
-        )
-        await self._events.publish(session_id, state_event(new_state))
-        await self._events.publish(
-            session_id,
-            {
-                "type": "latency",
-                "session_id": session_id,
-                "data": {
-                    "turn_id": turn_id,
-                    "brain_ms": round(elapsed_ms, 1),
-                    "total_ms": round(elapsed_ms, 1),
-                },
-            },
-        )
+            turn_id = f"turn_{secrets.token_hex(6)}"
+            revocable = not _lasting(state, new_state)
+            self._undo.remember(
+                session_id,
+                _LastTurn(turn_id, text, state.to_json(), new_state.turn_count) if revocable else None,
+            )
+        await publish_turn(self._events, new_state, turn_id, elapsed_ms)
         log.info(
             "turn", intent=new_state.detected_intent, agent=new_state.current_agent, ms=round(elapsed_ms, 1)
         )
-        return TurnResult(new_state, elapsed_ms, turn_id)
+        return TurnResult(new_state, elapsed_ms, turn_id, revocable)
+
+    async def take_back(self, session_id: str, turn_id: str) -> str | None:
+        """Undo the session's last turn when nothing lasting came of it (no booking written, no human asked
+        for, not the goodbye): a caller who went on speaking after it is then answered once, for the whole
+        utterance. Returns that turn's words, or None when it cannot be taken back."""
+        async with self._lock(session_id):
+            last = self._undo.last(session_id)
+            if last is None or last.turn_id != turn_id:
+                return None
+            state = await self.get(session_id)
+            if state.turn_count != last.turn_count:  # another turn came after it
+                return None
+            await self._store.set(session_id, last.before)
+            self._undo.remember(session_id, None)
+        log.info("turn_taken_back", turn_id=turn_id)
+        await self._events.publish(
+            session_id, {"type": "turn_taken_back", "session_id": session_id, "turn_id": turn_id}
+        )
+        return last.text
 
     async def deliver_notifications(self, session_id: str) -> list[str]:
         """Take notifications that landed since the last turn, to be spoken now (a call does not wait for
@@ -172,6 +189,7 @@ class Conversations:
             notes = await self._tools.take_notifications(session_id)
             if not notes:
                 return []
+            self._undo.remember(session_id, None)  # what was said since is part of the conversation now
             state = await self.get(session_id)
             spoken, changes = absorb_notifications(notes)
             text = " ".join(spoken)
@@ -216,6 +234,7 @@ class Conversations:
         what to tell the caller (empty on success: the caller is with the human now)."""
         async with self._lock(session_id):
             state = await self.get(session_id)
+            self._undo.remember(session_id, None)
             human = state.human_agent_name or "our team"
             if ok:
                 updated = state.model_copy(update={"human_agent_status": "transferred"})
@@ -253,6 +272,7 @@ class Conversations:
             exists = await self._store.get(session_id) is not None
             await self._tools.humans.cancel_session(session_id)
             await self._store.delete(session_id)
+            self._undo.remember(session_id, None)
         if exists:
             await self._events.publish(session_id, {"type": "session_ended", "session_id": session_id})
         return exists

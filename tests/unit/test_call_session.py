@@ -91,6 +91,8 @@ class ScriptedConversations(Conversations):
         self.turns: list[str] = []
         self.notes: list[str] = []
         self.ended = False
+        self.revocable = True
+        self.taken_back: list[str] = []
 
     async def start(self, caller_phone: str | None = None, channel: Any = "voice") -> ConversationState:
         slots = BookingSlots(action="book", awaiting=self.awaiting) if self.awaiting else BookingSlots()  # type: ignore[arg-type]
@@ -109,7 +111,13 @@ class ScriptedConversations(Conversations):
             ended=reply.endswith("goodbye!"),
             current_agent="faq",
         )
-        return TurnResult(state, 5.0)
+        return TurnResult(state, 5.0, f"turn-{len(self.turns)}", self.revocable)
+
+    async def take_back(self, session_id: str, turn_id: str) -> str | None:
+        if not self.revocable or turn_id != f"turn-{len(self.turns)}":
+            return None
+        self.taken_back.append(turn_id)
+        return self.turns[-1]
 
     async def deliver_notifications(self, session_id: str) -> list[str]:
         taken, self.notes = self.notes, []

@@ -1,0 +1,89 @@
+"""Continuations: a caller who goes on after their turn was closed is answered once, for the whole utterance."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from agent.calls.events import UserTurn
+from agent.calls.turn_record import TurnRecord
+from agent.dialog.conversation import Conversations
+from agent.log import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A caller turn the dialog answered: the words it was sent, its id for that turn, what the call recorded."""
+
+    turn: UserTurn
+    text: str
+    turn_id: str
+    record: TurnRecord | None  # None: the answer was held back, never spoken
+    reply: str
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """What to send the dialog for a turn, and what must be said before its answer."""
+
+    text: str
+    joined: bool
+    say_first: str = ""  # a held answer to the earlier turn, when that turn could not be taken back
+
+
+class Continuations:
+    """Remembers the last few answered turns, which turns the caller went on from (their answers wait), and
+    joins a continuation to the turn it goes on from when the dialog can take that turn back."""
+
+    def __init__(self, conversations: Conversations, session_id: str) -> None:
+        self._conversations = conversations
+        self._session_id = session_id
+        self._answered: deque[Answered] = deque(maxlen=4)
+        self._going_on_from: list[UserTurn] = []
+        self.joined = 0
+
+    def caller_went_on(self, turn: UserTurn) -> None:
+        """A Continuation: answers to `turn` wait for the rest of the utterance."""
+        self._going_on_from.append(turn)
+
+    def holds(self, turn: UserTurn) -> bool:
+        """True while the caller is going on from `turn`: its answer is not to be spoken yet."""
+        return any(waiting is turn for waiting in self._going_on_from)
+
+    def remember(self, answered: Answered) -> None:
+        self._answered.append(answered)
+
+    def held_reply(self, turn: UserTurn) -> str | None:
+        """The unspoken answer to `turn`, once the caller's continuation of it turned out to be nothing."""
+        self._settle(turn)
+        earlier = self._find(turn)
+        return earlier.reply if earlier is not None and earlier.record is None else None
+
+    async def utterance(self, turn: UserTurn, records: list[TurnRecord]) -> Utterance:
+        """A continuation's words joined to the turn it goes on from (taken back from the dialog, its record
+        dropped from `records`); or the new words alone, after that turn's held answer when it was lasting."""
+        if turn.continues is None:
+            return Utterance(turn.text, joined=False)
+        self._settle(turn.continues)
+        earlier = self._find(turn.continues)
+        if earlier is None:
+            return Utterance(turn.text, joined=False)
+        if await self._conversations.take_back(self._session_id, earlier.turn_id) is None:
+            # Something lasting came of it (a booking, a goodbye): it stands, and is said if it was held.
+            return Utterance(
+                turn.text, joined=False, say_first=earlier.reply if earlier.record is None else ""
+            )
+        self._answered.remove(earlier)
+        if earlier.record is not None and earlier.record in records:
+            records.remove(earlier.record)
+        self.joined += 1
+        log.info("continuation_joined", earlier=earlier.text[-60:], added=turn.text[:60])
+        return Utterance(f"{earlier.text} {turn.text}", joined=True)
+
+    def _settle(self, turn: UserTurn) -> None:
+        self._going_on_from = [waiting for waiting in self._going_on_from if waiting is not turn]
+
+    def _find(self, turn: UserTurn) -> Answered | None:
+        return next((answered for answered in self._answered if answered.turn is turn), None)
