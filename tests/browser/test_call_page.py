@@ -27,7 +27,7 @@ BOOKING_TURNS = [
     ("Hi, I'd like to book an oil change please", "day"),
     ("next Tuesday at 10 in the morning", "name"),
     ("my name is John Smith", "phone"),
-    ("it's five five five, oh one four, nine eight seven six", "email"),
+    ("it's five five five, oh one four, nine eight seven six", "read that back"),
     ("john dot smith at gmail dot com", "December 1st"),
     ("yes that's right", "confirmation code"),
 ]

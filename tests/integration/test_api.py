@@ -169,7 +169,6 @@ async def _book_until_confirm(agent: AgentClient, phone: str, name: str) -> str:
         "Monday at 3 in the afternoon",
         f"my name is {name}",
         phone,
-        "skip",
     ]:
         body = await agent.say(session, line)
     assert body["slots"]["awaiting"] == "confirm", body
