@@ -39,6 +39,21 @@ class TurnTakingConfig:
     resume_after_false_interruption: bool = True
 
 
+_DIGIT_TOKEN = re.compile(r"\d+|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b", re.IGNORECASE)
+
+
+def is_digit_loop(text: str) -> bool:
+    """Whisper looping on a number read out slowly ("5, 5, 5, 5, 5, 5", "555 555 555 555"): the same digit
+    group four times or more in a row is not what a caller says, and not a whole phone number."""
+    tokens = [token.lower() for token in _DIGIT_TOKEN.findall(text)]
+    run = 1
+    for previous, token in zip(tokens, tokens[1:], strict=False):
+        run = run + 1 if token == previous else 1
+        if run >= 4:
+            return True
+    return False
+
+
 def _digits_heard(text: str) -> int:
     words = re.findall(r"\d|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b", text.lower())
     doubles = len(re.findall(r"\b(?:double|triple)\b", text.lower()))
@@ -50,6 +65,8 @@ def required_silence(config: TurnTakingConfig, transcript: str, awaiting: str | 
     bare = transcript.strip().rstrip(".!?,; ")
     if not bare:
         return config.end_silence_s
+    if is_digit_loop(bare):  # Whisper looping on the start of a number: the rest is still to come
+        return config.patient_silence_s
     if _digits_heard(bare) >= 10:  # a whole phone number, whatever was asked: nothing more is coming
         return config.end_silence_s
     if awaiting == "phone" and re.search(
