@@ -43,6 +43,12 @@ class ServerSettings(Section):
     rate_limit_burst: int = Field(default=30, gt=0)
     ws_heartbeat_s: float = Field(default=20.0, gt=0)
     ws_max_message_bytes: int = Field(default=16 * 1024, gt=0)
+    # Host names (no port) operators reach the agent by: the calls API and the operator WebSocket refuse any
+    # other Host or Origin (DNS rebinding). Loopback names are always on it; "*" turns the check off.
+    allowed_hosts: tuple[str, ...] = ()
+    # On SIGTERM: no new calls, and calls in progress get this long to finish (compose's stop_grace_period
+    # must be longer).
+    drain_timeout_s: float = Field(default=20.0, ge=0)
 
 
 class StoreSettings(Section):
@@ -193,7 +199,24 @@ class LiveKitSettings(Section):
     livekit_sip_allowed_addresses: tuple[str, ...] = ()  # the trunk provider's signalling IPs / CIDRs
     livekit_sip_auth_username: str = ""  # digest auth the provider must answer (empty: none)
     livekit_sip_auth_password: SecretStr = SecretStr("")
-    livekit_outbound_trunk_id: str = ""  # for callbacks through create_sip_participant
+    livekit_outbound_trunk_id: str = ""  # for callbacks; empty: the trunk named below, found by `provision`
+    # The outbound trunk `livekit provision` creates for callbacks (empty address: none is provisioned)
+    livekit_sip_outbound_trunk_name: str = "dealership-outbound"
+    livekit_sip_outbound_address: str = ""  # the provider's SIP host for outbound calls ("sip.example.net")
+    livekit_sip_outbound_auth_username: str = ""
+    livekit_sip_outbound_auth_password: SecretStr = SecretStr("")
+    # Calls through LiveKit at once in this process; one more hears a short busy message (and is offered a
+    # callback) instead of waiting.
+    livekit_max_calls: int = Field(default=4, ge=1)
+    # A room is claimed in Redis (SET NX) by the process that runs its call, for this long, renewed while the
+    # call lasts: a webhook LiveKit retries to another process is not handled twice.
+    livekit_room_claim_ttl_s: int = Field(default=30, ge=5)
+    # Callbacks from the callbacks table are dialled through the outbound trunk when due.
+    livekit_callbacks_enabled: bool = True
+    livekit_callback_poll_s: float = Field(default=30.0, gt=0)
+    livekit_callback_retry_after_s: int = Field(default=900, ge=1)
+    livekit_callback_attempts: int = Field(default=3, ge=1)
+    livekit_busy_callback_after_s: int = Field(default=900, ge=0)  # when the busy caller is called back
 
 
 class Settings(BaseModel):
