@@ -32,6 +32,7 @@ from agent.server.keys import (
     STATE_STORE,
     WEBRTC_CALLS,
 )
+from agent.server.production import check_production
 from agent.server.ratelimit import RateLimiter
 from agent.store.calls import CallLog
 from telephony.livekit.dispatch import LiveKitCallDispatcher, LiveKitRoomJoiner
@@ -44,7 +45,9 @@ log = get_logger(__name__)
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> web.Application:
-    """The whole agent as one aiohttp application; `clock` lets tests pin "now"."""
+    """The whole agent as one aiohttp application; `clock` lets tests pin "now".
+    Unsafe production settings end the process with a one-line reason (UnsafeProductionSettings)."""
+    check_production(settings)
     server = settings.server
     app = web.Application(client_max_size=server.max_body_bytes, middlewares=[request_context])
     app[SETTINGS] = settings

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 from pathlib import Path
 
 from aiohttp import web
 
 from agent.server.errors import ApiError
-from agent.server.keys import CALL_LOG, SETTINGS
+from agent.server.keys import CALL_LOG
+from agent.server.operator_access import require_operator
 
 routes = web.RouteTableDef()
 MAX_PAGE = 200
-
-
-def require_operator(request: web.Request) -> None:
-    """Open in development when no token is set; otherwise `Authorization: Bearer <AGENT_OPERATOR_TOKEN>`
-    or `?token=` (what a browser's <audio> element and WebSocket can send)."""
-    settings = request.app[SETTINGS]
-    token = settings.server.operator_token.get_secret_value() if settings.server.operator_token else ""
-    if not token:
-        if settings.server.environment == "development":
-            return
-        raise ApiError(403, "operator_token_not_set", "Set AGENT_OPERATOR_TOKEN to open the calls API.")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    given = given or request.query.get("token", "")
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise ApiError(
-            401, "unauthorized", "An operator token is required (Authorization: Bearer ... or ?token=...)."
-        )
 
 
 def _int_param(request: web.Request, name: str, default: int, high: int) -> int:

@@ -12,10 +12,10 @@ from typing import Any
 from aiohttp import web
 
 from agent.log import get_logger
-from agent.server.calls_api import require_operator
 from agent.server.errors import ApiError
 from agent.server.events import ALL_SESSIONS, OPERATORS
 from agent.server.keys import CALL_LOG, CALL_RUNNER, EVENTS, SETTINGS
+from agent.server.operator_access import require_operator
 from agent.server.websocket import answer_client_messages, heartbeat, origin_allowed
 
 log = get_logger(__name__)

@@ -48,6 +48,9 @@ def agent_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "sip_enabled": False,  # the SIP tests start their own endpoint inside a loopback-only namespace
         "webrtc_enabled": False,  # browser-call tests turn it on (it loads the voice models)
         "recordings_path": tmp_path / "recordings",
+        # not the development pair, which production mode refuses
+        "livekit_api_key": "testkey",
+        "livekit_api_secret": "testsecret-testsecret-testsecret-0123",
     }
     values.update(overrides)
     return Settings(**values)
