@@ -1,6 +1,7 @@
 """The caller corpus (fixtures/callers/corpus.yaml) on every channel: task success, word recall, turns, latency.
 
 Usage: python -m benchmarks.caller_corpus --channel typed|replay|sip|all [--subset N] [--only NAME ...] [--gap S]
+       [--transcripts]
 
 - typed: each turn's script text through POST /api/chat of a fresh agent (pinned clock, caller id).
 - replay: the WAVs through the QA replay (VAD, Whisper, dialog, TTS on the virtual clock).
@@ -83,7 +84,11 @@ async def sip_conversation(work: Path, conversation: Conversation, gap_s: float)
     outcome = Outcome(conversation.name, "sip")
     try:
         outcome.voice_to_voice_ms = await scenario_turns(folder, replay_scenario_of(conversation), gap_s)
-        records = await app[CALL_LOG].recent(limit=5)
+        for _ in range(100):  # the agent closes its call record a moment after the caller's phone hangs up
+            records = await app[CALL_LOG].recent(limit=5)
+            if records and not any(record.active for record in records):
+                break
+            await asyncio.sleep(0.1)
     finally:
         await runner.cleanup()
     turns: list[dict[str, Any]] = [t for record in records for t in record.turns if t.get("caller_text")]
@@ -110,7 +115,9 @@ def _progress(outcome: Outcome) -> None:
     print(f"  [{outcome.channel}] {outcome.name:40s} {verdict}", flush=True)
 
 
-def report(channel: str, outcomes: list[Outcome], conversations: dict[str, Conversation]) -> None:
+def report(
+    channel: str, outcomes: list[Outcome], conversations: dict[str, Conversation], show_transcripts: bool
+) -> None:
     """The channel's figures, then each failing conversation with the first thing that went wrong."""
     passed = sum(o.passed for o in outcomes)
     said = sum(o.words_said for o in outcomes)
@@ -150,6 +157,9 @@ def report(channel: str, outcomes: list[Outcome], conversations: dict[str, Conve
         print(f"  failing conversations ({len(failing)}):")
         for outcome in failing:
             print(f"    {outcome.name:40s} {outcome.failures[0][:160]}")
+            if show_transcripts:
+                for turn in outcome.transcript:
+                    print(f"        caller: {turn.heard!r}\n        agent:  {turn.reply[:150]!r}")
 
 
 async def bench(args: argparse.Namespace) -> None:
@@ -167,7 +177,7 @@ async def bench(args: argparse.Namespace) -> None:
                 results[channel] = await sip_channel(conversations, args.gap)
     by_name = {conversation.name: conversation for conversation in conversations}
     for channel, outcomes in results.items():
-        report(channel, outcomes, by_name)
+        report(channel, outcomes, by_name, args.transcripts)
 
 
 def main() -> None:
@@ -177,6 +187,7 @@ def main() -> None:
     parser.add_argument("--channel", choices=["typed", "replay", "sip", "all"], default="typed")
     parser.add_argument("--subset", type=int, default=None, help="an even spread of N conversations")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="one conversation")
+    parser.add_argument("--transcripts", action="store_true", help="print what failing conversations said")
     parser.add_argument("--gap", type=float, default=12.0, help="sip: silence after each caller turn (s)")
     args = parser.parse_args()
     if args.channel in ("sip", "all"):

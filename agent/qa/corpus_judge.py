@@ -118,15 +118,16 @@ def recall_words(text: str) -> list[str]:
     """Words as compared for recall: lower case, no punctuation, numbers as single digits, no fillers.
 
     Number words and digits fold together ("five five five" = "555" = "5 5 5", "two thirty" = "2:30"),
-    ordinals too ("first" = "1st"), and spelled letters join ("J, O, N" = "J-O-N" = "jon").
+    ordinals too ("first" = "1st" = "1": Whisper writes both "December 1" and "December 1st"), and spelled letters join ("J, O, N" = "J-O-N" = "jon").
     """
     cleaned = re.sub(r"(?<=[a-z])\.(?=[a-z])", "", text.lower()).replace("-", " ").replace(":", " ")
     cleaned = re.sub(r"(?<=\d),(?=\d{3})", "", cleaned)
     cleaned = re.sub(r"\$(\d+)", r"\1 dollars", cleaned)
     tokens: list[str] = []
     for token in re.findall(r"[a-z0-9']+", cleaned):
-        token = token.strip("'")
-        tokens += re.findall(r"\d+|[a-z']+", _ORDINALS.get(token, _SAME.get(token, token)))
+        token = token.replace("'", "")  # "that's" = "thats", "Honda's" = "Hondas"
+        token = re.sub(r"^(\d+)(st|nd|rd|th)$", r"\1", _ORDINALS.get(token, _SAME.get(token, token)))
+        tokens += re.findall(r"\d+|[a-z]+", token)
     words: list[str] = []
     for token in _numbers([t for t in tokens if t and t not in FILLERS]):
         words.extend(token if token.isdigit() else [token])

@@ -34,6 +34,8 @@ def conversation(*says: str, **expect: object) -> Conversation:
         ("five five five, oh one four, nine eight seven six", "555-014-9876"),
         ("at 2:30", "at two thirty"),
         ("December 1st", "December first"),
+        ("December 1st", "December 1"),
+        ("used Hondas", "used Honda's"),
         ("under 20 thousand dollars", "under $20,000"),
         ("Jon, J, O, N, with no h", "Jon, J-O-N, with no H."),
         ("Um, so my car, uh, is pulling", "So my car is pulling"),
