@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# extra="ignore": the .env next to compose.yaml also holds compose's own variables (LIVEKIT_API_KEY, ...).
 _SECTION_CONFIG = SettingsConfigDict(
-    env_prefix="AGENT_", env_file=".env", env_file_encoding="utf-8", frozen=True, extra="forbid"
+    env_prefix="AGENT_", env_file=".env", env_file_encoding="utf-8", frozen=True, extra="ignore"
 )
 
 

@@ -54,8 +54,10 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     source = base / "src"
     source.mkdir()
     for name in _what_the_dockerfile_copies_before_installing():
-        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy2
-        copy(ROOT / name, source / name)  # type: ignore[operator]
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name)
+        else:
+            shutil.copy2(ROOT / name, source / name)
     for cache in source.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
     venv = base / "venv"
