@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass
 
@@ -11,6 +12,29 @@ from agent.dialog.conversation import Conversations
 from agent.log import get_logger
 
 log = get_logger(__name__)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def words_after(whole: str, earlier: str) -> str:
+    """What `whole` says after the words of `earlier` (Whisper decoded both; a word or two may differ)."""
+    before = _words(earlier)
+    matched = skipped = cut = 0
+    for token in re.finditer(r"[A-Za-z0-9']+", whole):
+        if matched == len(before) or skipped > 2:
+            break
+        if token.group().lower() == before[matched]:
+            matched, cut = matched + 1, token.end()
+        else:
+            skipped += 1
+    return whole[cut:].lstrip(" ,.;:!?-") if matched else whole
+
+
+def adds_nothing(whole: str, earlier: str) -> bool:
+    """A continuation that was only a cough or a breath: the whole utterance says what the earlier turn did."""
+    return _words(whole) == _words(earlier)
 
 
 @dataclass(frozen=True)
@@ -62,8 +86,8 @@ class Continuations:
         return earlier.reply if earlier is not None and earlier.record is None else None
 
     async def utterance(self, turn: UserTurn, records: list[TurnRecord]) -> Utterance:
-        """A continuation's words joined to the turn it goes on from (taken back from the dialog, its record
-        dropped from `records`); or the new words alone, after that turn's held answer when it was lasting."""
+        """The whole utterance in place of the turn it goes on from (taken back from the dialog, its record
+        dropped from `records`); or only the new words, after that turn's held answer, when it was lasting."""
         if turn.continues is None:
             return Utterance(turn.text, joined=False)
         self._settle(turn.continues)
@@ -72,15 +96,14 @@ class Continuations:
             return Utterance(turn.text, joined=False)
         if await self._conversations.take_back(self._session_id, earlier.turn_id) is None:
             # Something lasting came of it (a booking, a goodbye): it stands, and is said if it was held.
-            return Utterance(
-                turn.text, joined=False, say_first=earlier.reply if earlier.record is None else ""
-            )
+            said_first = earlier.reply if earlier.record is None else ""
+            return Utterance(words_after(turn.text, earlier.text), joined=False, say_first=said_first)
         self._answered.remove(earlier)
         if earlier.record is not None and earlier.record in records:
             records.remove(earlier.record)
         self.joined += 1
-        log.info("continuation_joined", earlier=earlier.text[-60:], added=turn.text[:60])
-        return Utterance(f"{earlier.text} {turn.text}", joined=True)
+        log.info("continuation_joined", earlier=earlier.text[-60:], whole=turn.text[:80])
+        return Utterance(turn.text, joined=True)
 
     def _settle(self, turn: UserTurn) -> None:
         self._going_on_from = [waiting for waiting in self._going_on_from if waiting is not turn]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from agent.calls.continuations import Answered, Continuations
+from agent.calls.continuations import Answered, Continuations, adds_nothing
 from agent.calls.events import (
     CallEvent,
     Continuation,
@@ -147,9 +147,15 @@ class Coordinator:
 
     async def _on_turn(self, turn: UserTurn) -> None:
         interrupted, self._interrupted = self._interrupted, None
-        if not turn.text or (
-            (interrupted is not None or turn.continues is not None)
-            and is_false_interruption(turn.text, turn.speech_s, avg_logprob=turn.avg_logprob)
+        earlier = turn.continues
+        if (
+            not turn.text
+            or (earlier is not None and adds_nothing(turn.text, earlier.text))
+            or (
+                interrupted is not None
+                and earlier is None
+                and is_false_interruption(turn.text, turn.speech_s, avg_logprob=turn.avg_logprob)
+            )
         ):
             held = self._continuations.held_reply(turn.continues) if turn.continues is not None else None
             if held is not None:  # a cough right after the turn: its answer stands

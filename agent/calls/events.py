@@ -34,8 +34,9 @@ class UserTurn:
     """The caller finished a turn: their words (empty when Whisper heard nothing) and how long each stage took.
 
     `continues` is the earlier turn this one goes on from: the caller paused, the turn was closed, and they
-    went on within the continuation window. `text` holds only the new words; the coordinator answers the two as
-    one utterance (when the dialog can take the earlier answer back)."""
+    went on within the continuation window. `text` is then the whole utterance, decoded again from its audio
+    (the earlier words included); the coordinator answers it in place of the earlier turn when the dialog can
+    take that one back."""
 
     text: str
     speech_end_s: float  # media time the caller stopped speaking

@@ -6,6 +6,8 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -93,3 +95,22 @@ class CallIO(ABC):
 
 # What a transport calls with each new call; it returns when the call is over (the session's whole life).
 CallHandler = Callable[[CallIO], Awaitable[None]]
+
+
+# Who ended a call that was never answered ("caller": hung up or sent CANCEL while it rang).
+UnansweredEndedBy = Literal["caller", "agent", "timeout", "shutdown"]
+
+
+@dataclass(frozen=True)
+class UnansweredCall:
+    """A call that rang but never reached a session: the caller hung up first, or it was never set up."""
+
+    call_id: str
+    caller_id: str | None
+    rang_at: datetime  # UTC, when the transport first heard of it
+    ended_by: UnansweredEndedBy
+    reason: str = ""  # the transport's words, for the log
+
+
+# What a transport calls with a call that rang and was gone before the agent answered.
+UnansweredCallHandler = Callable[[UnansweredCall], Awaitable[None]]

@@ -80,11 +80,15 @@ class PendingTurn:
 
 
 class Utterance:
-    """The caller's audio: a rolling pre-roll while they are quiet, the whole utterance while they speak."""
+    """The caller's audio: a rolling pre-roll while they are quiet, the whole utterance while they speak, and the
+    last closed turn's audio (with what came after it) while the caller may still go on with it."""
 
-    def __init__(self) -> None:
+    def __init__(self, rejoin_frames: int = 0) -> None:
         self._preroll: deque[Int16Array] = deque(maxlen=PRE_ROLL_FRAMES)
         self.frames: list[Int16Array] = []
+        self._rejoin_frames = rejoin_frames  # how long after a close the turn may still be rejoined
+        self._closed: list[Int16Array] = []
+        self._since_close: list[Int16Array] = []
 
     def add(self, samples: Int16Array, *, keep: bool) -> None:
         if keep:
@@ -93,12 +97,25 @@ class Utterance:
             self.frames.append(samples)
         else:
             self._preroll.append(samples)
+            if self._closed and len(self._since_close) < self._rejoin_frames:
+                self._since_close.append(samples)
 
     def audio(self) -> Int16Array:
         return np.concatenate(self.frames) if self.frames else np.zeros(0, np.int16)
 
-    def reset(self) -> None:
+    def close(self) -> None:
+        """The turn was taken: its audio is kept while the caller may still go on with it."""
+        self._closed, self._since_close = (self.frames if self._rejoin_frames else []), []
         self.frames = []
+
+    def rejoin(self) -> None:
+        """The caller went on: the new utterance starts with the closed turn and the pause after it."""
+        current = self.frames[-1:]  # the frame that confirmed speech (the pre-roll is in `_since_close`)
+        self.frames = [*self._closed, *self._since_close, *current]
+        self.forget_closed()
+
+    def forget_closed(self) -> None:
+        self._closed, self._since_close = [], []
 
 
 class Listener:
@@ -122,10 +139,11 @@ class Listener:
         self._awaiting = awaiting
         self._call_over = call_over or asyncio.Event()
         self._vad = VoiceActivityDetector(config.vad)
-        self._utterance = Utterance()
+        self._utterance = Utterance(round(config.turns.continuation_window_s * 1000 / 20))
         self._pending: PendingTurn | None = None
         self._speech_started_s: float | None = None
         self._closed: UserTurn | None = None  # the last turn taken, while the caller may still go on from it
+        self._played_at_close = 0  # agent samples heard when that turn was closed
         self._joining: UserTurn | None = None  # the turn the utterance in progress goes on from
         self._frames_seen = 0
         processing = config.processing
@@ -181,11 +199,11 @@ class Listener:
             turn = self._pending.taken_if_over(now, self._config.turns, self._awaiting())
             if turn is not None:
                 self._pending = None
-                self._utterance.reset()
+                self._utterance.close()
                 self._speech_started_s = None
                 if self._joining is not None:
                     turn, self._joining = replace(turn, continues=self._joining), None
-                self._closed = turn
+                self._closed, self._played_at_close = turn, self._io.played_samples
                 await self._emit(turn)
 
     async def _speech_started(self, at_s: float) -> None:
@@ -193,14 +211,23 @@ class Listener:
         if self._pending is not None:  # the caller went on talking before the turn was closed: one utterance
             self._pending.stt_task.cancel()
             self._pending = None
-        elif (
-            self._closed is not None
-            and at_s - self._closed.speech_end_s <= self._config.turns.continuation_window_s
-        ):
+        elif self._closed is not None and self._goes_on(self._closed, at_s):
             self._joining = self._closed  # ... or right after it was closed: the turn was not over either
+            self._utterance.rejoin()  # Whisper hears the whole utterance again: it decodes it better whole
             await self._emit(Continuation(at_s, self._closed))
+        else:
+            self._utterance.forget_closed()
         self._closed = None
         await self._emit(SpeechStarted(at_s))
+
+    def _goes_on(self, closed: UserTurn, at_s: float) -> bool:
+        """Speech this soon after a closed turn, before the caller heard much of the answer, continues it."""
+        turns = self._config.turns
+        heard_s = (self._io.played_samples - self._played_at_close) / self._io.output_rate
+        return (
+            at_s - closed.speech_end_s <= turns.continuation_window_s
+            and heard_s <= turns.continuation_max_heard_s
+        )
 
     def _update_interim(self, vad_event: VadSpeechStarted | SpeechEnded | None) -> None:
         if self._interim is None:

@@ -11,8 +11,10 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 
+from agent import metrics
+from agent.calls.busy import BusyLine
 from agent.calls.factory import CallFactory
-from agent.calls.io import CallHandler, CallIO
+from agent.calls.io import CallHandler, CallIO, UnansweredCall, UnansweredCallHandler
 from agent.calls.recording import RecordingCallIO
 from agent.calls.session import CallSession
 from agent.config import CallSettings
@@ -62,7 +64,11 @@ class CallRunner:
     factory: CallFactory
     recording: CallSettings
     call_log: CallLog | None = None
+    busy_line: BusyLine | None = None  # what a caller over a transport's cap hears (None: a plain hang-up)
     _active: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        metrics.watch_tts(self.factory.parts.tts)  # its engine fallbacks, counted at scrape time
 
     def active(self) -> list[dict[str, Any]]:
         """Calls running now in this process, oldest first: what an operator page loads before its events."""
@@ -88,8 +94,10 @@ class CallRunner:
             # The conversation starts here, so operators learn the session id before the greeting.
             await self._started(io, channel, await session.open(), caller_id)
             await session.run()
-        except BaseException:
+        except BaseException as exc:
             ended_by = "shutdown"
+            if isinstance(exc, Exception):
+                metrics.error("call")
             raise
         finally:
             if session.ended_by_agent:
@@ -99,6 +107,54 @@ class CallRunner:
             await self._finish(io, session, recorder, ended_by)
             await self._ended(io, channel, session, ended_by, time.monotonic() - started)
         return session
+
+    def missed_handler(self, channel: CallChannel) -> UnansweredCallHandler:
+        async def handle(call: UnansweredCall) -> None:
+            await self.missed(call, channel)
+
+        return handle
+
+    def busy_handler(self, channel: CallChannel) -> CallHandler:
+        async def handle(io: CallIO) -> None:
+            await self.turn_away(io, channel)
+
+        return handle
+
+    async def missed(self, call: UnansweredCall, channel: CallChannel) -> None:
+        """A call that rang and was gone before the agent answered (hung up, cancelled, never set up)."""
+        await self._record_unanswered(
+            call.call_id, channel, call.caller_id, call.rang_at, "missed", call.ended_by
+        )
+        log.info("call_missed", call_id=call.call_id, ended_by=call.ended_by, reason=call.reason or None)
+
+    async def turn_away(self, io: CallIO, channel: CallChannel) -> None:
+        """Every line is busy: the caller hears so, and that we will call back; the call is recorded."""
+        rang_at = datetime.now(UTC)
+        metrics.call_refused_busy(channel)
+        callback = await self.busy_line.turn_away(io) if self.busy_line else None
+        if self.busy_line is None:
+            await io.hangup()
+        await self._record_unanswered(io.call_id, channel, io.caller_id, rang_at, "refused_busy", "agent")
+        log.info("call_refused_busy", call_id=io.call_id, callback_id=callback.id if callback else None)
+
+    async def _record_unanswered(
+        self,
+        call_id: str,
+        channel: CallChannel,
+        caller_id: str | None,
+        rang_at: datetime,
+        outcome: str,
+        ended_by: CallEndedBy,
+    ) -> None:
+        metrics.call_ended(channel, outcome, ended_by)
+        if self.call_log is None:
+            return
+        try:
+            await self.call_log.start(call_id, channel, caller_id, started_at=rang_at)
+            await self.call_log.finish(call_id, outcome=outcome, ended_by=ended_by)
+        except Exception:
+            metrics.error("call_record")
+            log.exception("call_record_not_saved", call_id=call_id)
 
     async def _customer_phone(self, session_id: str | None) -> str | None:
         """A browser call has no caller id; the session it joins may know the customer's phone."""
@@ -120,6 +176,7 @@ class CallRunner:
             "started_at": datetime.now(UTC).isoformat(),
         }
         self._active[io.call_id] = call
+        metrics.call_started(channel)
         await self._tell_operators({"type": "call_started", **call})
 
     async def _ended(
@@ -127,6 +184,8 @@ class CallRunner:
     ) -> None:
         if self._active.pop(io.call_id, None) is None:
             return  # never started (the session could not be opened): operators never saw it
+        metrics.call_finished(channel)
+        metrics.call_ended(channel, call_outcome(session), ended_by, [asdict(turn) for turn in session.turns])
         await self._tell_operators(
             {
                 "type": "call_ended",
@@ -154,6 +213,7 @@ class CallRunner:
             try:
                 path = await recorder.save(self.recording.recordings_path / day / f"{_safe(io.call_id)}.wav")
             except OSError:
+                metrics.error("recording")
                 log.exception("recording_not_saved")
         outcome = call_outcome(session)
         if self.call_log is not None:
@@ -171,6 +231,7 @@ class CallRunner:
                     transferred_to=session.transferred_to,
                 )
             except Exception:
+                metrics.error("call_record")
                 log.exception("call_record_not_saved")
         log.info("call_recorded", outcome=outcome, ended_by=ended_by, recording=str(path) if path else None)
 

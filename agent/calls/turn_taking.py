@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -36,6 +37,9 @@ class TurnTakingConfig:
     # A caller who starts speaking again this soon after the end of their last turn's speech was not done:
     # the two are answered as one utterance (0 turns it off).
     continuation_window_s: float = 1.5
+    # ... unless the agent's answer has already been heard this long: then the caller is reacting to it
+    # ("mm-hmm", a question about it), which is a new turn or a barge-in, not the rest of the old one.
+    continuation_max_heard_s: float = 0.7
     resume_after_false_interruption: bool = True
 
 
@@ -47,7 +51,7 @@ def is_digit_loop(text: str) -> bool:
     group four times or more in a row is not what a caller says, and not a whole phone number."""
     tokens = [token.lower() for token in _DIGIT_TOKEN.findall(text)]
     run = 1
-    for previous, token in zip(tokens, tokens[1:], strict=False):
+    for previous, token in itertools.pairwise(tokens):
         run = run + 1 if token == previous else 1
         if run >= 4:
             return True

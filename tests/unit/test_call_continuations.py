@@ -28,7 +28,8 @@ def paused_sentence(pause_s: float) -> CallerTurn:
 
 
 def stt() -> BurstSTT:
-    return BurstSTT({"short": "Actually,", 1: "make it Wednesday at 2."})
+    """The fragment alone is "Actually,"; the whole utterance (two bursts, decoded again whole) is the sentence."""
+    return BurstSTT({"short": "Actually,", 1: "make it Wednesday at 2.", 2: "Actually, make it Wednesday at 2."})
 
 
 async def test_a_pause_after_the_first_word_is_joined_to_the_rest_of_the_sentence() -> None:
