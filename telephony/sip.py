@@ -8,11 +8,19 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 
 from agent.audio.frames import FRAME_MS, AudioFrame, samples_per_frame
-from agent.calls.io import CallHandler, CallIO, DtmfDigit
+from agent.calls.io import (
+    CallHandler,
+    CallIO,
+    DtmfDigit,
+    UnansweredCall,
+    UnansweredCallHandler,
+    UnansweredEndedBy,
+)
 from agent.calls.playout import Playout
 from agent.log import get_logger
 from telephony.sip_stack import SipLeg, SipStack, StackConfig
@@ -180,10 +188,12 @@ class SipEndpoint:
         on_call: CallHandler,
         *,
         transfer_allow_list: tuple[str, ...] = (),
+        on_unanswered: UnansweredCallHandler | None = None,
     ) -> None:
         self._stack = SipStack(stack_config)
         self._limits = limits
         self._on_call = on_call
+        self._on_unanswered = on_unanswered  # calls that rang and were gone before a session took them
         self._allow_list = transfer_allow_list
         self._calls: dict[str, asyncio.Task[None]] = {}
         self._closing = False
@@ -217,17 +227,23 @@ class SipEndpoint:
 
     async def _run_call(self, leg: SipLeg, received: float) -> None:
         call: SipCall | None = None
+        rang_at = datetime.now(UTC)
+        missed: UnansweredCall | None = None  # set while the call has not reached a session
         try:
+            missed = self._unanswered(leg, rang_at, "shutdown")
             if self._limits.answer_delay_s:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(leg.closed.wait(), self._limits.answer_delay_s)
                 if leg.is_closed:
                     log.info("sip_call_cancelled_before_answer", call_id=leg.call_id, reason=leg.close_reason)
+                    missed = self._unanswered(leg, rang_at, "caller")
                     return
             await leg.answer()
             if not await self._established(leg):
                 log.info("sip_call_gone_before_established", call_id=leg.call_id, reason=leg.close_reason)
+                missed = self._unanswered(leg, rang_at, "caller")
                 return
+            missed = None
             self.answered += 1
             log.info(
                 "sip_call_answered",
@@ -239,16 +255,30 @@ class SipEndpoint:
             await self._on_call(call)
         except TimeoutError:
             log.warning("sip_call_not_established", call_id=leg.call_id, reason=leg.close_reason)
+            missed = self._unanswered(leg, rang_at, "timeout") if missed else None
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("sip_call_failed", call_id=leg.call_id)
+            missed = self._unanswered(leg, rang_at, "agent") if missed else None
         finally:
             if call is not None:
                 await call.aclose()
             else:
                 await leg.hangup()
             log.info("sip_call_closed", call_id=leg.call_id, reason=leg.close_reason)
+            if missed is not None and self._on_unanswered is not None:
+                await self._on_unanswered(missed)
+
+    @staticmethod
+    def _unanswered(leg: SipLeg, rang_at: datetime, ended_by: UnansweredEndedBy) -> UnansweredCall:
+        return UnansweredCall(
+            call_id=leg.call_id,
+            caller_id=caller_number(leg.peer_uri, leg.headers),
+            rang_at=rang_at,
+            ended_by=ended_by,
+            reason=leg.close_reason,
+        )
 
     async def _established(self, leg: SipLeg) -> bool:
         """Wait for the ACK (media up); False when the caller hung up first. Raises TimeoutError."""

@@ -6,8 +6,8 @@ import unicodedata
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
+from agent import metrics
 from agent.dialog.conversation import UnknownSession
 from agent.dialog.state import ConversationState
 from agent.log import bind_ids
@@ -16,6 +16,7 @@ from agent.server.keys import (
     BROWSER_ROOMS,
     CONVERSATIONS,
     DATABASE,
+    LIVEKIT_CALLS,
     RATE_LIMITER,
     SETTINGS,
     SIP_ENDPOINT,
@@ -27,9 +28,6 @@ from agent.server.tokens import issue_caller_token
 from agent.store.phone_numbers import normalize_phone
 
 routes = web.RouteTableDef()
-
-TURNS = Counter("agent_chat_turns_total", "Chat turns handled", ["intent"])
-TURN_SECONDS = Histogram("agent_turn_processing_seconds", "Dialog processing time per turn")
 
 
 def _client(request: web.Request) -> str:
@@ -90,9 +88,10 @@ async def health(request: web.Request) -> web.Response:
     endpoints: tuple[tuple[str, Any], ...] = (
         ("sip", request.app.get(SIP_ENDPOINT)),
         ("webrtc", request.app.get(WEBRTC_CALLS)),
+        ("livekit", request.app.get(LIVEKIT_CALLS)),
     )
     for entry, lines in endpoints:
-        if lines is not None:  # the phone and browser endpoints count their lines the same way
+        if hasattr(lines, "active_calls"):  # every entry with a cap counts its lines the same way
             body[entry] = {
                 "active_calls": lines.active_calls,
                 "max_calls": lines.max_calls,
@@ -103,9 +102,10 @@ async def health(request: web.Request) -> web.Response:
 
 
 @routes.get("/metrics")
-async def metrics(request: web.Request) -> web.Response:
-    response = web.Response(body=generate_latest())
-    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+async def prometheus_metrics(request: web.Request) -> web.Response:
+    body, content_type = metrics.exposition()
+    response = web.Response(body=body)
+    response.content_type = content_type
     return response
 
 
@@ -158,8 +158,7 @@ async def chat(request: web.Request) -> web.Response:
         raise ApiError(
             404, "unknown_session", "No such session; create one with POST /api/sessions."
         ) from None
-    TURNS.labels(result.state.detected_intent).inc()
-    TURN_SECONDS.observe(result.processing_ms / 1000)
+    metrics.chat_turn(result.state.detected_intent, result.processing_ms / 1000)
     return web.json_response(turn_body(result.state, result.processing_ms))
 
 

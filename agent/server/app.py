@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from agent.calls.io import CallIO
+from agent.calls.busy import BusyLine
+from agent.calls.io import CallIO, UnansweredCall
 from agent.calls.runner import CallRunner
 from agent.config import Settings
 from agent.log import get_logger
@@ -34,9 +38,14 @@ from agent.server.keys import (
 )
 from agent.server.production import check_production
 from agent.server.ratelimit import RateLimiter
+from agent.store.callbacks import Callbacks
 from agent.store.calls import CallLog
-from telephony.livekit.dispatch import LiveKitCallDispatcher, LiveKitRoomJoiner
+from agent.store.models import Callback
+from agent.tasks.callback_dialer import CallbackDialer, DialPolicy
+from telephony.livekit.dispatch import DispatchLimits, LiveKitCallDispatcher, LiveKitRoomJoiner
+from telephony.livekit.room_claims import LocalRoomClaims, RedisRoomClaims, RoomClaims
 from telephony.livekit.room_connect import RoomAccess
+from telephony.livekit.sip_admin import dial_callback
 from telephony.sip import EndpointLimits, SipEndpoint
 from telephony.sip_stack import StackConfig
 from telephony.webrtc import WebRtcEndpoint
@@ -62,7 +71,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
 def add_livekit_calls(app: web.Application) -> None:
     """Phone calls through LiveKit: verified webhooks start a call session for each SIP caller."""
-    app.cleanup_ctx.append(_livekit_calls)
+    app.cleanup_ctx.extend([_livekit_calls, _callback_dialer])
     app.add_routes(livekit_webhook.routes)
 
 
@@ -81,7 +90,9 @@ async def _runtime(app: web.Application, *, clock: Callable[[], datetime] | None
         app[CALL_LOG] = CallLog(parts.database)
         if parts.voice is not None:
             factory = call_factory(settings, parts.dialog, parts.voice, app[EVENTS])
-            app[CALL_RUNNER] = CallRunner(factory, settings.calls, call_log=app[CALL_LOG])
+            callbacks = Callbacks(parts.database, ZoneInfo(settings.store.timezone))
+            busy = BusyLine(parts.voice.tts, callbacks, settings.livekit.livekit_busy_callback_after_s)
+            app[CALL_RUNNER] = CallRunner(factory, settings.calls, call_log=app[CALL_LOG], busy_line=busy)
         app[STATE_STORE] = parts.state_store
         app[HUMANS] = parts.humans
         app[BRAIN] = parts.dialog.brain
@@ -112,6 +123,7 @@ async def _sip(app: web.Application) -> AsyncIterator[None]:
         ),
         app[CALL_RUNNER].handler("sip"),
         transfer_allow_list=calls.transfer_allow_list,
+        on_unanswered=app[CALL_RUNNER].missed_handler("sip"),
     )
     await endpoint.start()
     app[SIP_ENDPOINT] = endpoint
@@ -145,17 +157,36 @@ async def _webrtc(app: web.Application) -> AsyncIterator[None]:
         await endpoint.aclose()
 
 
+def _room_claims(settings: Settings) -> RoomClaims:
+    """In Redis when processes share it (the redis state backend), else in this process."""
+    ttl_s = settings.livekit.livekit_room_claim_ttl_s
+    if settings.store.state_backend == "redis":
+        return RedisRoomClaims(settings.store.redis_url, ttl_s)
+    return LocalRoomClaims(ttl_s)
+
+
 async def _livekit_calls(app: web.Application) -> AsyncIterator[None]:
     """The LiveKit dispatcher: joins each SIP caller's room (and, in LiveKit mode, each console session's)."""
     settings = app[SETTINGS]
     livekit = settings.livekit
 
+    def runner(room: str) -> CallRunner | None:
+        found = app.get(CALL_RUNNER)
+        if found is None:
+            log.error("livekit_call_without_runner", call_id=room)
+        return found
+
     async def run_call(call: CallIO) -> None:
-        runner = app.get(CALL_RUNNER)
-        if runner is None:
-            log.error("livekit_call_without_runner", call_id=call.call_id)
-            return
-        await runner.run(call, "livekit")
+        if found := runner(call.call_id):
+            await found.run(call, "livekit")
+
+    async def turn_away(call: CallIO) -> None:
+        if found := runner(call.call_id):
+            await found.turn_away(call, "livekit")
+
+    async def missed(call: UnansweredCall) -> None:
+        if found := runner(call.call_id):
+            await found.missed(call, "livekit")
 
     async def run_browser_call(call: CallIO, session_id: str) -> None:
         await app[CALL_RUNNER].run(call, "browser", session_id=session_id)
@@ -165,6 +196,9 @@ async def _livekit_calls(app: web.Application) -> AsyncIterator[None]:
         LiveKitRoomJoiner(RoomAccess.from_settings(livekit, settings.calls.transfer_allow_list)),
         room_prefix=livekit.livekit_room_prefix,
         on_browser_call=run_browser_call if CALL_RUNNER in app else None,
+        limits=DispatchLimits(max_calls=livekit.livekit_max_calls, on_busy=turn_away),
+        claims=_room_claims(settings),
+        on_missed=missed,
     )
     app[LIVEKIT_CALLS] = dispatcher
     app[BROWSER_ROOMS] = dispatcher
@@ -173,3 +207,30 @@ async def _livekit_calls(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await dispatcher.aclose()
+
+
+async def _callback_dialer(app: web.Application) -> AsyncIterator[None]:
+    """Callbacks from the callbacks table, dialled through the outbound trunk when due (LiveKit only)."""
+    settings = app[SETTINGS]
+    livekit = settings.livekit
+    trunk = livekit.livekit_outbound_trunk_id or livekit.livekit_sip_outbound_address
+    if not (livekit.livekit_callbacks_enabled and trunk) or DATABASE not in app:
+        yield  # no outbound trunk: callbacks stay in the table for a person to make
+        return
+
+    async def dial(callback: Callback) -> None:
+        room = f"{livekit.livekit_room_prefix}callback-{callback.id}-{secrets.token_hex(3)}"
+        await dial_callback(livekit, number=callback.phone or "", room=room)
+
+    policy = DialPolicy(
+        poll_s=livekit.livekit_callback_poll_s,
+        retry_after_s=livekit.livekit_callback_retry_after_s,
+        attempts=livekit.livekit_callback_attempts,
+    )
+    callbacks = Callbacks(app[DATABASE], ZoneInfo(settings.store.timezone))
+    task = asyncio.create_task(CallbackDialer(callbacks, dial, policy).run(), name="callback-dialer")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from agent import metrics
 from agent.log import bind_ids, clear_ids, get_logger
 
 log = get_logger(__name__)
@@ -61,6 +62,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason, request_id)
         raise
     except Exception:
+        metrics.error("http")
         log.exception("unhandled_error", path=request.path)
         return error_response(500, "internal_error", "Something went wrong on our side.", request_id)
     if not response.prepared:

@@ -38,6 +38,35 @@ class Callbacks:
         rows = await self._db.fetchall("SELECT * FROM callbacks ORDER BY due_at, id")
         return [self._callback(row) for row in rows]
 
+    async def due(self, now: datetime, limit: int = 20) -> tuple[Callback, ...]:
+        """Callbacks still to make whose time has come, earliest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM callbacks WHERE status = 'scheduled' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            (_utc_text(now), limit),
+        )
+        return tuple(self._callback(row) for row in rows)
+
+    async def claim(self, callback_id: int) -> bool:
+        """Take a due callback to dial it (status done); False when another process took it first."""
+        async with self._db.write() as tx:
+            changed = await tx.execute(
+                "UPDATE callbacks SET status = 'done' WHERE id = ? AND status = 'scheduled'", (callback_id,)
+            )
+        return changed > 0
+
+    async def reschedule(self, callback_id: int, due_at: datetime) -> None:
+        """Put a callback that could not be made back in the queue for `due_at`."""
+        async with self._db.write() as tx:
+            await tx.execute(
+                "UPDATE callbacks SET status = 'scheduled', due_at = ? WHERE id = ?",
+                (_utc_text(due_at), callback_id),
+            )
+
+    async def cancel(self, callback_id: int) -> None:
+        """Give up on a callback (no number to dial, or every attempt failed)."""
+        async with self._db.write() as tx:
+            await tx.execute("UPDATE callbacks SET status = 'cancelled' WHERE id = ?", (callback_id,))
+
     def _callback(self, row: Row) -> Callback:
         return Callback(
             id=row["id"],
@@ -48,3 +77,8 @@ class Callbacks:
             due_at=datetime.fromisoformat(row["due_at"]).astimezone(self.tz),
             status=row["status"],
         )
+
+
+def _utc_text(moment: datetime) -> str:
+    """How due_at is stored: ISO 8601 in UTC to the second ('2027-02-01T14:00:00+00:00'), so text sorts as time."""
+    return moment.astimezone(ZoneInfo("UTC")).isoformat(timespec="seconds")

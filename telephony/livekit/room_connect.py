@@ -20,6 +20,10 @@ AGENT_QUEUE_MS = 200  # agent audio the source may hold ahead of playout (clear(
 AGENT_TRACK_NAME = "agent-voice"
 
 
+class CallerLeft(Exception):
+    """The caller hung up (left the room) before the agent had their audio: a missed call."""
+
+
 @dataclass(frozen=True)
 class RoomAccess:
     """Where the LiveKit server is and the key the agent signs its tokens and API calls with."""
@@ -103,7 +107,12 @@ async def connect_room_call(
         if is_caller_audio and not caller_track.done():
             caller_track.set_result(track)
 
+    def on_gone(who: rtc.RemoteParticipant) -> None:
+        if who.identity == caller_identity and not caller_track.done():
+            caller_track.set_exception(CallerLeft(caller_identity))
+
     room.on("track_subscribed", on_track)
+    room.on("participant_disconnected", on_gone)
     try:
         await room.connect(access.url, agent_token(access, room_name), rtc.RoomOptions(auto_subscribe=True))
         caller = room.remote_participants.get(caller_identity)
@@ -111,6 +120,7 @@ async def connect_room_call(
             if publication.track is not None and publication.kind == rtc.TrackKind.KIND_AUDIO:
                 on_track(publication.track, publication, caller)  # type: ignore[arg-type]
         track = await asyncio.wait_for(caller_track, access.join_timeout_s)
+        room.off("participant_disconnected", on_gone)
         caller = room.remote_participants.get(caller_identity)
         stream = rtc.AudioStream.from_track(
             track=track, sample_rate=AUDIO_RATE, num_channels=1, frame_size_ms=20
