@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     livekit_commands = livekit.add_subparsers(dest="livekit_command", required=True)
     livekit_commands.add_parser(
         "provision",
-        help="create or update the inbound SIP trunk and the dispatch rule (room per caller) from settings",
+        help="create or update the inbound SIP trunk, the dispatch rule (room per caller) and, with"
+        " AGENT_LIVEKIT_SIP_OUTBOUND_ADDRESS, the outbound trunk for callbacks, from settings",
     )
     return parser
 
@@ -55,6 +56,9 @@ def _livekit_main(settings: Settings, command: str) -> int:
         print(
             f"dispatch rule {done.rule_action}: {done.rule_id} ({settings.livekit.livekit_sip_dispatch_rule_name})"
         )
+        if done.outbound_action is not None:
+            name = settings.livekit.livekit_sip_outbound_trunk_name
+            print(f"outbound trunk {done.outbound_action}: {done.outbound_trunk_id} ({name})")
         return 0
 
     try:

@@ -6,17 +6,11 @@ import asyncio
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiohttp import web
-from google.protobuf import json_format
-from google.protobuf.message import Message
 from livekit import api, rtc
-from livekit.api.access_token import Claims
 
 from agent.__main__ import main
 from agent.config import LiveKitSettings
@@ -29,120 +23,9 @@ from telephony.livekit.sip_admin import (
     transfer_caller,
 )
 from tests.integration.conftest import ROOT
+from tests.livekit_twirp import KEY, SECRET, FakeLiveKit, fake_livekit
 
 pytestmark = pytest.mark.integration
-
-KEY = "testkey"
-SECRET = "testsecret-testsecret-testsecret-0123"
-
-# Twirp method -> (request type, response type); the SDK speaks binary protobuf over POST.
-METHODS: dict[str, tuple[type[Message], type[Message]]] = {
-    "livekit.SIP/ListSIPInboundTrunk": (api.ListSIPInboundTrunkRequest, api.ListSIPInboundTrunkResponse),
-    "livekit.SIP/CreateSIPInboundTrunk": (api.CreateSIPInboundTrunkRequest, api.SIPInboundTrunkInfo),
-    "livekit.SIP/UpdateSIPInboundTrunk": (api.UpdateSIPInboundTrunkRequest, api.SIPInboundTrunkInfo),
-    "livekit.SIP/ListSIPDispatchRule": (api.ListSIPDispatchRuleRequest, api.ListSIPDispatchRuleResponse),
-    "livekit.SIP/CreateSIPDispatchRule": (api.CreateSIPDispatchRuleRequest, api.SIPDispatchRuleInfo),
-    "livekit.SIP/UpdateSIPDispatchRule": (api.UpdateSIPDispatchRuleRequest, api.SIPDispatchRuleInfo),
-    "livekit.SIP/TransferSIPParticipant": (
-        api.TransferSIPParticipantRequest,
-        api.TransferSIPParticipantResponse,
-    ),
-    "livekit.SIP/CreateSIPParticipant": (api.CreateSIPParticipantRequest, api.SIPParticipantInfo),
-    "livekit.RoomService/RemoveParticipant": (api.RoomParticipantIdentity, api.RemoveParticipantResponse),
-}
-
-
-@dataclass
-class Recorded:
-    method: str
-    body: dict[str, Any]
-    claims: Claims
-
-
-@dataclass
-class FakeLiveKit:
-    """Records every Twirp request (decoded, with its verified token) and keeps trunks and rules in memory."""
-
-    requests: list[Recorded] = field(default_factory=list)
-    trunks: dict[str, api.SIPInboundTrunkInfo] = field(default_factory=dict)
-    rules: dict[str, api.SIPDispatchRuleInfo] = field(default_factory=dict)
-    transfer_status: int = api.SIPTransferStatus.STS_TRANSFER_SUCCESSFUL
-
-    @property
-    def methods(self) -> list[str]:
-        return [r.method.split("/")[1] for r in self.requests]
-
-    async def handle(self, request: web.Request) -> web.Response:
-        method = f"{request.match_info['service']}/{request.match_info['method']}"
-        if method not in METHODS:
-            return web.json_response({"code": "bad_route", "msg": method}, status=404)
-        try:
-            claims = api.TokenVerifier(KEY, SECRET).verify(
-                request.headers["Authorization"].removeprefix("Bearer ")
-            )
-        except Exception:
-            return web.json_response({"code": "unauthenticated", "msg": "bad token"}, status=401)
-        request_type, _ = METHODS[method]
-        message = request_type.FromString(await request.read())
-        self.requests.append(Recorded(method, json_format.MessageToDict(message), claims))
-        reply = self.answer(method, message)
-        return web.Response(body=reply.SerializeToString(), content_type="application/protobuf")
-
-    def answer(self, method: str, message: Any) -> Message:
-        name = method.split("/")[1]
-        if name == "ListSIPInboundTrunk":
-            return api.ListSIPInboundTrunkResponse(items=list(self.trunks.values()))
-        if name == "CreateSIPInboundTrunk":
-            trunk = api.SIPInboundTrunkInfo()
-            trunk.CopyFrom(message.trunk)
-            trunk.sip_trunk_id = f"ST_{len(self.trunks) + 1}"
-            self.trunks[trunk.sip_trunk_id] = trunk
-            return trunk
-        if name == "UpdateSIPInboundTrunk":
-            trunk = api.SIPInboundTrunkInfo()
-            trunk.CopyFrom(message.replace)
-            trunk.sip_trunk_id = message.sip_trunk_id
-            self.trunks[trunk.sip_trunk_id] = trunk
-            return trunk
-        if name == "ListSIPDispatchRule":
-            return api.ListSIPDispatchRuleResponse(items=list(self.rules.values()))
-        if name in ("CreateSIPDispatchRule", "UpdateSIPDispatchRule"):
-            rule = api.SIPDispatchRuleInfo()
-            rule.CopyFrom(message.dispatch_rule if name.startswith("Create") else message.replace)
-            rule.sip_dispatch_rule_id = (
-                f"SDR_{len(self.rules) + 1}" if name.startswith("Create") else message.sip_dispatch_rule_id
-            )
-            self.rules[rule.sip_dispatch_rule_id] = rule
-            return rule
-        if name == "TransferSIPParticipant":
-            return api.TransferSIPParticipantResponse(transfer_id="TR_1", status=self.transfer_status)  # type: ignore[arg-type]
-        if name == "CreateSIPParticipant":
-            return api.SIPParticipantInfo(
-                participant_id="PA_1",
-                participant_identity=message.participant_identity,
-                room_name=message.room_name,
-                sip_call_id="SCL_1",
-            )
-        return api.RemoveParticipantResponse()
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/twirp/{service}/{method}", self.handle)
-        return app
-
-
-@asynccontextmanager
-async def fake_livekit() -> AsyncIterator[tuple[FakeLiveKit, str]]:
-    fake = FakeLiveKit()
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield fake, f"ws://127.0.0.1:{port}"  # the SDK turns ws:// into http:// for the API
-    finally:
-        await runner.cleanup()
 
 
 def settings(url: str, **overrides: Any) -> LiveKitSettings:
@@ -290,6 +173,7 @@ def test_cli_provision_prints_created_then_updated(
     monkeypatch.setenv("AGENT_LIVEKIT_API_KEY", KEY)
     monkeypatch.setenv("AGENT_LIVEKIT_API_SECRET", SECRET)
     monkeypatch.setenv("AGENT_LIVEKIT_SIP_NUMBERS", '["+15551230000"]')
+    monkeypatch.setenv("AGENT_LIVEKIT_SIP_OUTBOUND_ADDRESS", "sip.provider.example")
     monkeypatch.setenv("AGENT_LOG_LEVEL", "warning")
     assert main(["livekit", "provision"]) == 0
     assert main(["livekit", "provision"]) == 0
@@ -297,10 +181,12 @@ def test_cli_provision_prints_created_then_updated(
     assert out[0].startswith("inbound trunk created: ST_1") and out[1].startswith(
         "dispatch rule created: SDR_1"
     )
-    assert out[2].startswith("inbound trunk updated: ST_1") and out[3].startswith(
+    assert out[2] == "outbound trunk created: ST_out_1 (dealership-outbound)"
+    assert out[3].startswith("inbound trunk updated: ST_1") and out[4].startswith(
         "dispatch rule updated: SDR_1"
     )
-    assert len(fake.trunks) == 1 and len(fake.rules) == 1
+    assert out[5] == "outbound trunk updated: ST_out_1 (dealership-outbound)"
+    assert len(fake.trunks) == 1 and len(fake.rules) == 1 and len(fake.outbound) == 1
 
 
 def test_cli_provision_exits_1_with_a_message_when_livekit_is_down(tmp_path: Any) -> None:
