@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -189,11 +189,13 @@ class SipEndpoint:
         *,
         transfer_allow_list: tuple[str, ...] = (),
         on_unanswered: UnansweredCallHandler | None = None,
+        on_refused: Callable[[], None] | None = None,
     ) -> None:
         self._stack = SipStack(stack_config)
         self._limits = limits
         self._on_call = on_call
         self._on_unanswered = on_unanswered  # calls that rang and were gone before a session took them
+        self._on_refused = on_refused  # told of each call refused because every line was busy
         self._allow_list = transfer_allow_list
         self._calls: dict[str, asyncio.Task[None]] = {}
         self._closing = False
@@ -217,6 +219,8 @@ class SipEndpoint:
             return
         if len(self._calls) >= self._limits.max_calls:
             self.refused += 1
+            if self._on_refused is not None:
+                self._on_refused()
             refused = leg.refuse_busy(self._limits.busy_retry_after_s)
             log.warning("sip_call_refused_busy", call_id=leg.call_id, active=len(self._calls), sent=refused)
             return

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from agent import metrics
 from agent.calls.busy import BusyLine
 from agent.calls.io import CallIO, UnansweredCall
 from agent.calls.runner import CallRunner
@@ -124,6 +125,7 @@ async def _sip(app: web.Application) -> AsyncIterator[None]:
         app[CALL_RUNNER].handler("sip"),
         transfer_allow_list=calls.transfer_allow_list,
         on_unanswered=app[CALL_RUNNER].missed_handler("sip"),
+        on_refused=partial(metrics.call_refused_busy, "sip"),
     )
     await endpoint.start()
     app[SIP_ENDPOINT] = endpoint

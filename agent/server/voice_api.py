@@ -7,7 +7,8 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.calls.browser import BadOffer, BrowserCallRefused, BrowserCalls
+from agent import metrics
+from agent.calls.browser import BadOffer, BrowserCallRefused, BrowserCalls, TooManyBrowserCalls
 from agent.dialog.conversation import UnknownSession
 from agent.log import bind_ids, get_logger
 from agent.server.errors import ApiError
@@ -67,6 +68,8 @@ async def answer_offer(request: web.Request) -> web.Response:
     except BadOffer as exc:
         raise ApiError(422, exc.code, exc.message) from None
     except BrowserCallRefused as exc:
+        if isinstance(exc, TooManyBrowserCalls):
+            metrics.call_refused_busy("browser")
         raise ApiError(503, exc.code, exc.message) from None
     return web.json_response(
         {"type": "answer", "sdp": answered.sdp, "call_id": answered.call_id, "session_id": body.session_id}

@@ -10,6 +10,7 @@ from typing import Any, cast
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from prometheus_client import REGISTRY
 
 from agent.server.api import health
 from agent.server.keys import CALL_LOG, SIP_ENDPOINT
@@ -45,6 +46,11 @@ pytestmark = [
     ),
     pytest.mark.skipif(bool(peers_missing()), reason=f"missing SIP peers: {peers_missing()}"),
 ]
+
+
+def sample(name: str, **labels: str) -> float:
+    """A Prometheus sample as GET /metrics exports it (0 before it was first counted)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def endpoint_of(app: web.Application) -> SipEndpoint:
@@ -107,7 +113,14 @@ async def test_cancel_before_answer_gets_200_and_487_and_leaves_no_call(tmp_path
         await wait_until(lambda: active_calls(app) == 0, 10, "the cancelled call to go")
         await asyncio.sleep(3)  # past the answer delay: a call that wrongly survived would be answered now
         assert active_calls(app) == 0 and endpoint_of(app).answered == 0
-        assert await app[CALL_LOG].recent() == []  # it never reached the call runner
+        [missed] = await app[CALL_LOG].recent()  # it rang and was cancelled: a missed call, no session
+        assert (missed.outcome, missed.ended_by, missed.channel, missed.caller_id) == (
+            "missed",
+            "caller",
+            "sip",
+            "sipp",
+        )
+        assert missed.answered_at is None and missed.session_id is None and missed.ended_at is not None
 
 
 async def test_invite_retransmissions_create_one_call(tmp_path: Path) -> None:
@@ -159,8 +172,11 @@ async def test_call_over_the_cap_gets_503_with_retry_after_while_the_first_carri
         wav = caller_audio(tmp_path / "silence.wav", [(20.0, None)])
         caller = Baresip(tmp_path / "caller", 5080, 5580, (30000, 30010), wav=wav)
         caller.start(dial=f"sip:agent@127.0.0.1:{AGENT_PORT}")
+        refused_before = sample("agent_calls_refused_busy_total", channel="sip")
+        ended_before = sample("agent_calls_total", channel="sip", outcome="abandoned", ended_by="caller")
         try:
             await wait_until(lambda: active_calls(app) == 1, 15, "the first call to be answered")
+            await wait_until(lambda: sample("agent_calls_active", channel="sip") == 1, 10, "the call counted")
             code, messages = await sipp_call(tmp_path / "refused", "refused", refused_steps)
             assert code == 0
             busy = received(messages, 503, "INVITE")
@@ -170,10 +186,15 @@ async def test_call_over_the_cap_gets_503_with_retry_after_while_the_first_carri
             assert active_calls(app) == 1  # the first call carries on
             health = await health_of(app)
             assert health["sip"] == {"active_calls": 1, "max_calls": 1, "answered": 1, "refused_busy": 1}
+            assert sample("agent_calls_refused_busy_total", channel="sip") == refused_before + 1  # /metrics
             assert "Call established" in caller.log and "terminate" not in caller.log
             caller.command("/hangup")  # baresip logs "terminate call", not "terminated", for its own hang-up
             await wait_until(lambda: active_calls(app) == 0, 10, "the first call to be freed")
             assert "terminate call" in caller.log
+            assert sample("agent_calls_active", channel="sip") == 0
+            assert sample("agent_calls_total", channel="sip", outcome="abandoned", ended_by="caller") == (
+                ended_before + 1
+            )
         finally:
             caller.stop()
         code, messages = await sipp_call(tmp_path / "after", "after", answered_call(1000))
