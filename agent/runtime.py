@@ -38,10 +38,13 @@ class Voice:
 
     stt: SpeechToText
     tts: TextToSpeech
+    number_stt: SpeechToText | None = None  # decodes again a number the fast model garbled
 
     async def aclose(self) -> None:
         await self.stt.aclose()
         await self.tts.aclose()
+        if self.number_stt is not None:
+            await self.number_stt.aclose()
 
 
 @dataclass
@@ -56,7 +59,7 @@ class Runtime:
 
 def call_factory(settings: Settings, dialog: Dialog, voice: Voice, events: EventSink) -> CallFactory:
     """How this process builds every call (phone, browser, replay): the same parts and the same settings."""
-    parts = CallParts(dialog.conversations, voice.stt, voice.tts, events)
+    parts = CallParts(dialog.conversations, voice.stt, voice.tts, events, number_stt=voice.number_stt)
     config = call_config(settings.voice, settings.stt, settings.calls, stt_hint=dialog.stt_hint)
     return CallFactory(parts, config)
 
@@ -89,7 +92,25 @@ async def open_voice(stt_settings: SttSettings, tts_settings: TtsSettings) -> Vo
     tts = FallbackTTS(tts_engines(tts_settings))
     await stt.load()
     await tts.load()
-    return Voice(stt, tts)
+    return Voice(stt, tts, await _number_model(stt_settings))
+
+
+async def _number_model(settings: SttSettings) -> SpeechToText | None:
+    """The more accurate model for numbers, when configured and installed (the `whisper-base` packages)."""
+    if settings.stt_number_model == "off":
+        return None
+    model = WhisperSTT(
+        model=settings.stt_number_model,
+        threads=settings.stt_threads,
+        window_margin_s=settings.stt_window_margin_s or None,
+    )
+    try:
+        await model.load()
+    except Exception as exc:  # not installed: numbers are decoded once, by the fast model
+        log.warning("stt_number_model_unavailable", model=settings.stt_number_model, error=str(exc))
+        await model.aclose()
+        return None
+    return model
 
 
 @asynccontextmanager

@@ -28,8 +28,11 @@ from agent.calls.events import (
 )
 from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
-from agent.calls.turn_taking import TurnTakingConfig, required_silence
+from agent.calls.turn_taking import TurnTakingConfig, garbled_number, required_silence, whole_number
+from agent.log import get_logger
 from agent.speech.stt import SpeechToText, Transcript
+
+log = get_logger(__name__)
 
 Int16Array = npt.NDArray[np.int16]
 STT_RATE = 16000
@@ -131,9 +134,11 @@ class Listener:
         *,
         awaiting: Callable[[], str | None] = lambda: None,
         call_over: asyncio.Event | None = None,
+        number_stt: SpeechToText | None = None,
     ) -> None:
         self._io = io
         self._stt = stt
+        self._number_stt = number_stt
         self._config = config
         self._emit = emit
         self._awaiting = awaiting
@@ -255,7 +260,18 @@ class Listener:
 
     async def _transcribe(self, audio: Int16Array) -> Transcript:
         async with self._io.working():
-            return await self._stt.transcribe(audio, hint=self._config.stt_hint)
+            heard = await self._stt.transcribe(audio, hint=self._config.stt_hint)
+            if self._number_stt is None or not garbled_number(heard.text, self._awaiting()):
+                return heard
+            again = await self._number_stt.transcribe(audio, hint=self._config.stt_hint)
+        better = whole_number(again.text)
+        log.info(
+            "number_decoded_again",
+            first=heard.text[-60:],
+            again=again.text[-60:],
+            kept="again" if better else "first",
+        )
+        return again if better else heard
 
     async def aclose(self) -> None:
         """Cancel a decode in flight, close the echo canceller and the interim decoder (idempotent)."""

@@ -29,6 +29,7 @@ class CallParts:
     stt: SpeechToText
     tts: TextToSpeech
     events: EventSink
+    number_stt: SpeechToText | None = None  # a second, more accurate decode of a garbled number
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class CallSession:
             self._parts.stt,
             self._config.listener,
             coordinator.handle,
+            number_stt=self._parts.number_stt,
             awaiting=lambda: coordinator.awaiting,
             call_over=call_over,
         )

@@ -58,6 +58,24 @@ def is_digit_loop(text: str) -> bool:
     return False
 
 
+# A number read out unprompted: "my number is ...", or digit groups ("555-014", "5, 5, 5, 0, 1, 4").
+_PHONE_LIKE = re.compile(r"\b(number|phone)\b|\d{3}[\s,.-]+\d{2,}|(\d[\s,.-]+){4,}\d", re.IGNORECASE)
+
+
+def garbled_number(text: str, awaiting: str | None) -> bool:
+    """A phone number that did not come out whole: asked for one (or five digits or more were heard) and
+    it is not ten digits, or Whisper looped on it. Worth a second, more accurate decode."""
+    digits = _digits_heard(text)
+    if digits == 0 or (awaiting != "phone" and (digits < 5 or not _PHONE_LIKE.search(text))):
+        return False
+    return digits != 10 or is_digit_loop(text)
+
+
+def whole_number(text: str) -> bool:
+    """Ten digits, no loop: a phone number as a caller says it."""
+    return _digits_heard(text) == 10 and not is_digit_loop(text)
+
+
 def _digits_heard(text: str) -> int:
     words = re.findall(r"\d|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b", text.lower())
     doubles = len(re.findall(r"\b(?:double|triple)\b", text.lower()))

@@ -1,4 +1,4 @@
-"""A caller who pauses mid-sentence and goes on is answered once, for the whole utterance (scripted timeline)."""
+"""What the listener makes of what callers say: a paused sentence joined whole, a garbled number decoded again."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import asyncio
 import numpy as np
 import pytest
 
-from agent.calls.turn_taking import TurnTakingConfig
-from telephony.replay import CallerTurn
+from agent.calls.factory import CallFactory
+from agent.calls.session import CallParts
+from agent.calls.turn_taking import TurnTakingConfig, garbled_number
+from telephony.replay import CallerTurn, ReplayCall
 from tests.unit.test_call_session import (
     BurstSTT,
+    Events,
     ScriptedConversations,
     ToneTTS,
     burst,
@@ -29,7 +32,9 @@ def paused_sentence(pause_s: float) -> CallerTurn:
 
 def stt() -> BurstSTT:
     """The fragment alone is "Actually,"; the whole utterance (two bursts, decoded again whole) is the sentence."""
-    return BurstSTT({"short": "Actually,", 1: "make it Wednesday at 2.", 2: "Actually, make it Wednesday at 2."})
+    return BurstSTT(
+        {"short": "Actually,", 1: "make it Wednesday at 2.", 2: "Actually, make it Wednesday at 2."}
+    )
 
 
 async def test_a_pause_after_the_first_word_is_joined_to_the_rest_of_the_sentence() -> None:
@@ -65,3 +70,57 @@ async def test_a_pause_longer_than_the_window_is_a_new_turn() -> None:
     await asyncio.wait_for(session.run(), 60)
     assert convo.turns == ["Actually,", "make it Wednesday at 2."]
     assert convo.taken_back == []
+
+
+class NumberSTT(BurstSTT):
+    """The more accurate model: hears the phone number whole."""
+
+    def __init__(self) -> None:
+        super().__init__({1: "555-014-9876."})
+
+
+@pytest.mark.parametrize(
+    ("text", "awaiting", "garbled"),
+    [
+        ("555-VID-142468", "phone", True),
+        ("5, 5, 5, 5, 5, 5, 5, 5, 5, 5", "phone", True),  # a loop, though ten digits
+        ("555-014-9876.", "phone", False),
+        ("I don't have it handy.", "phone", False),  # nothing number-like: nothing to decode again
+        ("Hi, my number is 555-014-881 and I need an oil change.", None, True),  # volunteered, short a digit
+        ("Do you have a used 2019 Camry under 25,000?", None, False),
+        ("Friday at 3 in the afternoon.", None, False),
+    ],
+)
+def test_which_numbers_get_a_second_decode(text: str, awaiting: str | None, garbled: bool) -> None:
+    assert garbled_number(text, awaiting) is garbled
+
+
+async def test_a_garbled_phone_number_is_decoded_again_by_the_accurate_model() -> None:
+    convo = ScriptedConversations(["Thanks. Let me read that back."], awaiting="phone")
+    fast, accurate = BurstSTT({1: "555-VID-142468."}), NumberSTT()
+    call = ReplayCall([CallerTurn(np.concatenate([burst(1.5), silence(2.5)]))], max_call_s=60)
+    parts = CallParts(convo, fast, ToneTTS(), Events(), number_stt=accurate)
+    session = CallFactory(parts, scripted_config()).session(call)
+    await asyncio.wait_for(session.run(), 60)
+    assert convo.turns == ["555-014-9876."]
+    assert accurate.calls == 1
+
+
+async def test_the_second_decode_is_kept_only_when_it_heard_the_number_whole() -> None:
+    convo = ScriptedConversations(["Sorry, what's the number?"], awaiting="phone")
+    fast, accurate = BurstSTT({1: "555-VID-142468."}), BurstSTT({1: "Bye bye."})
+    call = ReplayCall([CallerTurn(np.concatenate([burst(1.5), silence(2.5)]))], max_call_s=60)
+    parts = CallParts(convo, fast, ToneTTS(), Events(), number_stt=accurate)
+    await asyncio.wait_for(CallFactory(parts, scripted_config()).session(call).run(), 60)
+    assert convo.turns == ["555-VID-142468."]  # not "Bye bye.": that would end the call
+
+
+async def test_a_number_heard_whole_is_decoded_once() -> None:
+    convo = ScriptedConversations(["Thanks. Let me read that back."], awaiting="phone")
+    fast, accurate = BurstSTT({1: "555-014-2233."}), NumberSTT()
+    call = ReplayCall([CallerTurn(np.concatenate([burst(1.5), silence(2.5)]))], max_call_s=60)
+    session = CallFactory(
+        CallParts(convo, fast, ToneTTS(), Events(), number_stt=accurate), scripted_config()
+    ).session(call)
+    await asyncio.wait_for(session.run(), 60)
+    assert convo.turns == ["555-014-2233."] and accurate.calls == 0
