@@ -6,9 +6,10 @@ Usage: python -m benchmarks.caller_corpus --channel typed|replay|sip|all [--subs
 - typed: each turn's script text through POST /api/chat of a fresh agent (pinned clock, caller id).
 - replay: the WAVs through the QA replay (VAD, Whisper, dialog, TTS on the virtual clock).
 - sip: real baresip callers against the embedded SIP endpoint in a loopback-only network namespace (the run
-  re-executes itself under `unshare --net` when it is not in one); the caller plays its turns with `--gap`
-  seconds of silence after each (a barge-in turn is played after the gap too: baresip cannot wait for the
-  agent to start talking), and voice-to-voice is measured on the caller's line as benchmarks.phone_calls does.
+  re-executes itself under `unshare --net` when it is not in one). baresip plays a file and cannot wait for the
+  agent, so the silence after each turn is the time the agent needs to say its typed-channel reply to it (a
+  barge-in turn starts `barge_in_after_s` into the reply); voice-to-voice is measured on the caller's line as
+  benchmarks.phone_calls does: from the true end of the caller's speech to the first audible agent audio.
 Task success: the conversation's expected end state was reached (appointment rows, phrases heard).
 Word recall: the script's caller words found, in order, in what the agent transcribed (lower case, no
 punctuation, digits and number words folded, fillers such as "um" not counted).
@@ -18,30 +19,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
+import re
 import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from aiohttp import web
 
+from agent.audio.resample import resample
+from agent.audio.wav import read_wav, write_wav
 from agent.config import Settings
 from agent.log import configure_logging
 from agent.qa.corpus_channels import PINNED_NOW, play_replay, play_typed
 from agent.qa.corpus_judge import AgentTurn, Outcome, end_state_failures, score
-from agent.qa.corpus_manifest import Conversation, load_corpus, replay_scenario_of
+from agent.qa.corpus_manifest import FIXTURES_DIR, Conversation, load_corpus
 from agent.qa.dialog_scenarios import appointment_rows
 from agent.runtime import open_voice
 from benchmarks.brain_turns import percentile
 
 
 def pick(conversations: list[Conversation], only: list[str], subset: int | None) -> list[Conversation]:
-    """The named conversations, or an even spread of `subset` of them (every k-th), or all."""
+    """The named conversations, or an even spread of `subset` of them, or all."""
     chosen = [c for c in conversations if not only or c.name in only]
     if subset and subset < len(chosen):
-        step = math.ceil(len(chosen) / subset)
-        chosen = chosen[::step][:subset]
+        chosen = [chosen[len(chosen) * i // subset] for i in range(subset)]
     return chosen
 
 
@@ -66,24 +69,83 @@ async def replay_channel(conversations: list[Conversation], out_dir: Path) -> li
     return outcomes
 
 
-async def sip_conversation(work: Path, conversation: Conversation, gap_s: float) -> Outcome:
+READ_CHARS_PER_S = 13.0  # hibari reads 14-16 characters a second; a little slower, to be safe
+GREETING_S = 7.5  # the caller listens to the greeting before the first turn
+
+
+def sip_gaps(conversation: Conversation, typed: Outcome | None, default_gap_s: float) -> list[float]:
+    """Silence after each caller turn: the time the agent needs to say its typed-channel reply to that turn
+    (2.5 s + its length read at READ_CHARS_PER_S, at least 4 s), `default_gap_s` without one; before a barge-in
+    turn, just long enough for the agent's reply to have been playing `barge_in_after_s`."""
+    gaps = []
+    for index, turn in enumerate(conversation.turns):
+        reply = typed.transcript[index].reply if typed and index < len(typed.transcript) else ""
+        gap = max(4.0, 2.5 + len(reply) / READ_CHARS_PER_S) if reply else default_gap_s
+        following = conversation.turns[index + 1] if index + 1 < len(conversation.turns) else turn
+        if following is not turn and following.barge_in_after_s is not None:
+            gap = 0.9 + following.barge_in_after_s  # the reply starts about 0.9 s after the caller stops
+        gaps.append(gap)
+    return gaps
+
+
+async def sip_call(folder: Path, conversation: Conversation, gaps: list[float]) -> list[float]:
+    """Place the call (baresip plays the turns with `gaps` of silence after each) and measure, on the caller's
+    line, each turn's voice-to-voice: true end of its speech to the first audible agent audio after it."""
+    from benchmarks.phone_calls import (
+        AUDIBLE_RMS,
+        FRAME,
+        call_with,
+        first_audible_frame,
+        frame_rms,
+        spoken_end,
+    )
+
+    pieces: list[np.ndarray] = [np.zeros(int(8000 * GREETING_S), np.int16)]
+    speech_ends: list[int] = []
+    for turn, gap in zip(conversation.turns, gaps, strict=True):
+        samples, rate = read_wav(FIXTURES_DIR / turn.wav)
+        audio = resample(samples, rate, 8000)
+        speech_ends.append(sum(piece.size for piece in pieces) + spoken_end(audio))
+        pieces += [audio, np.zeros(int(8000 * gap), np.int16)]
+    wav = folder / "caller.wav"
+    write_wav(wav, np.concatenate(pieces), 8000)
+    seconds = int(sum(piece.size for piece in pieces) / 8000) + 2
+    caller_id = re.sub(r"[^0-9+]", "", conversation.caller_phone or "") or "anonymous"
+    await call_with(folder, "caller", wav, seconds, caller_id=caller_id)
+    heard, _ = read_wav(sorted((folder / "caller").glob("dump-*-dec.wav"))[0])
+    sent, _ = read_wav(sorted((folder / "caller").glob("dump-*-enc.wav"))[0])
+    lag = max(0, sent.size - heard.size)  # the receive dump starts when the agent's first packet lands
+    loudness = frame_rms(heard)
+    latencies = []
+    for end in speech_ends:
+        end_frame = max(0, (end - lag) // FRAME)
+        if (loudness[max(0, end_frame - 10) : end_frame] > AUDIBLE_RMS).any():
+            continue  # the agent was still talking when the caller stopped: not a turn to time
+        onset = first_audible_frame(heard, end_frame)
+        if onset is not None:
+            latencies.append((onset - end_frame) * 20.0)
+    return latencies
+
+
+async def sip_conversation(
+    work: Path, conversation: Conversation, gap_s: float, typed: Outcome | None = None
+) -> Outcome:
     """One real call: baresip plays the turns to the embedded endpoint; judged by rows, words and latency."""
     from agent.server.app import create_app
     from agent.server.keys import CALL_LOG
-    from benchmarks.phone_calls import bench_settings, scenario_turns
+    from benchmarks.phone_calls import bench_settings
 
     folder = work / conversation.name
     folder.mkdir(parents=True)
     database = folder / "agent.db"
-    app = create_app(
-        bench_settings(folder, database_path=database, recordings_path=folder / "recordings"),
-        clock=lambda: PINNED_NOW,
-    )
+    settings = bench_settings(folder, database_path=database, recordings_path=folder / "recordings")
+    app = create_app(settings, clock=lambda: PINNED_NOW)
     runner = web.AppRunner(app)
     await runner.setup()
     outcome = Outcome(conversation.name, "sip")
     try:
-        outcome.voice_to_voice_ms = await scenario_turns(folder, replay_scenario_of(conversation), gap_s)
+        gaps = sip_gaps(conversation, typed, gap_s)
+        outcome.voice_to_voice_ms = await sip_call(folder, conversation, gaps)
         for _ in range(100):  # the agent closes its call record a moment after the caller's phone hangs up
             records = await app[CALL_LOG].recent(limit=5)
             if records and not any(record.active for record in records):
@@ -105,7 +167,8 @@ async def sip_channel(conversations: list[Conversation], gap_s: float) -> list[O
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
         for conversation in conversations:
-            outcomes.append(await sip_conversation(Path(tmp), conversation, gap_s))
+            typed = await play_typed(conversation)  # its replies time the caller's silences
+            outcomes.append(await sip_conversation(Path(tmp), conversation, gap_s, typed))
             _progress(outcomes[-1])
     return outcomes
 
@@ -188,7 +251,9 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=None, help="an even spread of N conversations")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="one conversation")
     parser.add_argument("--transcripts", action="store_true", help="print what failing conversations said")
-    parser.add_argument("--gap", type=float, default=12.0, help="sip: silence after each caller turn (s)")
+    parser.add_argument(
+        "--gap", type=float, default=12.0, help="sip: silence after a turn without a typed reply"
+    )
     args = parser.parse_args()
     if args.channel in ("sip", "all"):
         from benchmarks.phone_calls import enter_loopback_namespace
