@@ -6,8 +6,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aiohttp import web
-
 from agent.config import Settings, load_settings
 from agent.log import configure_logging, get_logger
 
@@ -88,13 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             state_store=settings.store.state_backend,
             database=str(settings.store.database_path),
         )
-        web.run_app(
-            create_app(settings),
-            host=settings.server.host,
-            port=settings.server.port,
-            print=None,
-            shutdown_timeout=10,
-        )
+        import asyncio
+
+        from agent.server.drain import serve
+
+        # SIGTERM drains (no new calls, the calls in progress finish) before the process exits 0
+        asyncio.run(serve(create_app(settings), settings.server.host, settings.server.port))
     if args.command == "replay":
         from agent.qa.replay_cli import replay_main
 

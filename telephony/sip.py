@@ -199,6 +199,7 @@ class SipEndpoint:
         self._allow_list = transfer_allow_list
         self._calls: dict[str, asyncio.Task[None]] = {}
         self._closing = False
+        self._draining = False  # the process is going away: new calls get 503, the others finish
         self.refused = 0
         self.answered = 0
 
@@ -214,8 +215,16 @@ class SipEndpoint:
     async def start(self) -> None:
         await self._stack.start(self._incoming)
 
+    def refuse_new_calls(self) -> None:
+        """Draining: every new INVITE is answered 503 + Retry-After; the calls in progress go on."""
+        self._draining = True
+
     def _incoming(self, leg: SipLeg) -> None:
-        if self._closing or leg.call_id in self._calls:
+        if leg.call_id in self._calls:
+            return
+        if self._closing or self._draining:  # a trunk retries elsewhere, or here once we are back
+            refused = leg.refuse_busy(self._limits.busy_retry_after_s)
+            log.info("sip_call_refused_draining", call_id=leg.call_id, sent=refused)
             return
         if len(self._calls) >= self._limits.max_calls:
             self.refused += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,8 @@ log = get_logger(__name__)
 
 # The EventSink channel operators watch: call_started / call_ended for every call in this process.
 OPERATOR_CHANNEL = "operators"
+# How often a call in progress has its row brought up to date (only when a turn was answered since).
+ROW_UPDATE_EVERY_S = 1.0
 
 
 def call_outcome(session: CallSession) -> str:
@@ -90,9 +93,11 @@ class CallRunner:
             await self.call_log.start(io.call_id, channel, caller_id)
         ended_by: CallEndedBy = "caller"
         started = time.monotonic()
+        keeper: asyncio.Task[None] | None = None
         try:
             # The conversation starts here, so operators learn the session id before the greeting.
             await self._started(io, channel, await session.open(), caller_id)
+            keeper = asyncio.create_task(self._keep_row_current(io.call_id, session), name="call-row")
             await session.run()
         except BaseException as exc:
             ended_by = "shutdown"
@@ -100,6 +105,9 @@ class CallRunner:
                 metrics.error("call")
             raise
         finally:
+            if keeper is not None:
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
             if session.ended_by_agent:
                 ended_by = "agent"
             elif io.ended_by == "timeout" and ended_by == "caller":
@@ -155,6 +163,28 @@ class CallRunner:
         except Exception:
             metrics.error("call_record")
             log.exception("call_record_not_saved", call_id=call_id)
+
+    async def _keep_row_current(self, call_id: str, session: CallSession) -> None:
+        """The call's row as the call goes: answered by its session at once, then its transcript and turns
+        after each answered turn, so a process killed mid-call loses at most the turn in progress."""
+        if self.call_log is None:
+            return
+        with contextlib.suppress(Exception):
+            await self.call_log.answered(call_id, session.session_id)
+        written = 0
+        while True:
+            await asyncio.sleep(ROW_UPDATE_EVERY_S)
+            turns = list(session.turns)
+            if len(turns) == written:
+                continue
+            try:
+                state = await self.factory.parts.conversations.get(session.session_id)
+                await self.call_log.progress(
+                    call_id, transcript=transcript_of(state), turns=[asdict(turn) for turn in turns]
+                )
+                written = len(turns)
+            except Exception as exc:  # the database is away: tried again after the next tick
+                log.warning("call_row_progress_not_saved", error=str(exc))
 
     async def _customer_phone(self, session_id: str | None) -> str | None:
         """A browser call has no caller id; the session it joins may know the customer's phone."""

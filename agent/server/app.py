@@ -19,6 +19,7 @@ from agent.config import Settings
 from agent.log import get_logger
 from agent.runtime import call_factory, open_runtime
 from agent.server import api, calls_api, console, livekit_webhook, operator_ws, voice_api, websocket
+from agent.server.drain import DRAIN, Drain, refuse_while_draining
 from agent.server.errors import request_context
 from agent.server.events import EventHub
 from agent.server.keys import (
@@ -59,8 +60,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     Unsafe production settings end the process with a one-line reason (UnsafeProductionSettings)."""
     check_production(settings)
     server = settings.server
-    app = web.Application(client_max_size=server.max_body_bytes, middlewares=[request_context])
+    app = web.Application(
+        client_max_size=server.max_body_bytes, middlewares=[request_context, refuse_while_draining]
+    )
     app[SETTINGS] = settings
+    app[DRAIN] = Drain()
     app[RATE_LIMITER] = RateLimiter(rate_per_s=server.rate_limit_per_s, burst=server.rate_limit_burst)
     app.cleanup_ctx.extend([_events, partial(_runtime, clock=clock), _sip, _webrtc])
     for routes in (api, calls_api, voice_api, operator_ws, websocket, console):  # operator_ws before /ws/{id}

@@ -14,6 +14,7 @@ from agent.log import get_logger
 log = get_logger(__name__)
 
 _QUEUE_SIZE = 256
+CLOSE_WAIT_S = 2.0  # on shutdown, how long the close handshakes of all WebSockets together may take
 # Subscribe with this id to receive what is published on every channel (the operator view).
 ALL_SESSIONS = "*"
 # The channel the call runner announces calls on (call_started, call_ended); not a session id.
@@ -97,9 +98,16 @@ class EventHub:
                 subscriber.offer(event)
 
     async def aclose(self) -> None:
+        """Close every WebSocket with 1001 (going away), all at once; a client that never answers the close
+        is not waited for past CLOSE_WAIT_S (it cannot hold the process's exit)."""
         everyone = [*self._everything, *(s for watchers in self._subscribers.values() for s in watchers)]
-        for subscriber in everyone:
-            with contextlib.suppress(Exception):
-                await subscriber.ws.close(code=1001, message=b"server shutting down")
         self._subscribers.clear()
         self._everything.clear()
+        closing = [asyncio.ensure_future(_close(subscriber.ws)) for subscriber in everyone]
+        if closing:
+            await asyncio.wait(closing, timeout=CLOSE_WAIT_S)
+
+
+async def _close(ws: web.WebSocketResponse) -> None:
+    with contextlib.suppress(Exception):
+        await ws.close(code=1001, message=b"server shutting down")

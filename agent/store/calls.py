@@ -118,8 +118,11 @@ class CallLog:
                 "UPDATE calls SET ended_at = COALESCE(ended_at, ?), outcome = COALESCE(outcome, ?),"
                 " ended_by = COALESCE(ended_by, ?), transferred_to = COALESCE(transferred_to, ?),"
                 " recording_path = COALESCE(recording_path, ?),"
-                " transcript_json = CASE WHEN transcript_json = '[]' THEN ? ELSE transcript_json END,"
-                " turns_json = CASE WHEN turns_json = '[]' THEN ? ELSE turns_json END"
+                # the first finish replaces what `progress` wrote during the call (unless it has nothing)
+                " transcript_json = CASE WHEN transcript_json = '[]' OR (ended_at IS NULL AND ? <> '[]')"
+                " THEN ? ELSE transcript_json END,"
+                " turns_json = CASE WHEN turns_json = '[]' OR (ended_at IS NULL AND ? <> '[]')"
+                " THEN ? ELSE turns_json END"
                 " WHERE call_id = ?",
                 (
                     utc_text(ended_at or datetime.now(UTC)),
@@ -128,12 +131,28 @@ class CallLog:
                     transferred_to,
                     path,
                     transcript_json,
+                    transcript_json,
+                    turns_json,
                     turns_json,
                     call_id,
                 ),
             )
         if not changed:
             log.warning("calls.unknown_call", call_id=call_id, action="finish")
+        return changed > 0
+
+    async def progress(
+        self, call_id: str, *, transcript: TranscriptInput, turns: Iterable[Mapping[str, Any]]
+    ) -> bool:
+        """The transcript and turns so far of a call in progress (a process killed mid-call loses only what
+        came after); False for an unknown or finished call."""
+        transcript_json = _dump([_transcript_line(line).to_json() for line in transcript])
+        turns_json = _dump([dict(turn) for turn in turns])
+        async with self._db.write() as tx:
+            changed = await tx.execute(
+                "UPDATE calls SET transcript_json = ?, turns_json = ? WHERE call_id = ? AND ended_at IS NULL",
+                (transcript_json, turns_json, call_id),
+            )
         return changed > 0
 
     async def get(self, call_id: str) -> CallRecord | None:
