@@ -54,6 +54,9 @@ class BookingSlots(BaseModel):
     service_type_id: int | None = None
     vehicle: str | None = None
     inventory_id: int | None = None
+    candidate_ids: list[int] = Field(
+        default_factory=list
+    )  # the cars just listed, when "yes" asked for one of them
     preferred_date: str | None = None  # ISO date, dealership time zone
     preferred_time: str | None = None  # HH:MM
     part_of_day: Literal["morning", "afternoon", "evening"] | None = None

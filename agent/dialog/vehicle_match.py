@@ -60,3 +60,9 @@ def describe_vehicle(vehicle: InventoryVehicle) -> str:
     """'the blue 2025 Toyota RAV4 XLE'."""
     trim = f" {vehicle.trim}" if vehicle.trim else ""
     return f"the {vehicle.color.lower()} {vehicle.year} {vehicle.make} {vehicle.model}{trim}"
+
+
+def among(picked: InventoryVehicle, listed: Sequence[InventoryVehicle]) -> InventoryVehicle:
+    """ "The Civic" after two Civics were listed means the listed one, not the newest on the lot."""
+    same = [v for v in listed if (v.make, v.model) == (picked.make, picked.model)]
+    return picked if picked in same or not same else same[0]

@@ -83,6 +83,7 @@ TIMES = [
     ("quarter past nine", time(9, 15)),
     ("quarter to four", time(15, 45)),
     ("2:30 pm", time(14, 30)),
+    ("Saturday at 10, this is Ann Lee", time(10, 0)),  # "th" of "this" is no ordinal suffix
     ("2:30", time(14, 30)),
     ("noon", time(12, 0)),
     ("at 3", time(15, 0)),

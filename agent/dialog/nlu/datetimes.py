@@ -260,7 +260,7 @@ _PARTS: tuple[tuple[re.Pattern[str], PartOfDay], ...] = (
     (re.compile(r"(?<!good )\bevening\b|\btonight\b|\bafter work\b|\bend of the day\b"), "evening"),
 )
 _CUE = rf"(?:at|around|about|by|after|before|say|till|until|til|from|between|{_WD}|today|tomorrow|tonight)"
-_NOT_DATE = r"(?!\s*(?:st|nd|rd|th|/|%)|\d)"
+_NOT_DATE = r"(?!\s?(?:st|nd|rd|th)\b|\s*[/%]|\d)"  # "at 10 this is Ann" is 10 o'clock, "the 10 th" is not
 _TIME_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?P<h>\d{1,2})(?:[: ](?P<m>\d{2}))? ?(?P<ap>am|pm)\b"), "ampm"),
     (re.compile(r"\b(?P<q>half|quarter) past (?P<h>\d{1,2})\b"), "past"),

@@ -25,6 +25,7 @@ from agent.dialog.speech_format import say_code, say_when
 from agent.dialog.state import AwaitedSlot, BookingSlots, ConversationState, CustomerContext, PendingOffer
 from agent.dialog.tools.dealership import DealershipTools
 from agent.dialog.transcript import last_caller_text
+from agent.dialog.vehicle_match import among
 from agent.store.phone_numbers import normalize_phone
 from agent.store.scheduling import SlotUnavailable
 
@@ -67,7 +68,7 @@ class BookingTurn:
         if intent == "book_test_drive" and slots.appointment_type is None:
             slots.appointment_type = "test_drive"
         was = slots.awaiting
-        changed = apply_update(slots, self.update)
+        changed = apply_update(slots, self._listed_car(slots))
         changes = AppointmentChanges(self.tools, self.offers, self.update)
         if slots.action == "cancel":
             reply = await changes.cancel(slots, was == "confirm")
@@ -92,12 +93,20 @@ class BookingTurn:
             )
         if offer.kind == "book_test_drive":
             slots.appointment_type = "test_drive"
+            slots.candidate_ids = list(offer.inventory_ids)
             vehicle = (
                 self.tools.vehicle_by_id(offer.inventory_ids[0]) if len(offer.inventory_ids) == 1 else None
             )
             if vehicle is not None:
                 slots.inventory_id = vehicle.id
                 slots.vehicle = f"{vehicle.year} {vehicle.make} {vehicle.model}"
+
+    def _listed_car(self, slots: BookingSlots) -> SlotUpdate:
+        """The update, with "the Civic" meaning the Civic the agent just listed."""
+        listed = [v for v in map(self.tools.vehicle_by_id, slots.candidate_ids) if v is not None]
+        if self.update.vehicle is None or not listed:
+            return self.update
+        return replace(self.update, vehicle=among(self.update.vehicle, listed))
 
     async def _yes_no(self, slots: BookingSlots, was: str | None, changed: bool) -> str | None:
         """Answers to the booking's own yes/no questions; None when the turn goes on as usual."""

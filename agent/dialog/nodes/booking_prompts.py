@@ -29,6 +29,10 @@ def question(tools: DealershipTools, slots: BookingSlots, missing: str) -> str:
     """The question for the next missing detail, worded for what is known so far."""
     if missing == "day":
         return f"What day works best for {what_is_booked(tools, slots)}?"
+    listed = [v for v in map(tools.vehicle_by_id, slots.candidate_ids) if v is not None]
+    if missing == "vehicle" and len(listed) > 1:
+        cars = [f"the {v.year} {v.make} {v.model}{f' {v.trim}' if v.trim else ''}" for v in listed]
+        return f"Which one would you like to test drive: {say_list(cars, 'or')}?"
     if missing == "action" and slots.customer_name and not slots.customer_phone:
         first = slots.customer_name.split(" ")[0]
         return f"Thanks, {first}. Is that for a service appointment, or a test drive?"
