@@ -26,6 +26,12 @@ from agent.log import get_logger
 from agent.speech.tts import TextToSpeech
 
 log = get_logger(__name__)
+# Said when a turn could not be answered (the database or the state store failed): nothing was done, and
+# the caller knows to say it again rather than hearing silence.
+TURN_FAILED_REPLY = (
+    "I'm sorry, our system isn't responding right now, so I couldn't do that yet. "
+    "Could you say that again in a moment?"
+)
 
 
 @dataclass
@@ -175,11 +181,16 @@ class Coordinator:
     async def _answer(self, turn: UserTurn, heard: str | None, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:  # turns are answered in order; never block the listening loop on it
             await asyncio.gather(previous, return_exceptions=True)
-        async with self._io.working():
-            utterance = await self._continuations.utterance(turn, self.report.turns)
-            if heard is not None and not utterance.joined:  # the history keeps what the caller heard
-                await self._conversations.record_heard(self._session_id, heard)
-            result = await self._conversations.handle_turn(self._session_id, utterance.text)
+        try:
+            async with self._io.working():
+                utterance = await self._continuations.utterance(turn, self.report.turns)
+                if heard is not None and not utterance.joined:  # the history keeps what the caller heard
+                    await self._conversations.record_heard(self._session_id, heard)
+                result = await self._conversations.handle_turn(self._session_id, utterance.text)
+        except Exception:  # a store or database failure: the caller hears so, and the call goes on
+            log.exception("turn_failed", caller_text=turn.text[:80])
+            self.speak(TURN_FAILED_REPLY)
+            return
         state = result.state
         self.report.continuations_joined = self._continuations.joined
         self.awaiting = state.booking_slots.awaiting if state.booking_slots.is_active() else None

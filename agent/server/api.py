@@ -10,7 +10,7 @@ from aiohttp import web
 from agent import metrics
 from agent.dialog.conversation import UnknownSession
 from agent.dialog.state import ConversationState
-from agent.log import bind_ids
+from agent.log import bind_ids, get_logger
 from agent.server.errors import ApiError
 from agent.server.keys import (
     BROWSER_ROOMS,
@@ -26,8 +26,11 @@ from agent.server.keys import (
 from agent.server.requests import ChatMessage, CreateSession, VoiceTokenRequest, read_json
 from agent.server.tokens import issue_caller_token
 from agent.store.phone_numbers import normalize_phone
+from agent.store.state_store import StateStoreUnavailable
 
+log = get_logger(__name__)
 routes = web.RouteTableDef()
+TURN_RETRY_AFTER_S = 10
 
 
 def _client(request: web.Request) -> str:
@@ -158,6 +161,17 @@ async def chat(request: web.Request) -> web.Response:
         raise ApiError(
             404, "unknown_session", "No such session; create one with POST /api/sessions."
         ) from None
+    except StateStoreUnavailable:
+        raise
+    except Exception as exc:  # the database failed mid-turn: the turn did not happen; say so clearly
+        metrics.error("http")
+        log.exception("chat_turn_failed")
+        raise ApiError(
+            503,
+            "turn_failed",
+            "Our system isn't responding right now, so that wasn't done. Please send it again in a moment.",
+            retry_after_s=TURN_RETRY_AFTER_S,
+        ) from exc
     metrics.chat_turn(result.state.detected_intent, result.processing_ms / 1000)
     return web.json_response(turn_body(result.state, result.processing_ms))
 

@@ -10,21 +10,26 @@ from aiohttp import web
 
 from agent import metrics
 from agent.log import bind_ids, clear_ids, get_logger
+from agent.store.state_store import StateStoreUnavailable
 
 log = get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
+STATE_RETRY_AFTER_S = 5  # Redis is away and this process does not hold the session: soon back, or elsewhere
 _REQUEST_ID_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: Any = None, *, retry_after_s: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.retry_after_s = retry_after_s  # sent as Retry-After (a 429 or a 503)
 
 
 def error_response(
@@ -54,7 +59,20 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response = await handler(request)
     except ApiError as exc:
         log.info("api_error", path=request.path, status=exc.status, code=exc.code)
-        return error_response(exc.status, exc.code, exc.message, request_id, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, request_id, exc.details)
+        if exc.retry_after_s is not None:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    except StateStoreUnavailable:
+        log.warning("state_store_unavailable", path=request.path)
+        response = error_response(
+            503,
+            "state_unavailable",
+            "Conversations are briefly unavailable here; please try again in a few seconds.",
+            request_id,
+        )
+        response.headers["Retry-After"] = str(STATE_RETRY_AFTER_S)
+        return response
     except web.HTTPRequestEntityTooLarge:
         return error_response(413, "too_large", "The request body is too large.", request_id)
     except web.HTTPException as exc:
