@@ -164,6 +164,12 @@ class SipSettings(Section):
     busy_retry_after_s: int = Field(default=30, ge=1)
     media_timeout_s: float = Field(default=15.0, gt=0)  # end a call whose RTP stopped this long ago
     sip_answer_delay_s: float = Field(default=0.0, ge=0, le=30)  # ring this long before answering
+    # New INVITEs one source address may send (a second, and in a burst); more are answered 503 at once
+    sip_invites_per_source_per_s: float = Field(default=2.0, gt=0)
+    sip_invite_burst_per_source: int = Field(default=10, ge=1)
+    # Calls at once from one source address (0: only max_calls): set it below max_calls when callers reach
+    # the endpoint directly, so one source cannot hold every line; leave 0 behind a single trunk
+    sip_max_calls_per_source: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _check_ports(self) -> SipSettings:

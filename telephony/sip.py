@@ -176,6 +176,7 @@ class EndpointLimits:
     busy_retry_after_s: int
     answer_delay_s: float = 0.0  # ring this long before answering (0: answer at once)
     establish_timeout_s: float = 10.0
+    max_calls_per_source: int = 0  # calls at once from one address (0: no cap beyond max_calls)
 
 
 class SipEndpoint:
@@ -198,6 +199,7 @@ class SipEndpoint:
         self._on_refused = on_refused  # told of each call refused because every line was busy
         self._allow_list = transfer_allow_list
         self._calls: dict[str, asyncio.Task[None]] = {}
+        self._call_sources: dict[str, str] = {}  # call id -> the address its INVITE came from
         self._closing = False
         self._draining = False  # the process is going away: new calls get 503, the others finish
         self.refused = 0
@@ -226,7 +228,8 @@ class SipEndpoint:
             refused = leg.refuse_busy(self._limits.busy_retry_after_s)
             log.info("sip_call_refused_draining", call_id=leg.call_id, sent=refused)
             return
-        if len(self._calls) >= self._limits.max_calls:
+        source = self._stack.source_of(leg.call_id)
+        if len(self._calls) >= self._limits.max_calls or self._source_full(source):
             self.refused += 1
             if self._on_refused is not None:
                 self._on_refused()
@@ -236,7 +239,20 @@ class SipEndpoint:
         received = time.perf_counter()
         task = asyncio.create_task(self._run_call(leg, received), name=f"sip-call-{leg.call_id}")
         self._calls[leg.call_id] = task
-        task.add_done_callback(lambda _: self._calls.pop(leg.call_id, None))
+        if source is not None:
+            self._call_sources[leg.call_id] = source
+        task.add_done_callback(lambda _: self._forget(leg.call_id))
+
+    def _forget(self, call_id: str) -> None:
+        self._calls.pop(call_id, None)
+        self._call_sources.pop(call_id, None)
+
+    def _source_full(self, source: str | None) -> bool:
+        """One address already holds its share of the lines (an INVITE flood cannot take them all)."""
+        cap = self._limits.max_calls_per_source
+        return bool(
+            cap and source and sum(1 for held in self._call_sources.values() if held == source) >= cap
+        )
 
     async def _run_call(self, leg: SipLeg, received: float) -> None:
         call: SipCall | None = None

@@ -19,6 +19,7 @@ from baresip.runtime import Runtime
 from baresip.ua import UserAgent
 
 from agent.log import get_logger
+from telephony.sip_prefilter import Screen, UdpPreFilter
 
 log = get_logger(__name__)
 
@@ -42,6 +43,10 @@ class StackConfig:
     rtp_port_min: int
     rtp_port_max: int
     media_timeout_s: float
+    # New INVITEs from one source address: this many a second, bursts of this many; more get 503 at once
+    invites_per_source_per_s: float = 2.0
+    invite_burst_per_source: int = 10
+    busy_retry_after_s: int = 30
 
 
 class SipLeg:
@@ -167,6 +172,12 @@ class SipStack:
         self._runtime: Runtime | None = None
         self._ua: UserAgent | None = None
         self._closed = False
+        self.screen = Screen(
+            invites_per_s=config.invites_per_source_per_s,
+            burst=config.invite_burst_per_source,
+            retry_after_s=config.busy_retry_after_s,
+        )
+        self._prefilter = UdpPreFilter(self.screen, config.port)
 
     async def start(self, on_incoming: Callable[[SipLeg], None]) -> None:
         cfg = self._config
@@ -198,7 +209,12 @@ class SipStack:
             on_incoming(SipLeg(call))
 
         self._ua.on_incoming(incoming)
-        log.info("sip_listening", host=cfg.host, port=cfg.port, transports="udp,tcp")
+        screened = self._prefilter.attach()  # UDP only: a TCP stream reaches baresip as it came
+        log.info("sip_listening", host=cfg.host, port=cfg.port, transports="udp,tcp", screened=screened)
+
+    def source_of(self, call_id: str) -> str | None:
+        """The address a call's INVITE came from (over UDP), for caps per source."""
+        return self.screen.source_of(call_id)
 
     async def aclose(self) -> None:
         if self._closed:
