@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 import numpy as np
 
@@ -200,6 +201,7 @@ class SipEndpoint:
         self._allow_list = transfer_allow_list
         self._calls: dict[str, asyncio.Task[None]] = {}
         self._call_sources: dict[str, str] = {}  # call id -> the address its INVITE came from
+        self._refusing: set[asyncio.Task[None]] = set()
         self._closing = False
         self._draining = False  # the process is going away: new calls get 503, the others finish
         self.refused = 0
@@ -210,31 +212,60 @@ class SipEndpoint:
         return len(self._calls)
 
     @property
+    def screened(self) -> dict[str, int]:
+        """What the UDP pre-filter answered itself: malformed requests, flood INVITEs, calls over a cap."""
+        screen = self._stack.screen
+        return {
+            "malformed": screen.refused_malformed,
+            "flood": screen.refused_flood,
+            "busy": screen.refused_busy,
+        }
+
+    @property
     def max_calls(self) -> int:
         """The cap: the call past it is refused with 503."""
         return self._limits.max_calls
 
     async def start(self) -> None:
+        self._stack.screen.lines = self._line_for  # new UDP calls are refused before a call is allocated
         await self._stack.start(self._incoming)
 
     def refuse_new_calls(self) -> None:
         """Draining: every new INVITE is answered 503 + Retry-After; the calls in progress go on."""
         self._draining = True
 
+    def _line_for(self, source: str) -> Literal["busy", "draining"] | None:
+        """The SIP stack's thread, for each new INVITE over UDP: is there a line for a call from `source`?"""
+        if self._closing or self._draining:
+            return "draining"
+        pending = self._stack.screen
+        if len(self._calls) + pending.pending() >= self._limits.max_calls or self._source_full(
+            source, pending.pending(source)
+        ):
+            self._count_refusal()
+            log.warning("sip_call_refused_busy", source=source, active=len(self._calls))
+            return "busy"
+        return None
+
+    def _count_refusal(self) -> None:
+        self.refused += 1
+        if self._on_refused is not None:
+            self._on_refused()
+
     def _incoming(self, leg: SipLeg) -> None:
+        """New calls that reached the stack (over TCP, or over UDP in a race with another): the same caps,
+        refused through the stack (486 Busy Here)."""
         if leg.call_id in self._calls:
             return
+        source = self._stack.claim(leg.call_id)
         if self._closing or self._draining:  # a trunk retries elsewhere, or here once we are back
-            refused = leg.refuse_busy(self._limits.busy_retry_after_s)
-            log.info("sip_call_refused_draining", call_id=leg.call_id, sent=refused)
+            self._refuse(leg)
+            log.info("sip_call_refused_draining", call_id=leg.call_id)
             return
-        source = self._stack.source_of(leg.call_id)
         if len(self._calls) >= self._limits.max_calls or self._source_full(source):
-            self.refused += 1
-            if self._on_refused is not None:
-                self._on_refused()
-            refused = leg.refuse_busy(self._limits.busy_retry_after_s)
-            log.warning("sip_call_refused_busy", call_id=leg.call_id, active=len(self._calls), sent=refused)
+            self._count_refusal()
+            self._refuse(leg)
+            log.warning("sip_call_refused_busy", call_id=leg.call_id, active=len(self._calls))
             return
         received = time.perf_counter()
         task = asyncio.create_task(self._run_call(leg, received), name=f"sip-call-{leg.call_id}")
@@ -243,16 +274,20 @@ class SipEndpoint:
             self._call_sources[leg.call_id] = source
         task.add_done_callback(lambda _: self._forget(leg.call_id))
 
+    def _refuse(self, leg: SipLeg) -> None:
+        task = asyncio.create_task(leg.refuse(), name=f"sip-refuse-{leg.call_id}")
+        self._refusing.add(task)
+        task.add_done_callback(self._refusing.discard)
+
     def _forget(self, call_id: str) -> None:
         self._calls.pop(call_id, None)
         self._call_sources.pop(call_id, None)
 
-    def _source_full(self, source: str | None) -> bool:
+    def _source_full(self, source: str | None, pending: int = 0) -> bool:
         """One address already holds its share of the lines (an INVITE flood cannot take them all)."""
         cap = self._limits.max_calls_per_source
-        return bool(
-            cap and source and sum(1 for held in self._call_sources.values() if held == source) >= cap
-        )
+        held = sum(1 for address in list(self._call_sources.values()) if address == source)
+        return bool(cap and source and held + pending >= cap)
 
     async def _run_call(self, leg: SipLeg, received: float) -> None:
         call: SipCall | None = None

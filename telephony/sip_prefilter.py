@@ -12,117 +12,15 @@ from __future__ import annotations
 import ctypes
 import re
 import socket
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
 
 import baresip._native as baresip_native
 
 from agent.log import get_logger
-from telephony.sip_screening import (
-    Refused,
-    Reply,
-    Request,
-    answer_for_undecodable,
-    build_reply,
-    check_request,
-    mend_rfc2543,
-    parse_request,
-)
+from telephony.sip_admission import Screen
 
 log = get_logger(__name__)
-MAX_TRACKED = 4096  # sources, and recent INVITE transactions, remembered (oldest forgotten first)
 _SIP_TRANSP_UDP = 0
 _HELPER_LAYER = 1000  # above every helper libre itself installs: sees the datagram first
-
-
-@dataclass(frozen=True)
-class Verdict:
-    action: Literal["pass", "replace", "answer", "drop"]
-    data: bytes = b""
-    status: int = 0
-
-
-PASS = Verdict("pass")
-
-
-class Screen:
-    """The decisions, without any native code: per datagram, and per source for new INVITEs."""
-
-    def __init__(self, *, invites_per_s: float, burst: int, retry_after_s: int) -> None:
-        self._rate = invites_per_s
-        self._burst = float(burst)
-        self._retry_after_s = retry_after_s
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # source -> (tokens, updated)
-        self._transactions: OrderedDict[tuple[str, str], bool] = OrderedDict()  # -> admitted?
-        self._sources: OrderedDict[str, str] = OrderedDict()  # Call-ID -> source address
-        self.refused_malformed = 0
-        self.refused_flood = 0
-
-    def source_of(self, call_id: str) -> str | None:
-        """The address an admitted INVITE came from (the endpoint caps calls per source with it)."""
-        return self._sources.get(call_id)
-
-    def verdict(self, datagram: bytes, source: str, decodable: Callable[[bytes], bool]) -> Verdict:
-        first_line = datagram.split(b"\n", 1)[0]
-        if b"SIP/" not in first_line:  # keep-alives, STUN, noise: the stack's business
-            return PASS
-        try:
-            request = parse_request(datagram)
-        except Refused as refused:
-            return self._refuse(datagram, refused, None)
-        if request is None:
-            return PASS
-        try:
-            check_request(request)
-        except Refused as refused:
-            return self._refuse(datagram, refused, request)
-        new_call = request.method == "INVITE" and "tag=" not in (request.first("to") or "").lower()
-        if new_call and not self._admit(source, request):
-            self.refused_flood += 1
-            retry = f"Retry-After: {self._retry_after_s}"
-            reply = Reply(503, "Service Unavailable", (retry,))
-            return Verdict("answer", build_reply(request, datagram, reply), 503)
-        mended = mend_rfc2543(datagram, request)
-        if not decodable(mended or datagram):
-            if request.method == "ACK":
-                return Verdict("drop")
-            reply = answer_for_undecodable(request.method)
-            return Verdict("answer", build_reply(request, datagram, reply), reply.status)
-        return Verdict("replace", mended) if mended else PASS
-
-    def _refuse(self, datagram: bytes, refused: Refused, request: Request | None) -> Verdict:
-        if datagram.startswith(b"ACK "):  # an ACK is never answered
-            return Verdict("drop")
-        self.refused_malformed += 1
-        reply = Reply(refused.status, refused.reason, refused.headers)
-        return Verdict("answer", build_reply(request, datagram, reply), refused.status)
-
-    def _admit(self, source: str, request: Request) -> bool:
-        """A token per new INVITE from this source; a retransmission gets the answer its first copy got."""
-        key = (source, f"{request.first('call-id')}|{request.first('cseq')}")
-        if (earlier := self._transactions.get(key)) is not None:
-            return earlier
-        now = time.monotonic()
-        tokens, updated = self._buckets.pop(source, (self._burst, now))
-        tokens = min(self._burst, tokens + (now - updated) * self._rate)
-        admitted = tokens >= 1
-        self._buckets[source] = (tokens - 1 if admitted else tokens, now)
-        _remember(self._transactions, key, admitted)
-        if admitted:
-            _remember(self._sources, request.first("call-id") or "", source)
-        while len(self._buckets) > MAX_TRACKED:
-            self._buckets.popitem(last=False)
-        return admitted
-
-
-def _remember(table: OrderedDict[Any, Any], key: Any, value: Any) -> None:
-    table[key] = value
-    table.move_to_end(key)
-    while len(table) > MAX_TRACKED:
-        table.popitem(last=False)
 
 
 class _Mbuf(ctypes.Structure):

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import baresip._native as baresip_native
 from baresip.call import Call, CallState, DigitEvent
 from baresip.config import Account, Config
 from baresip.errors import AudioNotActive, AudioRestarted, BaresipError, StaleHandleError
@@ -19,20 +16,10 @@ from baresip.runtime import Runtime
 from baresip.ua import UserAgent
 
 from agent.log import get_logger
-from telephony.sip_prefilter import Screen, UdpPreFilter
+from telephony.sip_admission import Screen
+from telephony.sip_prefilter import UdpPreFilter
 
 log = get_logger(__name__)
-
-# baresip-python can only refuse with 486; a full call centre answers 503 + Retry-After so trunks retry
-# elsewhere or later. The bundled libbaresip exports ua_hangupf(), which takes a status and extra headers;
-# libre's re_thread_enter()/re_thread_leave() make calling it from our thread safe.
-_NATIVE = ctypes.CDLL(baresip_native.__file__)
-_NATIVE.uag_call_find.restype = ctypes.c_void_p
-_NATIVE.uag_call_find.argtypes = [ctypes.c_char_p]
-_NATIVE.call_get_ua.restype = ctypes.c_void_p
-_NATIVE.call_get_ua.argtypes = [ctypes.c_void_p]
-_NATIVE.ua_hangupf.restype = None
-_NATIVE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -94,26 +81,14 @@ class SipLeg:
             self.close_reason = self.close_reason or "gone before the answer"
             self.closed.set()
 
-    def refuse_busy(self, retry_after_s: int) -> bool:
-        """503 Service Unavailable with Retry-After, before answering; False when the call is gone."""
-        with _NATIVE_LOCK:
-            _NATIVE.re_thread_enter()
-            try:
-                call = _NATIVE.uag_call_find(self.call_id.encode())
-                if not call:
-                    return False
-                ua = _NATIVE.call_get_ua(ctypes.c_void_p(call))
-                _NATIVE.ua_hangupf(
-                    ctypes.c_void_p(ua),
-                    ctypes.c_void_p(call),
-                    ctypes.c_uint16(503),
-                    b"Service Unavailable",
-                    b"Retry-After: %u\r\n",
-                    ctypes.c_uint(retry_after_s),
-                )
-                return True
-            finally:
-                _NATIVE.re_thread_leave()
+    async def refuse(self) -> None:
+        """486 Busy Here before answering, through baresip-python's own command queue. (The UDP pre-filter
+        answers 503 + Retry-After before a call exists; this is for TCP and for races with it. Refusing
+        with 503 through libbaresip's ua_hangupf from this thread corrupted the heap under an INVITE flood.)"""
+        try:
+            await self._call.reject()
+        except BaresipError as exc:  # the caller went first
+            log.debug("sip_refuse_raced", error=str(exc))
 
     async def hangup(self) -> None:
         if self.is_closed:
@@ -212,9 +187,9 @@ class SipStack:
         screened = self._prefilter.attach()  # UDP only: a TCP stream reaches baresip as it came
         log.info("sip_listening", host=cfg.host, port=cfg.port, transports="udp,tcp", screened=screened)
 
-    def source_of(self, call_id: str) -> str | None:
-        """The address a call's INVITE came from (over UDP), for caps per source."""
-        return self.screen.source_of(call_id)
+    def claim(self, call_id: str) -> str | None:
+        """The address a new call's INVITE came from (over UDP), now that the endpoint has the call."""
+        return self.screen.claim(call_id)
 
     async def aclose(self) -> None:
         if self._closed:
