@@ -84,6 +84,10 @@ class Brain(ABC):
     async def extract(self, text: str, state: ConversationState) -> SlotUpdate:
         """Pull booking values out of the utterance."""
 
+    async def details_heard(self, text: str, state: ConversationState) -> SlotUpdate:
+        """Booking values in the words, for telling a fragment ("Friday at 2") from small talk."""
+        return await self.extract(text, state)
+
     @abstractmethod
     async def split_requests(self, text: str) -> list[Clause]:
         """The separate requests of an utterance that asks for several things; [] when it asks for one."""

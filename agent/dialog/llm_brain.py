@@ -92,6 +92,10 @@ class LlmBrain(Brain):
             return replace(await self._fallback.route(text, state), source="offline-fallback")
         return Routing(decision.intent, decision.confidence, source="llm")
 
+    async def details_heard(self, text: str, state: ConversationState) -> SlotUpdate:
+        # Only to tell a fragment from small talk: our parsers, no model call for "hi" or "yes".
+        return await self._fallback.extract(text, state)
+
     async def split_requests(self, text: str) -> list[Clause]:
         # Which clause asks what is decided by our own classifier: fast, and one model call per turn at most.
         return await self._fallback.split_requests(text)
@@ -126,6 +130,9 @@ class LlmBrain(Brain):
             # The model copies names from the conversation ("Hi Maria" -> "Maria"): only a name the caller
             # gave in this utterance, or gave when asked, may change the booking.
             update = replace(update, name=None)
+        if update.vehicle_words and not _said(update.vehicle_words, text):
+            # Likewise a car it copies from the agent's listing ("yes please" -> "Honda Fit").
+            update = replace(update, vehicle=None, vehicle_words=None)
         update = replace(
             update,
             phone=offline.phone

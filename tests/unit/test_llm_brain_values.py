@@ -18,7 +18,7 @@ from agent.dialog.llm_brain import LlmBrain
 from agent.dialog.slot_parsing import SlotParser
 from agent.dialog.state import BookingSlots, ConversationState
 from agent.dialog.tools.dealership import DealershipKnowledge, DealershipTools
-from agent.store.models import ServiceType
+from agent.store.models import InventoryVehicle, ServiceType
 
 pytestmark = pytest.mark.unit
 
@@ -79,7 +79,10 @@ def _brain(**fields: Any) -> tuple[LlmBrain, ScriptedModel]:
         )
         for i, r in enumerate(rows, start=1)
     )
-    knowledge = DealershipKnowledge(services=services, inventory=(), faq=())
+    fit = InventoryVehicle(
+        1, "U18001", "Honda", "Fit", 2018, "LX", "Blue", 13450, 60000, False, True, "hatchback"
+    )
+    knowledge = DealershipKnowledge(services=services, inventory=(fit,), faq=())
     model = ScriptedModel(**fields)
     brain = LlmBrain(
         cast(LlmClient, model), ParsersOnly(SlotParser(knowledge)), cast(DealershipTools, Tools(knowledge))
@@ -121,3 +124,17 @@ async def test_one_model_call_per_utterance_even_when_asked_twice() -> None:
     first = await brain.extract("Friday at 2", state)
     assert await brain.extract("Friday at 2", state) == first
     assert model.calls == 1
+
+
+async def test_a_car_the_model_copies_from_the_listing_is_not_taken() -> None:
+    brain, _ = _brain(vehicle="Honda Fit", confirm="yes")
+    update = await brain.extract("yes please", _state("vehicle"))
+    assert update.vehicle is None and update.vehicle_words is None
+    named = await brain.extract("the Fit please", _state("vehicle"))
+    assert named.vehicle is not None and named.vehicle.model == "Fit"
+
+
+async def test_telling_a_fragment_from_small_talk_costs_no_model_call() -> None:
+    brain, model = _brain(date_text="Friday at 2")
+    heard = await brain.details_heard("Friday at 2", _state("day"))
+    assert heard.day == date(2026, 11, 27) and model.calls == 0

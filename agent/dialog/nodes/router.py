@@ -109,7 +109,7 @@ def make_router_node(
             idle = not state.booking_slots.is_active() and not side
             vague = routing.intent in ("unknown", "greeting", "affirm", "deny")
             # A fragment that names a day, a service or a number starts a booking; it is never "not sure".
-            if idle and vague and holds_booking_details(await brain.extract(text, state)):
+            if idle and vague and holds_booking_details(await brain.details_heard(text, state)):
                 routing = Routing("provide_info", 0.9, routing.source)
         log.info(
             "routed",
