@@ -7,10 +7,11 @@ name in the code. Each part of the agent is handed only its own section.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +41,15 @@ class ServerSettings(Section):
     max_message_chars: int = Field(default=2000, gt=0)
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     cors_origins: tuple[str, ...] = ()
+    # Every API route and WebSocket, per client (a token bucket; static files and /health get ten times this)
     rate_limit_per_s: float = Field(default=5.0, gt=0)
     rate_limit_burst: int = Field(default=30, gt=0)
+    rate_limit_clients: int = Field(default=10_000, ge=1)  # buckets kept; the least recently seen goes first
+    # Proxies (addresses or CIDRs) whose X-Forwarded-For names the client; from any other peer it is ignored
+    trusted_proxies: tuple[str, ...] = ()
+    operator_token_failures_per_min: int = Field(default=10, ge=1)  # wrong tokens per client, then 429
+    operator_link_ttl_s: int = Field(default=900, ge=10, le=86400)  # signed recording and stream links
+    max_websockets_per_client: int = Field(default=8, ge=1)
     ws_heartbeat_s: float = Field(default=20.0, gt=0)
     ws_max_message_bytes: int = Field(default=16 * 1024, gt=0)
     # Host names (no port) operators reach the agent by: the calls API and the operator WebSocket refuse any
@@ -50,6 +58,13 @@ class ServerSettings(Section):
     # On SIGTERM: no new calls, and calls in progress get this long to finish (compose's stop_grace_period
     # must be longer).
     drain_timeout_s: float = Field(default=20.0, ge=0)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, proxies: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in proxies:
+            ipaddress.ip_network(proxy.strip(), strict=False)  # "10.0.0.5", "10.0.0.0/8" or "::1"
+        return proxies
 
 
 class StoreSettings(Section):
@@ -149,6 +164,12 @@ class CallSettings(Section):
     human_sip_uris: dict[str, str] = Field(default_factory=dict)
     transfer_allow_list: tuple[str, ...] = ()  # exact SIP URIs, or "@host" / "@host:port" for a whole host
     hold_music_after_s: float = Field(default=6.0, gt=0)
+    # Every call ends politely after this long (the agent says so and hangs up)
+    max_call_s: float = Field(default=1800.0, gt=0)
+    # Said before the greeting on every call when set ("This call is recorded for quality.")
+    recording_notice: str = Field(default="", max_length=500)
+    # Recordings older than this are deleted and their calls rows' recording path cleared (0: kept forever)
+    recording_retention_days: int = Field(default=90, ge=0)
 
 
 class SipSettings(Section):
@@ -183,6 +204,8 @@ class WebRtcSettings(Section):
 
     webrtc_enabled: bool = True
     max_browser_calls: int = Field(default=4, ge=1)  # offer N+1 is answered 503
+    max_browser_calls_per_client: int = Field(default=2, ge=1)  # lines one client may hold (429 past it)
+    max_browser_calls_per_session: int = Field(default=1, ge=1)
     webrtc_host_addresses: tuple[str, ...] = ()  # host ICE candidates (empty: every interface but loopback)
     webrtc_ice_servers: tuple[str, ...] = ()  # STUN/TURN URLs (empty: host candidates only)
     # A browser call ends (ended_by "timeout") when its browser has not connected, or has sent nothing at

@@ -24,7 +24,9 @@ from agent.calls.browser import (
     BadOffer,
     BrowserCallHandler,
     BrowserCallsClosed,
+    SessionOnCall,
     TooManyBrowserCalls,
+    TooManyLinesHeld,
 )
 from agent.calls.io import CallIO, DtmfDigit
 from agent.calls.playout import Playout
@@ -262,12 +264,18 @@ class WebRtcEndpoint:
         on_call: BrowserCallHandler,
         *,
         max_calls: int,
+        max_calls_per_client: int | None = None,
+        max_calls_per_session: int | None = None,
         host_addresses: tuple[str, ...] = (),
         ice_servers: tuple[str, ...] = (),
         peer_timeout_s: float = 15.0,
     ) -> None:
         self._on_call = on_call
         self._max_calls = max_calls
+        self._per_client = max_calls_per_client or max_calls
+        self._per_session = max_calls_per_session or max_calls
+        # Who holds each line: a call id (or an offer being answered) -> (client, session id)
+        self._holders: dict[object, tuple[str, str]] = {}
         self._host_addresses = host_addresses
         self._ice_servers = ice_servers
         self._peer_timeout_s = peer_timeout_s
@@ -288,7 +296,15 @@ class WebRtcEndpoint:
     def max_calls(self) -> int:
         return self._max_calls
 
-    async def answer(self, offer_sdp: str, session_id: str) -> AnsweredOffer:
+    def _check_holders(self, client: str, session_id: str) -> None:
+        """One client (one session) may hold only so many lines, so no one caller takes them all."""
+        held = list(self._holders.values())
+        if client and sum(holder == client for holder, _ in held) >= self._per_client:
+            raise TooManyLinesHeld(f"This client already holds {self._per_client} browser call lines.")
+        if sum(session == session_id for _, session in held) >= self._per_session:
+            raise SessionOnCall("This session already has a browser call; hang it up first.")
+
+    async def answer(self, offer_sdp: str, session_id: str, *, client: str = "") -> AnsweredOffer:
         if self._closing:
             raise BrowserCallsClosed("Browser calls are shutting down.")
         check_offer(offer_sdp)
@@ -297,6 +313,9 @@ class WebRtcEndpoint:
             raise TooManyBrowserCalls(
                 f"All {self._max_calls} browser call lines are busy; try again shortly."
             )
+        self._check_holders(client, session_id)
+        pending = object()
+        self._holders[pending] = (client, session_id)
         self._answering += 1
         servers = [RTCIceServer(url) for url in self._ice_servers]
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
@@ -318,14 +337,16 @@ class WebRtcEndpoint:
             raise
         finally:
             self._answering -= 1
+            del self._holders[pending]
         call_id = f"webrtc-{uuid.uuid4().hex[:16]}"
+        self._holders[call_id] = (client, session_id)
         call = WebRtcCall(
             call_id, pc, audio.receiver.track, voice, playout, peer_timeout_s=self._peer_timeout_s
         )
         self._live[call_id] = call
         task = asyncio.create_task(self._run(call, session_id), name=f"webrtc-call-{call_id}")
         self._tasks[call_id] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(call_id, None))
+        task.add_done_callback(lambda _t: (self._tasks.pop(call_id, None), self._holders.pop(call_id, None)))
         log.info("webrtc_offer_answered", call_id=call_id, session_id=session_id)
         return AnsweredOffer(sdp=pc.localDescription.sdp, call_id=call_id)
 

@@ -32,11 +32,6 @@ export function formatTime(hhmm, partOfDay) {
   return `${hour}:${String(m || 0).padStart(2, "0")} ${suffix}`;
 }
 
-function vehicleText(vehicles) {
-  if (!Array.isArray(vehicles) || vehicles.length === 0) return "";
-  return vehicles.map((v) => [v.year, v.make, v.model].filter(Boolean).join(" ")).join(", ");
-}
-
 function bookingKind(slots) {
   const action = { book: "Book", cancel: "Cancel", reschedule: "Reschedule" }[slots.action] ?? "";
   const what = { service: "service visit", test_drive: "test drive" }[slots.appointment_type] ?? "";
@@ -59,10 +54,9 @@ export class AgentStateView {
     const confidence = typeof state.confidence === "number" ? ` (${Math.round(state.confidence * 100)}%)` : "";
     setText(this.root, "intent", state.intent ? `${state.intent}${confidence}` : "");
     setText(this.root, "human", state.human_agent_status ?? "");
+    // The server shows a known caller's first name and the number given, nothing more of their record.
     setText(this.root, "customer-name", customer.name);
     setText(this.root, "customer-phone", customer.phone);
-    setText(this.root, "customer-email", customer.email);
-    setText(this.root, "customer-vehicles", vehicleText(customer.vehicles));
     setText(this.root, "booking", bookingKind(slots));
     setText(this.root, "service", slots.service_type);
     setText(this.root, "vehicle", slots.vehicle);

@@ -5,7 +5,8 @@ const MAX_RETRY_MS = 10000;
 
 export class EventStream {
   /**
-   * @param {() => string} urlFor  the ws:// URL to open (called on every attempt, so tokens can change)
+   * @param {() => string | Promise<string>} urlFor  the ws:// URL to open (called on every attempt, so a
+   *   short-lived signed link can be fetched afresh each time)
    * @param {{onEvent: (event: object) => void, onStatus: (status: string, info: object) => void}} handlers
    */
   constructor(urlFor, { onEvent, onStatus }) {
@@ -45,14 +46,18 @@ export class EventStream {
     return this.socket !== null && this.socket.readyState === WebSocket.OPEN;
   }
 
-  connect() {
+  async connect() {
     if (this.stopped) return;
     this.onStatus(this.opened === 0 ? "connecting" : "reconnecting", { attempt: this.failures });
     let socket;
     try {
-      socket = new WebSocket(this.urlFor());
+      socket = new WebSocket(await this.urlFor());
     } catch {
       this.retry();
+      return;
+    }
+    if (this.stopped) {
+      socket.close(1000, "page closed the stream");
       return;
     }
     this.socket = socket;

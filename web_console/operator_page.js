@@ -192,9 +192,10 @@ async function selectRecent(callId) {
   transcript.clear();
   for (const line of call.transcript ?? []) transcript.add(line.role, line.text);
   latency.reset(call.turns ?? []);
-  if (call.recording_path) {
-    const query = view.token ? `?token=${encodeURIComponent(view.token)}` : "";
-    ui.recording.src = `/api/calls/${encodeURIComponent(callId)}/recording${query}`;
+  if (call.recording_url) {
+    // A signed link valid for a while: an <audio> element cannot send the Authorization header, and the
+    // token itself never goes into a URL.
+    ui.recording.src = call.recording_url;
     ui.recording.hidden = false;
   } else {
     ui.recording.hidden = true;
@@ -249,7 +250,11 @@ function onEvent(event) {
 function openStream() {
   view.stream?.stop();
   view.stream = new EventStream(
-    () => socketUrl(`/ws/operator${view.token ? `?token=${encodeURIComponent(view.token)}` : ""}`),
+    async () => {
+      // A fresh signed link for each attempt: a WebSocket cannot send the Authorization header.
+      const link = await requestJson("GET", "/api/operator/stream-link", undefined, { token: view.token });
+      return socketUrl(link.url);
+    },
     { onEvent, onStatus: (status) => showStreamStatus(status, "Live") },
   );
   view.stream.start();

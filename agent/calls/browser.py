@@ -38,6 +38,18 @@ class TooManyBrowserCalls(BrowserCallRefused):
     code = "too_many_calls"
 
 
+class TooManyLinesHeld(BrowserCallRefused):
+    """This client already holds its lines (AGENT_MAX_BROWSER_CALLS_PER_CLIENT)."""
+
+    code = "too_many_calls_from_client"
+
+
+class SessionOnCall(TooManyLinesHeld):
+    """This session already has its call (AGENT_MAX_BROWSER_CALLS_PER_SESSION)."""
+
+    code = "session_on_call"
+
+
 class BrowserCallsClosed(BrowserCallRefused):
     """The endpoint is shutting down."""
 
@@ -53,8 +65,9 @@ class AnsweredOffer:
 class BrowserCalls(Protocol):
     """The embedded WebRTC endpoint as the routes see it."""
 
-    async def answer(self, offer_sdp: str, session_id: str) -> AnsweredOffer:
-        """Answer a browser's offer and start its call; raises a BrowserCallRefused subclass."""
+    async def answer(self, offer_sdp: str, session_id: str, *, client: str = "") -> AnsweredOffer:
+        """Answer a browser's offer and start its call; raises a BrowserCallRefused subclass. `client` is the
+        key of whoever posted it (their address), for the per-client line cap."""
         ...
 
     async def end_call(self, call_id: str) -> bool:

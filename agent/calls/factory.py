@@ -39,6 +39,8 @@ def call_config(
         handoff=HandoffConfig(
             transfer_targets=dict(calls.human_sip_uris), hold_music_after_s=calls.hold_music_after_s
         ),
+        max_call_s=calls.max_call_s,
+        recording_notice=calls.recording_notice.strip(),
     )
 
 

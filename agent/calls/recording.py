@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,17 @@ DEFAULT_MAX_DURATION_S = 2 * 60 * 60.0
 _COMPACT_SAMPLES = 1 << 18
 # Resample a long agent track a block at a time rather than all of it at once in float.
 _RESAMPLE_BLOCK = 1 << 20
+
+
+def recording_file(root: Path, call_id: str, started: datetime) -> Path:
+    """Where a call's recording goes: `<root>/<UTC day>/<call id>-<HHMMSS>-<random>.wav`. The time and the
+    random part keep it unique, so a Call-ID a phone uses again never overwrites an earlier recording."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:100] or "call"
+    return (
+        root
+        / started.strftime("%Y-%m-%d")
+        / f"{safe}-{started.strftime('%H%M%S')}-{secrets.token_hex(4)}.wav"
+    )
 
 
 class _Track:

@@ -16,7 +16,7 @@ from agent import metrics
 from agent.calls.busy import BusyLine
 from agent.calls.factory import CallFactory
 from agent.calls.io import CallHandler, CallIO, UnansweredCall, UnansweredCallHandler
-from agent.calls.recording import RecordingCallIO
+from agent.calls.recording import RecordingCallIO, recording_file
 from agent.calls.session import CallSession
 from agent.config import CallSettings
 from agent.dialog.state import ConversationState
@@ -238,10 +238,13 @@ class CallRunner:
         self, io: CallIO, session: CallSession, recorder: RecordingCallIO | None, ended_by: CallEndedBy
     ) -> None:
         path: Path | None = None
-        if recorder is not None:
-            day = datetime.now(UTC).strftime("%Y-%m-%d")
+        if (
+            recorder is not None and recorder.recorded_s > 0
+        ):  # a browser that never connected: nothing to keep
             try:
-                path = await recorder.save(self.recording.recordings_path / day / f"{_safe(io.call_id)}.wav")
+                path = await recorder.save(
+                    recording_file(self.recording.recordings_path, io.call_id, datetime.now(UTC))
+                )
             except OSError:
                 metrics.error("recording")
                 log.exception("recording_not_saved")
@@ -264,8 +267,3 @@ class CallRunner:
                 metrics.error("call_record")
                 log.exception("call_record_not_saved")
         log.info("call_recorded", outcome=outcome, ended_by=ended_by, recording=str(path) if path else None)
-
-
-def _safe(call_id: str) -> str:
-    """A call id as a file name (SIP Call-IDs may hold '@' and other characters)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:120] or "call"

@@ -10,6 +10,7 @@ from agent.calls.coordinator import CallReport, Coordinator
 from agent.calls.handoff import HandoffConfig
 from agent.calls.io import CallIO
 from agent.calls.listener import Listener, ListenerConfig
+from agent.calls.time_limit import TIME_LIMIT_REPLY, CallTimeLimit
 from agent.calls.turn_record import BargeIn, TurnRecord
 from agent.dialog.conversation import Conversations, EventSink
 from agent.dialog.state import ConversationState
@@ -38,6 +39,8 @@ class CallConfig:
 
     listener: ListenerConfig
     handoff: HandoffConfig
+    max_call_s: float | None = None  # the call ends politely at this media time (AGENT_MAX_CALL_S)
+    recording_notice: str = ""  # said before the greeting (AGENT_RECORDING_NOTICE)
 
 
 class CallSession:
@@ -97,11 +100,23 @@ class CallSession:
         )
         coordinator.awaiting = self._awaiting
         self._report = coordinator.report
+
+        async def time_up() -> (
+            None
+        ):  # whatever was going on stops; the caller hears why, then the line closes
+            keypad.cancel()
+            await coordinator.aclose()
+            await coordinator.speak(TIME_LIMIT_REPLY).wait()
+            coordinator.report.ended_by_agent = True
+            call_over.set()
+            await self.io.hangup()
+
+        time_limit = CallTimeLimit(self.io, self._config.max_call_s, coordinator.handle, time_up)
         listener = Listener(
             self.io,
             self._parts.stt,
             self._config.listener,
-            coordinator.handle,
+            time_limit.handle,
             number_stt=self._parts.number_stt,
             awaiting=lambda: coordinator.awaiting,
             call_over=call_over,
@@ -109,11 +124,12 @@ class CallSession:
         log.info("call_answered", caller_id=self.io.caller_id)
         keypad = asyncio.create_task(coordinator.keypad(), name="dtmf")
         try:
-            coordinator.speak(self._greeting or "")
+            coordinator.speak(f"{self._config.recording_notice} {self._greeting or ''}".strip())
             await listener.run()
         finally:
             keypad.cancel()
             await asyncio.gather(keypad, return_exceptions=True)
+            await time_limit.aclose()
             await coordinator.aclose()
             await listener.aclose()
             await self._finish()

@@ -17,12 +17,12 @@ from agent.server.keys import (
     CONVERSATIONS,
     DATABASE,
     LIVEKIT_CALLS,
-    RATE_LIMITER,
     SETTINGS,
     SIP_ENDPOINT,
     STATE_STORE,
     WEBRTC_CALLS,
 )
+from agent.server.public_view import public_customer, public_slots
 from agent.server.requests import ChatMessage, CreateSession, VoiceTokenRequest, read_json
 from agent.server.tokens import issue_caller_token
 from agent.store.phone_numbers import normalize_phone
@@ -31,15 +31,6 @@ from agent.store.state_store import StateStoreUnavailable
 log = get_logger(__name__)
 routes = web.RouteTableDef()
 TURN_RETRY_AFTER_S = 10
-
-
-def _client(request: web.Request) -> str:
-    return request.remote or "unknown"
-
-
-def _limit(request: web.Request) -> None:
-    if not request.app[RATE_LIMITER].allow(_client(request)):
-        raise ApiError(429, "rate_limited", "Too many requests; slow down and retry in a few seconds.")
 
 
 def clean_message(text: str, max_chars: int) -> str:
@@ -62,8 +53,8 @@ def turn_body(state: ConversationState, processing_ms: float | None = None) -> d
         "intent": state.detected_intent,
         "confidence": round(state.confidence, 3),
         "agent": state.current_agent,
-        "slots": dumped["booking_slots"],
-        "customer": dumped["customer"],
+        "slots": public_slots(dumped["booking_slots"], dumped["customer"]),
+        "customer": public_customer(dumped["customer"]),
         "escalation_in_progress": state.escalation_in_progress,
         "human_agent_status": state.human_agent_status,
         "pending_tasks": dumped["pending_tasks"],
@@ -114,7 +105,8 @@ async def prometheus_metrics(request: web.Request) -> web.Response:
 
 @routes.post("/api/sessions")
 async def create_session(request: web.Request) -> web.Response:
-    _limit(request)
+    """A new conversation; `phone` is what a caller id would say, taken as a claim: a known customer is
+    greeted by first name, and nothing else of their record is shown (public_view)."""
     body = await read_json(request, CreateSession, optional=True)
     if body.phone is not None and normalize_phone(body.phone) is None:
         raise ApiError(422, "invalid_phone", "The phone number is not a valid phone number.")
@@ -122,7 +114,11 @@ async def create_session(request: web.Request) -> web.Response:
         body.phone, channel="voice" if body.channel == "voice" else "chat"
     )
     return web.json_response(
-        {"session_id": state.session_id, "greeting": state.reply, "customer": state.customer.model_dump()},
+        {
+            "session_id": state.session_id,
+            "greeting": state.reply,
+            "customer": public_customer(state.customer.model_dump()),
+        },
         status=201,
     )
 
@@ -151,7 +147,6 @@ async def end_session(request: web.Request) -> web.Response:
 
 @routes.post("/api/chat")
 async def chat(request: web.Request) -> web.Response:
-    _limit(request)
     body = await read_json(request, ChatMessage)
     settings = request.app[SETTINGS]
     text = clean_message(body.message, settings.server.max_message_chars)

@@ -14,6 +14,7 @@ from aiohttp import web
 from agent import metrics
 from agent.calls.busy import BusyLine
 from agent.calls.io import CallIO, UnansweredCall
+from agent.calls.retention import RecordingRetention
 from agent.calls.runner import CallRunner
 from agent.config import Settings
 from agent.log import get_logger
@@ -32,14 +33,14 @@ from agent.server.keys import (
     EVENTS,
     HUMANS,
     LIVEKIT_CALLS,
-    RATE_LIMITER,
     SETTINGS,
     SIP_ENDPOINT,
     STATE_STORE,
     WEBRTC_CALLS,
 )
 from agent.server.production import check_production
-from agent.server.ratelimit import RateLimiter
+from agent.server.ratelimit import RATE_LIMITS, RateLimits, limit_requests
+from agent.server.signed_links import LINK_KEY, link_key
 from agent.store.callbacks import Callbacks
 from agent.store.calls import CallLog
 from agent.store.models import Callback
@@ -61,12 +62,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     check_production(settings)
     server = settings.server
     app = web.Application(
-        client_max_size=server.max_body_bytes, middlewares=[request_context, refuse_while_draining]
+        client_max_size=server.max_body_bytes,
+        middlewares=[request_context, refuse_while_draining, limit_requests],
     )
     app[SETTINGS] = settings
     app[DRAIN] = Drain()
-    app[RATE_LIMITER] = RateLimiter(rate_per_s=server.rate_limit_per_s, burst=server.rate_limit_burst)
-    app.cleanup_ctx.extend([_events, partial(_runtime, clock=clock), _sip, _webrtc])
+    app[RATE_LIMITS] = RateLimits.from_settings(server)
+    app[LINK_KEY] = link_key(server)
+    app.cleanup_ctx.extend([_events, partial(_runtime, clock=clock), _sip, _webrtc, _recording_retention])
     for routes in (api, calls_api, voice_api, operator_ws, websocket, console):  # operator_ws before /ws/{id}
         app.add_routes(routes.routes)
     if settings.livekit.livekit_enabled:
@@ -156,6 +159,8 @@ async def _webrtc(app: web.Application) -> AsyncIterator[None]:
     endpoint = WebRtcEndpoint(
         run_call,
         max_calls=webrtc.max_browser_calls,
+        max_calls_per_client=webrtc.max_browser_calls_per_client,
+        max_calls_per_session=webrtc.max_browser_calls_per_session,
         host_addresses=webrtc.webrtc_host_addresses,
         ice_servers=webrtc.webrtc_ice_servers,
         peer_timeout_s=webrtc.webrtc_peer_timeout_s,
@@ -165,6 +170,21 @@ async def _webrtc(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await endpoint.aclose()
+
+
+async def _recording_retention(app: web.Application) -> AsyncIterator[None]:
+    """Recordings past AGENT_RECORDING_RETENTION_DAYS are deleted, hourly (0 days: kept forever)."""
+    calls = app[SETTINGS].calls
+    if not calls.recording_retention_days or CALL_LOG not in app:
+        yield
+        return
+    retention = RecordingRetention(app[CALL_LOG], calls.recordings_path, calls.recording_retention_days)
+    task = asyncio.create_task(retention.run(), name="recording-retention")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def _room_claims(settings: Settings) -> RoomClaims:

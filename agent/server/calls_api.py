@@ -8,8 +8,9 @@ from pathlib import Path
 from aiohttp import web
 
 from agent.server.errors import ApiError
-from agent.server.keys import CALL_LOG
+from agent.server.keys import CALL_LOG, SETTINGS
 from agent.server.operator_access import require_operator
+from agent.server.signed_links import LINK_KEY, signed_link
 
 routes = web.RouteTableDef()
 MAX_PAGE = 200
@@ -37,11 +38,18 @@ async def list_calls(request: web.Request) -> web.Response:
 
 @routes.get("/api/calls/{call_id}")
 async def get_call(request: web.Request) -> web.Response:
+    """One call; with a recording, `recording_url` is a signed link to it an <audio> element can play
+    (valid AGENT_OPERATOR_LINK_TTL_S), since an element cannot send the Authorization header."""
     require_operator(request)
-    call = await request.app[CALL_LOG].get(request.match_info["call_id"])
+    call_id = request.match_info["call_id"]
+    call = await request.app[CALL_LOG].get(call_id)
     if call is None:
         raise ApiError(404, "unknown_call", "No call with that id.")
-    return web.json_response(call.to_json())
+    body = call.to_json()
+    if call.recording_path:
+        ttl_s = request.app[SETTINGS].server.operator_link_ttl_s
+        body["recording_url"] = signed_link(request.app[LINK_KEY], f"/api/calls/{call_id}/recording", ttl_s)
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
 @routes.get("/api/calls/{call_id}/recording")

@@ -17,6 +17,8 @@ log = get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
 STATE_RETRY_AFTER_S = 5  # Redis is away and this process does not hold the session: soon back, or elsewhere
+# A 429 or 503 that did not say when to come back (a busy line, /health while degraded) says this.
+DEFAULT_RETRY_AFTER_S = {429: 1, 503: 10}
 _REQUEST_ID_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 
 
@@ -55,8 +57,18 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     clear_ids()
     bind_ids(request_id=request_id)
     request[REQUEST_ID] = request_id
+    response = await _answer(request, handler, request_id)
+    if not response.prepared:
+        response.headers["X-Request-ID"] = request_id
+        if response.status in DEFAULT_RETRY_AFTER_S and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = str(DEFAULT_RETRY_AFTER_S[response.status])
+    return response
+
+
+async def _answer(request: web.Request, handler: Handler, request_id: str) -> web.StreamResponse:
+    """The handler's response, or the JSON error for what it raised (never a stack trace)."""
     try:
-        response = await handler(request)
+        return await handler(request)
     except ApiError as exc:
         log.info("api_error", path=request.path, status=exc.status, code=exc.code)
         response = error_response(exc.status, exc.code, exc.message, request_id, exc.details)
@@ -83,6 +95,3 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         metrics.error("http")
         log.exception("unhandled_error", path=request.path)
         return error_response(500, "internal_error", "Something went wrong on our side.", request_id)
-    if not response.prepared:
-        response.headers["X-Request-ID"] = request_id
-    return response

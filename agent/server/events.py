@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from agent.log import get_logger
+from agent.server.public_view import public_event
 
 log = get_logger(__name__)
 
@@ -85,9 +86,12 @@ class EventHub:
         return len(self._subscribers.get(session_id, ()))
 
     async def publish(self, session_id: str, event: dict[str, Any]) -> None:
-        """Queue `event` for the channel's watchers and the all-channel watchers; never waits on a socket."""
-        for subscriber in list(self._subscribers.get(session_id, ())):
-            subscriber.offer(event)
+        """Queue `event` for the channel's watchers and the all-channel watchers; never waits on a socket.
+        A session's own watchers (the customer page) see its public view; operators see it whole."""
+        watchers = list(self._subscribers.get(session_id, ()))
+        shown = public_event(event) if watchers else event
+        for subscriber in watchers:
+            subscriber.offer(shown)
         for subscriber in list(self._everything):
             try:
                 wanted = subscriber.accepts is None or subscriber.accepts(session_id, event)

@@ -11,7 +11,6 @@ from agent.dialog.brain import Brain
 from agent.dialog.conversation import Conversations
 from agent.server.events import EventHub
 from agent.server.livekit_events import LiveKitCallEvents
-from agent.server.ratelimit import RateLimiter
 from agent.store.calls import CallLog
 from agent.store.db import Database
 from agent.store.state_store import StateStore
@@ -24,7 +23,6 @@ EVENTS = web.AppKey("events", EventHub)
 HUMANS = web.AppKey("humans", HumanAvailability)
 BRAIN = web.AppKey("brain", Brain)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
-RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 CALL_LOG = web.AppKey("call_log", CallLog)
 # Runs a call session for any transport's CallIO; present when voice is enabled (SIP or LiveKit).
 CALL_RUNNER = web.AppKey("call_runner", CallRunner)

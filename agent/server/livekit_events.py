@@ -54,7 +54,7 @@ def verify_webhook(body: bytes, authorization: str, *, api_key: str, api_secret:
     try:
         text = body.decode("utf-8")
         event = json_format.Parse(text, api.WebhookEvent(), ignore_unknown_fields=True)
-    except (UnicodeDecodeError, json_format.ParseError) as exc:
+    except (UnicodeDecodeError, json_format.ParseError, RecursionError) as exc:
         raise WebhookRejected(400, f"malformed webhook body: {type(exc).__name__}") from exc
     if not event.event:
         raise WebhookRejected(400, "webhook without an event name")

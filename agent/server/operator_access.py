@@ -9,8 +9,11 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from agent.config import ServerSettings
+from agent.server.clients import client_key
 from agent.server.errors import ApiError
 from agent.server.keys import SETTINGS
+from agent.server.ratelimit import RATE_LIMITS, too_many
+from agent.server.signed_links import LINK_KEY, carries_link, link_valid
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 # A request a proxy forwarded came from somewhere else, even when the proxy itself connects from loopback.
@@ -57,17 +60,44 @@ def client_on_loopback(request: web.Request) -> bool:
 
 
 def given_token(request: web.Request) -> str:
-    """`Authorization: Bearer <token>`, or `?token=` (what an <audio> element and a WebSocket can send)."""
-    header = request.headers.get("Authorization", "")
-    return header.removeprefix("Bearer ").strip() or request.query.get("token", "")
+    """`Authorization: Bearer <token>`: the only place the token is read (never the query string)."""
+    return request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+
+
+def _refuse(request: web.Request, code: str, message: str) -> ApiError:
+    """A failed operator credential: counted against the client (AGENT_OPERATOR_TOKEN_FAILURES_PER_MIN)."""
+    limits = request.app.get(RATE_LIMITS)
+    if limits is not None:
+        limits.operator_failures.take(client_key(request))
+    return ApiError(401, code, message)
+
+
+def _check_credentials(request: web.Request, token: str) -> None:
+    """A valid signed link for this very path, or the token in the Authorization header."""
+    limits = request.app.get(RATE_LIMITS)
+    if limits is not None and (wait_s := limits.operator_failures.waiting(client_key(request))):
+        raise too_many(wait_s, "Too many wrong operator credentials from this client; wait and try again.")
+    if carries_link(request):
+        if not link_valid(request, request.app[LINK_KEY]):
+            raise _refuse(request, "link_not_valid", "This link has expired or was not signed here.")
+        return
+    if "token" in request.query:
+        raise _refuse(
+            request,
+            "token_in_query",
+            "The operator token goes only in the Authorization header (a URL ends up in logs and history).",
+        )
+    if token and not hmac.compare_digest(given_token(request).encode(), token.encode()):
+        raise _refuse(request, "unauthorized", "An operator token is required (Authorization: Bearer ...).")
 
 
 def require_operator(request: web.Request) -> None:
     """Let an operator through, or raise ApiError.
 
     403 `host_not_allowed`: the Host or Origin is not on the allow-list (a page of another domain).
-    With AGENT_OPERATOR_TOKEN set, every client needs it (401 otherwise), in every environment. Without one
-    (development only: production refuses to start), a client on loopback is let in and any other gets 403.
+    With AGENT_OPERATOR_TOKEN set, every client needs it in the Authorization header, or a signed link for
+    the path (401 otherwise; 429 after too many failures), in every environment. Without one (development
+    only: production refuses to start), a client on loopback is let in and any other gets 403.
     """
     if not host_allowed(request):
         raise ApiError(
@@ -75,13 +105,8 @@ def require_operator(request: web.Request) -> None:
         )
     server = request.app[SETTINGS].server
     token = server.operator_token.get_secret_value() if server.operator_token else ""
-    if token:
-        if not hmac.compare_digest(given_token(request).encode(), token.encode()):
-            raise ApiError(
-                401,
-                "unauthorized",
-                "An operator token is required (Authorization: Bearer ... or ?token=...).",
-            )
+    if token or carries_link(request) or "token" in request.query:
+        _check_credentials(request, token)
         return
     if not client_on_loopback(request):
         raise ApiError(

@@ -16,7 +16,8 @@ from agent.server.errors import ApiError
 from agent.server.events import ALL_SESSIONS, OPERATORS
 from agent.server.keys import CALL_LOG, CALL_RUNNER, EVENTS, SETTINGS
 from agent.server.operator_access import require_operator
-from agent.server.websocket import answer_client_messages, heartbeat, origin_allowed
+from agent.server.signed_links import LINK_KEY, signed_link
+from agent.server.websocket import answer_client_messages, client_stream, heartbeat, origin_allowed
 
 log = get_logger(__name__)
 routes = web.RouteTableDef()
@@ -99,11 +100,25 @@ async def _resync(ws: web.WebSocketResponse, app: web.Application, feed: Operato
                 await ws.send_json({"type": "snapshot", "calls": calls})
 
 
+@routes.get("/api/operator/stream-link")
+async def operator_stream_link(request: web.Request) -> web.Response:
+    """A signed, short-lived /ws/operator URL: a browser's WebSocket cannot send the Authorization header."""
+    require_operator(request)
+    ttl_s = request.app[SETTINGS].server.operator_link_ttl_s
+    url = signed_link(request.app[LINK_KEY], "/ws/operator", ttl_s)
+    return web.json_response({"url": url, "ttl_s": ttl_s}, headers={"Cache-Control": "no-store"})
+
+
 @routes.get("/ws/operator")
 async def operator_events(request: web.Request) -> web.StreamResponse:
     if not origin_allowed(request):
         raise ApiError(403, "origin_not_allowed", "This origin may not open the operator stream.")
     require_operator(request)
+    with client_stream(request):
+        return await _stream_operator_events(request)
+
+
+async def _stream_operator_events(request: web.Request) -> web.WebSocketResponse:
     app = request.app
     settings = app[SETTINGS]
     ws = web.WebSocketResponse(

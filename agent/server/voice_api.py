@@ -8,17 +8,26 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent import metrics
-from agent.calls.browser import BadOffer, BrowserCallRefused, BrowserCalls, TooManyBrowserCalls
+from agent.calls.browser import (
+    BadOffer,
+    BrowserCallRefused,
+    BrowserCalls,
+    TooManyBrowserCalls,
+    TooManyLinesHeld,
+)
 from agent.dialog.conversation import UnknownSession
 from agent.log import bind_ids, get_logger
+from agent.server.clients import client_key
 from agent.server.errors import ApiError
-from agent.server.keys import CONVERSATIONS, RATE_LIMITER, WEBRTC_CALLS
+from agent.server.keys import CONVERSATIONS, WEBRTC_CALLS
 from agent.server.requests import read_json
 
 log = get_logger(__name__)
 
 routes = web.RouteTableDef()
 
+# A line is free again within the peer timeout (15 s) at most; a busy caller is told to try again after this.
+LINES_RETRY_AFTER_S = 15
 MAX_SDP_CHARS = 32 * 1024  # a browser's audio offer is 2-6 KB; the body cap (max_body_bytes) applies as well
 
 
@@ -51,8 +60,6 @@ def _browser_calls(request: web.Request) -> BrowserCalls:
 @routes.post("/api/voice/webrtc")
 async def answer_offer(request: web.Request) -> web.Response:
     """The browser's SDP offer (ICE candidates included) in; our answer and the new call's id out."""
-    if not request.app[RATE_LIMITER].allow(request.remote or "unknown"):
-        raise ApiError(429, "rate_limited", "Too many requests; slow down and retry in a few seconds.")
     _require_json(request)
     body = await read_json(request, WebRtcOffer)
     bind_ids(session_id=body.session_id)
@@ -64,13 +71,15 @@ async def answer_offer(request: web.Request) -> web.Response:
             404, "unknown_session", "No such session; create one with POST /api/sessions."
         ) from None
     try:
-        answered = await calls.answer(body.sdp, body.session_id)
+        answered = await calls.answer(body.sdp, body.session_id, client=client_key(request))
     except BadOffer as exc:
         raise ApiError(422, exc.code, exc.message) from None
+    except TooManyLinesHeld as exc:
+        raise ApiError(429, exc.code, exc.message, retry_after_s=LINES_RETRY_AFTER_S) from None
     except BrowserCallRefused as exc:
         if isinstance(exc, TooManyBrowserCalls):
             metrics.call_refused_busy("browser")
-        raise ApiError(503, exc.code, exc.message) from None
+        raise ApiError(503, exc.code, exc.message, retry_after_s=LINES_RETRY_AFTER_S) from None
     return web.json_response(
         {"type": "answer", "sdp": answered.sdp, "call_id": answered.call_id, "session_id": body.session_id}
     )

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
 from agent.dialog.conversation import UnknownSession, state_event
 from agent.log import bind_ids
+from agent.server.clients import client_key
 from agent.server.errors import ApiError
 from agent.server.events import Subscriber
 from agent.server.keys import CONVERSATIONS, EVENTS, SETTINGS
+from agent.server.public_view import public_event
+from agent.server.ratelimit import RATE_LIMITS
+from agent.server.requests import parse_json
 
 routes = web.RouteTableDef()
+STREAMS_RETRY_AFTER_S = 10
 
 
 def origin_allowed(request: web.Request) -> bool:
@@ -27,6 +32,30 @@ def origin_allowed(request: web.Request) -> bool:
     if origin in settings.server.cors_origins or "*" in settings.server.cors_origins:
         return True
     return urlsplit(origin).netloc == request.host
+
+
+@contextlib.contextmanager
+def client_stream(request: web.Request) -> Iterator[None]:
+    """Hold one of the client's WebSockets for as long as the block runs; past
+    AGENT_MAX_WEBSOCKETS_PER_CLIENT open ones, 429 before the upgrade (each socket holds memory)."""
+    limits = request.app.get(RATE_LIMITS)
+    if limits is None:
+        yield
+        return
+    client = client_key(request)
+    cap = request.app[SETTINGS].server.max_websockets_per_client
+    if limits.websockets.held(client) >= cap:
+        raise ApiError(
+            429,
+            "too_many_streams",
+            f"This client already has {cap} event streams open; close one first.",
+            retry_after_s=STREAMS_RETRY_AFTER_S,
+        )
+    limits.websockets.acquire(client)
+    try:
+        yield
+    finally:
+        limits.websockets.release(client)
 
 
 async def heartbeat(ws: web.WebSocketResponse, every_s: float) -> None:
@@ -43,8 +72,8 @@ async def answer_client_messages(ws: web.WebSocketResponse, subscriber: Subscrib
         if message.type != WSMsgType.TEXT:
             continue
         try:
-            data = json.loads(message.data)
-        except json.JSONDecodeError:
+            data = parse_json(message.data)
+        except ValueError:
             subscriber.offer({"type": "error", "error": "Messages must be JSON objects."})
             continue
         kind = data.get("type") if isinstance(data, dict) else None
@@ -66,6 +95,13 @@ async def session_events(request: web.Request) -> web.StreamResponse:
         raise ApiError(
             404, "unknown_session", "No such session; create one with POST /api/sessions."
         ) from None
+    with client_stream(request):
+        return await _stream_session(request, session_id, public_event(state_event(state)))
+
+
+async def _stream_session(
+    request: web.Request, session_id: str, first: dict[str, object]
+) -> web.WebSocketResponse:
     settings = request.app[SETTINGS]
     ws = web.WebSocketResponse(
         heartbeat=settings.server.ws_heartbeat_s, max_msg_size=settings.server.ws_max_message_bytes
@@ -73,7 +109,7 @@ async def session_events(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     hub = request.app[EVENTS]
     subscriber = hub.subscribe(session_id, ws)
-    subscriber.offer(state_event(state))
+    subscriber.offer(first)
     pump = asyncio.create_task(subscriber.pump(), name=f"ws-pump-{session_id}")
     beat = asyncio.create_task(heartbeat(ws, settings.server.ws_heartbeat_s), name=f"ws-beat-{session_id}")
     try:

@@ -169,6 +169,20 @@ class CallLog:
         )
         return [_record(row) for row in rows]
 
+    async def recordings_before(self, cutoff: datetime) -> list[tuple[str, str]]:
+        """(call id, recording path) of the calls started before `cutoff` that still have a recording."""
+        rows = await self._db.fetchall(
+            "SELECT call_id, recording_path FROM calls WHERE recording_path IS NOT NULL AND started_at < ?",
+            (utc_text(cutoff),),
+        )
+        return [(str(row["call_id"]), str(row["recording_path"])) for row in rows]
+
+    async def forget_recording(self, call_id: str) -> bool:
+        """The recording was deleted (retention): the row keeps everything else."""
+        async with self._db.write() as tx:
+            changed = await tx.execute("UPDATE calls SET recording_path = NULL WHERE call_id = ?", (call_id,))
+        return changed > 0
+
     async def active(self) -> list[CallRecord]:
         """Calls not finished yet, latest first."""
         rows = await self._db.fetchall(

@@ -15,6 +15,7 @@ from agent.store.state_store import RedisStateStore
 from tests.integration.agent_harness import AgentClient, agent_settings, running_agent
 
 pytestmark = pytest.mark.integration
+JSON = {"Content-Type": "application/json"}
 
 
 async def _error(agent: AgentClient, method: str, path: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
@@ -28,7 +29,7 @@ async def test_bad_input_gets_clear_json_errors(tmp_path: Path) -> None:
     async with running_agent(agent_settings(tmp_path)) as agent:
         session = (await agent.new_session())["session_id"]
         cases = [
-            ("POST", "/api/chat", {"data": b"{not json"}, 400, "invalid_json"),
+            ("POST", "/api/chat", {"data": b"{not json", "headers": JSON}, 400, "invalid_json"),
             ("POST", "/api/chat", {"data": b""}, 400, "empty_body"),
             ("POST", "/api/chat", {"json": [1, 2]}, 400, "invalid_json"),
             ("POST", "/api/chat", {"json": {"session_id": session}}, 422, "invalid_fields"),

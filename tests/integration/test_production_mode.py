@@ -119,11 +119,11 @@ async def test_dns_rebinding_a_foreign_host_or_origin_is_refused(tmp_path: Path,
             {"Origin": f"http://evil.example:{port}"},
         ):
             with pytest.raises(aiohttp.WSServerHandshakeError) as ws_refused:
-                await agent.http.ws_connect(f"/ws/operator?token={TOKEN}", headers=headers)
+                await agent.http.ws_connect("/ws/operator", headers={**token, **headers})
             assert ws_refused.value.status == 403
         own = {**token, "Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"}
         assert (await agent.http.get("/api/calls", headers=own)).status == 200
-        ws = await agent.http.ws_connect(f"/ws/operator?token={TOKEN}", headers={"Host": f"127.0.0.1:{port}"})
+        ws = await agent.http.ws_connect("/ws/operator", headers={**token, "Host": f"127.0.0.1:{port}"})
         assert (await ws.receive_json())["type"] == "snapshot"
         await ws.close()
 
