@@ -79,6 +79,7 @@ class StoreSettings(Section):
     state_backend: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
     session_ttl_s: int = Field(default=1800, gt=0)
+    max_sessions: int = Field(default=10_000, ge=1)  # the memory backend forgets the least recently used
 
 
 class DialogSettings(Section):

@@ -125,7 +125,10 @@ async def open_runtime(
     tz = ZoneInfo(settings.store.timezone)
     database = await open_database(settings.store)
     store = open_state_store(
-        settings.store.state_backend, redis_url=settings.store.redis_url, ttl_s=settings.store.session_ttl_s
+        settings.store.state_backend,
+        redis_url=settings.store.redis_url,
+        ttl_s=settings.store.session_ttl_s,
+        max_sessions=settings.store.max_sessions,
     )
     humans: HumanAvailability | None = None
     dialog: Dialog | None = None

@@ -22,7 +22,7 @@ from agent.server.keys import (
     STATE_STORE,
     WEBRTC_CALLS,
 )
-from agent.server.public_view import public_customer, public_slots
+from agent.server.public_view import public_customer
 from agent.server.requests import ChatMessage, CreateSession, VoiceTokenRequest, read_json
 from agent.server.tokens import issue_caller_token
 from agent.store.phone_numbers import normalize_phone
@@ -53,7 +53,7 @@ def turn_body(state: ConversationState, processing_ms: float | None = None) -> d
         "intent": state.detected_intent,
         "confidence": round(state.confidence, 3),
         "agent": state.current_agent,
-        "slots": public_slots(dumped["booking_slots"], dumped["customer"]),
+        "slots": dumped["booking_slots"],
         "customer": public_customer(dumped["customer"]),
         "escalation_in_progress": state.escalation_in_progress,
         "human_agent_status": state.human_agent_status,

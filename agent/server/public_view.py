@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# A booking slot the dialog filled in from the stored record rather than from the caller's own words.
-ON_FILE = "on file"
-
 
 def first_name(name: str | None) -> str | None:
     return (name or "").strip().split(" ")[0] or None
@@ -18,23 +15,11 @@ def public_customer(customer: dict[str, Any]) -> dict[str, Any]:
     return {"name": first_name(customer.get("name")), "phone": customer.get("phone")}
 
 
-def public_slots(slots: dict[str, Any], customer: dict[str, Any]) -> dict[str, Any]:
-    """Booking slots as the caller gave them; a name or e-mail that is the stored record's is not shown."""
-    shown = dict(slots)
-    stored_email, stored_name = customer.get("email"), customer.get("name")
-    if stored_email and shown.get("customer_email") == stored_email:
-        shown["customer_email"] = ON_FILE
-    if stored_name and shown.get("customer_name") == stored_name:
-        shown["customer_name"] = first_name(stored_name)
-    return shown
-
-
 def public_event(event: dict[str, Any]) -> dict[str, Any]:
-    """A session event as its WebSocket shows it: a `state_update` carries the public customer and slots."""
+    """A session event as its WebSocket shows it: a `state_update` carries the public customer.
+    (Booking slots are shown as the dialog holds them: what it fills in from a stored record, and reads back,
+    is the dialog's to withhold from a session whose caller is not verified.)"""
     customer = event.get("customer")
     if event.get("type") != "state_update" or not isinstance(customer, dict):
         return event
-    shown = {**event, "customer": public_customer(customer)}
-    if isinstance(event.get("booking_slots"), dict):
-        shown["booking_slots"] = public_slots(event["booking_slots"], customer)
-    return shown
+    return {**event, "customer": public_customer(customer)}

@@ -7,6 +7,7 @@ import json
 import secrets
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -63,11 +64,14 @@ class StateStore(ABC):
 
 
 class MemoryStateStore(StateStore):
-    """A dict with expiry times; fine for one process, loses everything on restart."""
+    """A dict with expiry times; fine for one process, loses everything on restart. At most `max_sessions`
+    (AGENT_MAX_SESSIONS): past that, the session used least recently is forgotten, so a flood of new
+    sessions cannot grow the process without end."""
 
-    def __init__(self, ttl_s: int) -> None:
+    def __init__(self, ttl_s: int, max_sessions: int = 10_000) -> None:
         super().__init__(ttl_s)
-        self._states: dict[str, tuple[float, str]] = {}
+        self._max_sessions = max_sessions
+        self._states: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._inbox: dict[str, list[str]] = {}
         self._tasks: dict[str, dict[str, str]] = {}
 
@@ -87,12 +91,18 @@ class MemoryStateStore(StateStore):
         entry = self._states.get(session_id)
         if entry is None:
             return None
+        self._states.move_to_end(session_id)
         loaded: JsonDict = json.loads(entry[1])
         return loaded
 
     async def set(self, session_id: str, state: JsonDict) -> None:
         self._expire()
         self._states[session_id] = (time.monotonic() + self.ttl_s, json.dumps(state))
+        self._states.move_to_end(session_id)
+        while len(self._states) > self._max_sessions:
+            forgotten, _ = self._states.popitem(last=False)
+            await self.delete(forgotten)
+            log.warning("session_forgotten_store_full", forgotten=forgotten, max_sessions=self._max_sessions)
 
     async def delete(self, session_id: str) -> None:
         self._states.pop(session_id, None)
@@ -373,8 +383,8 @@ def _loads(raw: str) -> JsonDict:
     return loaded
 
 
-def open_state_store(backend: str, *, redis_url: str, ttl_s: int) -> StateStore:
-    """The store the settings ask for."""
+def open_state_store(backend: str, *, redis_url: str, ttl_s: int, max_sessions: int = 10_000) -> StateStore:
+    """The store the settings ask for (`max_sessions` caps the memory store; Redis has its own maxmemory)."""
     if backend == "redis":
         return RedisStateStore(redis_url, ttl_s)
-    return MemoryStateStore(ttl_s)
+    return MemoryStateStore(ttl_s, max_sessions)

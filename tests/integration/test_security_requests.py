@@ -125,3 +125,15 @@ async def test_websockets_per_client_are_capped(tmp_path: Path) -> None:
         finally:
             for ws in held:
                 await ws.close()
+
+
+async def test_the_memory_session_store_is_capped_and_forgets_the_least_recently_used(tmp_path: Path) -> None:
+    async with running_agent(agent_settings(tmp_path, max_sessions=5)) as agent:
+        kept = (await agent.new_session())["session_id"]
+        flood = []
+        for _ in range(12):
+            flood.append((await agent.new_session())["session_id"])
+            assert (await agent.http.get(f"/api/sessions/{kept}")).status == 200  # in use: never the one to go
+        alive = [(await agent.http.get(f"/api/sessions/{s}")).status == 200 for s in flood]
+        assert alive == [False] * 8 + [True] * 4
+        assert (await agent.say(kept, "what are your hours"))["reply"]
