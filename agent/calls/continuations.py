@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agent.calls.events import UserTurn
 from agent.calls.turn_record import TurnRecord
+from agent.calls.turn_taking import is_affirmation
 from agent.dialog.conversation import Conversations
 from agent.log import get_logger
 
@@ -44,8 +45,9 @@ class Answered:
     turn: UserTurn
     text: str
     turn_id: str
-    record: TurnRecord | None  # None: the answer was held back, never spoken
+    record: TurnRecord | None  # what the call recorded of it (None while its answer is held back)
     reply: str
+    spoken: bool = True  # False: held back because the caller went on
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,10 @@ class Continuations:
         """The unspoken answer to `turn`, once the caller's continuation of it turned out to be nothing."""
         self._settle(turn)
         earlier = self._find(turn)
-        return earlier.reply if earlier is not None and earlier.record is None else None
+        if earlier is not None and not earlier.spoken:
+            self._answered[self._answered.index(earlier)] = replace(earlier, spoken=True)
+            return earlier.reply
+        return None
 
     async def utterance(self, turn: UserTurn, records: list[TurnRecord]) -> Utterance:
         """The whole utterance in place of the turn it goes on from (taken back from the dialog, its record
@@ -95,9 +100,13 @@ class Continuations:
         if earlier is None:
             return Utterance(turn.text, joined=False)
         if await self._conversations.take_back(self._session_id, earlier.turn_id) is None:
-            # Something lasting came of it (a booking, a goodbye): it stands, and is said if it was held.
-            said_first = earlier.reply if earlier.record is None else ""
-            return Utterance(words_after(turn.text, earlier.text), joined=False, say_first=said_first)
+            # Something lasting came of it (a booking, a goodbye): it stands, and is said if it was held; a mere
+            # "that's correct" after the "yes" that booked it asks for no answer of its own.
+            said_first = "" if earlier.spoken else earlier.reply
+            new_words = words_after(turn.text, earlier.text)
+            return Utterance(
+                "" if is_affirmation(new_words) else new_words, joined=False, say_first=said_first
+            )
         self._answered.remove(earlier)
         if earlier.record is not None and earlier.record in records:
             records.remove(earlier.record)
@@ -109,4 +118,11 @@ class Continuations:
         self._going_on_from = [waiting for waiting in self._going_on_from if waiting is not turn]
 
     def _find(self, turn: UserTurn) -> Answered | None:
-        return next((answered for answered in self._answered if answered.turn is turn), None)
+        """The answered turn `turn` is, or goes on from (a continuation that added nothing was not answered)."""
+        current: UserTurn | None = turn
+        while current is not None:
+            found = next((answered for answered in self._answered if answered.turn is current), None)
+            if found is not None:
+                return found
+            current = current.continues
+        return None

@@ -102,9 +102,6 @@ class Coordinator:
         self._escalating = False
         self._quiet_since = 0.0
         self._continuations = Continuations(conversations, session_id)
-        self._speaking_for: UserTurn | None = (
-            None  # the caller turn the agent is answering aloud, if revocable
-        )
         self.awaiting: str | None = (
             None  # the booking slot the dialog asked for: the listener is patient there
         )
@@ -146,10 +143,9 @@ class Coordinator:
         log.info("barge_in", heard=heard[-80:])
 
     async def _on_continuation(self, joined: UserTurn) -> None:
-        """The caller goes on from a turn just closed: what the agent began to answer is not the answer yet."""
+        """The caller goes on from a turn just closed: its answer waits, if not yet begun. One already being said
+        stops as any reply does once the caller has spoken over it for the barge-in minimum ("um" does not)."""
         self._continuations.caller_went_on(joined)
-        if self._agent_talking() and self._speaking_for is joined:
-            await self._barge_in()
 
     async def _on_turn(self, turn: UserTurn) -> None:
         interrupted, self._interrupted = self._interrupted, None
@@ -186,6 +182,10 @@ class Coordinator:
                 utterance = await self._continuations.utterance(turn, self.report.turns)
                 if heard is not None and not utterance.joined:  # the history keeps what the caller heard
                     await self._conversations.record_heard(self._session_id, heard)
+                if not utterance.text:  # the caller only agreed again with what was just done
+                    if utterance.say_first:
+                        self.speak(utterance.say_first)
+                    return
                 result = await self._conversations.handle_turn(self._session_id, utterance.text)
         except Exception:  # a store or database failure: the caller hears so, and the call goes on
             log.exception("turn_failed", caller_text=turn.text[:80])
@@ -195,9 +195,10 @@ class Coordinator:
         self.report.continuations_joined = self._continuations.joined
         self.awaiting = state.booking_slots.awaiting if state.booking_slots.is_active() else None
         if result.revocable and self._continuations.holds(turn):  # the caller is going on: wait for the rest
-            self._continuations.remember(Answered(turn, utterance.text, result.turn_id, None, state.reply))
+            self._continuations.remember(
+                Answered(turn, utterance.text, result.turn_id, None, state.reply, spoken=False)
+            )
             return
-        self._speaking_for = turn if result.revocable else None
         handle = self.speak(f"{utterance.say_first} {state.reply}".strip())
         await handle.wait_first_audio()
         record = turn_record(turn, utterance.text, result, (handle.first_audio_s or 0.0) * 1000)

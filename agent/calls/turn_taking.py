@@ -121,6 +121,19 @@ UNSURE_LOGPROB = -0.6  # mean token log-probability below which a short burst's 
 _TAKES_THE_FLOOR = {"stop", "wait", "no", "hold", "sorry", "hello", "hey", "excuse", "pardon", "what"}
 
 
+_AFFIRMATION = re.compile(
+    r"^\s*((yes|yeah|yep|yup|yay|sure|correct|right|exactly|perfect|great|please|ok|okay|absolutely|definitely|"
+    r"that's (correct|right|it|fine|good|perfect)|that is (correct|right)|sounds good|use that one|that one)"
+    r"[\s.!,]*)+$",
+    re.IGNORECASE,
+)
+
+
+def is_affirmation(words: str) -> bool:
+    """ "That's correct", "yes, sure": words that only agree, nothing more."""
+    return bool(_AFFIRMATION.match(words))
+
+
 def is_backchannel(transcript: str) -> bool:
     """'mm-hmm', 'okay', 'yeah': the caller is listening, not taking the turn."""
     return bool(_BACKCHANNEL.match(transcript))

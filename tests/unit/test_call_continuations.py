@@ -124,3 +124,25 @@ async def test_a_number_heard_whole_is_decoded_once() -> None:
     ).session(call)
     await asyncio.wait_for(session.run(), 60)
     assert convo.turns == ["555-014-2233."] and accurate.calls == 0
+
+
+async def test_agreeing_again_after_a_booking_was_written_gets_no_answer_of_its_own() -> None:
+    convo = ScriptedConversations(["You're all set.", "Anything else?"])
+    convo.revocable = False  # "yes" wrote the booking
+    stt = BurstSTT({"short": "Yes.", 1: "that's correct.", 2: "Yes. That's correct."})
+    tts = ToneTTS()
+    session, _call, _ = session_for([paused_sentence(0.7)], convo, stt, tts)
+    await asyncio.wait_for(session.run(), 60)
+    assert convo.turns == ["Yes."]  # "that's correct" was not sent to the dialog as a turn of its own
+    assert "Anything else?" not in tts.said
+
+
+async def test_a_filler_in_the_pause_does_not_stop_the_answer() -> None:
+    convo = ScriptedConversations(["Go on.", "Sure."])
+    stt = BurstSTT({"short": "Actually,", 2: "Actually,"})  # Whisper drops the "um" of the second burst
+    tts = ToneTTS()
+    turn = CallerTurn(np.concatenate([burst(0.5), silence(0.7), burst(0.2), silence(3.0)]))
+    session, _call, _ = session_for([turn], convo, stt, tts)
+    await asyncio.wait_for(session.run(), 60)
+    assert stt.calls == 2  # the "um" was heard, and the utterance decoded again whole
+    assert convo.turns == ["Actually,"] and session.barge_ins == []
