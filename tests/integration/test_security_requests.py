@@ -133,7 +133,8 @@ async def test_the_memory_session_store_is_capped_and_forgets_the_least_recently
         flood = []
         for _ in range(12):
             flood.append((await agent.new_session())["session_id"])
-            assert (await agent.http.get(f"/api/sessions/{kept}")).status == 200  # in use: never the one to go
+            in_use = await agent.http.get(f"/api/sessions/{kept}")  # in use: never the one to go
+            assert in_use.status == 200
         alive = [(await agent.http.get(f"/api/sessions/{s}")).status == 200 for s in flood]
         assert alive == [False] * 8 + [True] * 4
         assert (await agent.say(kept, "what are your hours"))["reply"]
