@@ -34,7 +34,7 @@ from tests.integration.test_sip_signalling import answered_call
 
 
 async def sip_part(work: Path, args: argparse.Namespace) -> None:
-    app = create_app(bench_settings(work, max_calls=4, sip_max_calls_per_source=2, media_timeout_s=10))
+    app = create_app(bench_settings(work, max_calls=5, sip_max_calls_per_source=2, media_timeout_s=10))
     runner = web.AppRunner(app)
     await runner.setup()
     endpoint: Any = app[SIP_ENDPOINT]
@@ -59,7 +59,8 @@ async def sip_part(work: Path, args: argparse.Namespace) -> None:
 
 
 async def http_part(work: Path, args: argparse.Namespace) -> None:
-    async with served_agent(work / "http", serve_environment(work / "http")) as agent:
+    limits = {"RATE_LIMIT_PER_S": "5", "RATE_LIMIT_BURST": "30"}  # the defaults (the helper lifts them)
+    async with served_agent(work / "http", serve_environment(work / "http", **limits)) as agent:
         rss, fds = agent.rss_kib() / 1024, agent.open_fds()
         flooding = asyncio.create_task(http_flood(agent.base_url, args.http_seconds, source=FLOOD_ADDRESS))
         await asyncio.sleep(0.5)
@@ -71,7 +72,8 @@ async def http_part(work: Path, args: argparse.Namespace) -> None:
             f"HTTP + WebSocket flood for {args.http_seconds:.0f} s from {FLOOD_ADDRESS}: {flood.requests} requests"
         )
         print(
-            f"  answers {flood.statuses}, {flood.sockets_opened} WebSockets held, {flood.errors} client errors"
+            f"  answers {flood.statuses}; WebSockets: {flood.sockets_opened} held,"
+            f" refused {flood.sockets_refused}; {flood.errors} client errors"
         )
         print(f"  legitimate client: {answered}/{tried} turns answered, {events} events; /health {status}")
         print(f"  agent RSS {rss:.0f} -> {agent.rss_kib() / 1024:.0f} MiB, fds {fds} -> {agent.open_fds()}")

@@ -8,7 +8,7 @@ import gc
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -104,7 +104,9 @@ class HttpFloodResult:
     requests: int = 0
     statuses: dict[int, int] | None = None
     sockets_opened: int = 0
+    sockets_refused: dict[int, int] = field(default_factory=dict)  # by status (a cap per client: 429)
     errors: int = 0
+    first_error: str = ""
 
 
 async def http_flood(
@@ -127,12 +129,18 @@ async def http_flood(
                     if response.status == 201:
                         session = json.loads(body)["session_id"]
                         for _ in range(min(5, max_sockets - len(sockets))):
-                            sockets.append(await http.ws_connect(f"{base_url}/ws/{session}"))
-                            result.sockets_opened += 1
+                            try:
+                                sockets.append(await http.ws_connect(f"{base_url}/ws/{session}"))
+                                result.sockets_opened += 1
+                            except aiohttp.WSServerHandshakeError as refused:
+                                result.sockets_refused[refused.status] = (
+                                    result.sockets_refused.get(refused.status, 0) + 1
+                                )
                     async with http.post(f"{base_url}/api/chat", data=b"{not json") as response:
                         _count(result, response.status)
-                except (aiohttp.ClientError, TimeoutError, ValueError):
+                except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                     result.errors += 1
+                    result.first_error = result.first_error or repr(exc)[:200]
                     await asyncio.sleep(0.05)
 
         await asyncio.gather(*(worker(index) for index in range(concurrency)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -76,8 +77,10 @@ async def test_sigterm_with_an_open_event_stream_exits_zero_before_docker_would_
     async with served_agent(tmp_path, serve_environment(tmp_path)) as agent:
         session = await agent.new_session()
         events = await agent.http.ws_connect(agent.url(f"/ws/{session}"))
+        signalled = time.monotonic()
         agent.signal(signal.SIGTERM)
         code = await agent.exit_code(DOCKER_STOP_TIMEOUT_S)
+        print(f"\nSIGTERM with an event stream open: exit {code} after {time.monotonic() - signalled:.1f} s")
         assert code == 0, f"still running {DOCKER_STOP_TIMEOUT_S} s after SIGTERM (Docker kills it then)"
         assert await closing_code(events, 5) == 1001  # going away: the console reconnects elsewhere
 
@@ -98,6 +101,7 @@ async def test_sigterm_refuses_new_work_lets_the_call_finish_saves_it_and_exits_
                     break
                 await asyncio.sleep(0.1)
             assert await sip_calls(agent) == 1, "the call was not answered"
+            signalled = time.monotonic()
             agent.signal(signal.SIGTERM)
             await wait_draining(agent)
             async with agent.http.post(agent.url("/api/sessions"), json={}) as response:
@@ -109,9 +113,15 @@ async def test_sigterm_refuses_new_work_lets_the_call_finish_saves_it_and_exits_
             refused = await refused_invite(tmp_path / "sipp")
             assert refused == [503]
             await caller.wait_calls_ended(1, 40)  # the caller hung up when done: the drain did not cut it
+            call_over = time.monotonic()
         finally:
             caller.stop()
-        assert await agent.exit_code(15) == 0
+        code = await agent.exit_code(15)
+        print(
+            f"\nSIGTERM mid-call: the call went on {call_over - signalled:.1f} s to its end,"
+            f" exit {code} {time.monotonic() - call_over:.1f} s later"
+        )
+        assert code == 0
         assert await closing_code(events, 5) == 1001
         [call] = agent.rows("SELECT * FROM calls")
         assert (call["outcome"], call["ended_by"]) == ("answered_question", "caller")

@@ -29,7 +29,7 @@ pytestmark = [
     ),
 ]
 FLOOD_RATE_PER_S = 300
-FLOOD_S = 4.0  # the benchmark floods for 10 s
+FLOOD_S = 8.0  # the benchmark floods for 10 s
 
 
 @pytest.mark.sip
@@ -37,7 +37,7 @@ FLOOD_S = 4.0  # the benchmark floods for 10 s
 async def test_legitimate_calls_are_answered_through_an_invite_flood_from_another_address(
     tmp_path: Path,
 ) -> None:
-    settings = sip_settings(tmp_path, max_calls=4, sip_max_calls_per_source=2, media_timeout_s=10)
+    settings = sip_settings(tmp_path, max_calls=5, sip_max_calls_per_source=2, media_timeout_s=10)
     async with sip_agent(settings) as app:
         await asyncio.sleep(0.5)
         before = ProcessFigures.now()
@@ -73,7 +73,8 @@ async def test_the_process_stays_up_and_serves_others_through_an_http_and_websoc
         status, _ = await agent.health()
         rss_after, fds_after = agent.rss_kib() / 1024, agent.open_fds()
         print(
-            f"\nHTTP flood: {flood.requests} requests ({flood.statuses}), {flood.sockets_opened} WebSockets held,"
+            f"\nHTTP flood: {flood.requests} requests ({flood.statuses}), {flood.sockets_opened} WebSockets held"
+            f" ({flood.sockets_refused} refused),"
             f" {flood.errors} client errors; legitimate turns answered {answered}/{tried}, {events} events;"
             f" agent RSS {rss_before:.0f} -> {rss_after:.0f} MiB, fds {fds_before} -> {fds_after}"
         )
