@@ -22,6 +22,7 @@ _QUESTION = re.compile(
     r"^(sorry,?\s+)?(what|what's|when|where|how|who|which|why|do|does|did|can|could|is|are|will|would)\b",
     re.IGNORECASE,
 )
+_EMAIL_SO_FAR = re.compile(r"\be-?mail\b[^.?!]*\b(is|it's)\b", re.IGNORECASE)
 _TRAILING_FILLER = re.compile(r"\b(and|or|but|so|um|uh|er)\s*$", re.IGNORECASE)
 _BACKCHANNEL = re.compile(
     r"^\s*(mm+[- ]?hmm+|uh[- ]?huh|mhm+|hmm+|mm+|okay|ok|yeah|yep|right|sure|i see|got it|uh|um|ah|oh)[.!,]*\s*$",
@@ -97,12 +98,8 @@ def required_silence(config: TurnTakingConfig, transcript: str, awaiting: str | 
         return config.patient_silence_s if _digits_heard(bare) < 10 else config.end_silence_s
     if _UNFINISHED.search(bare) and not _complete_anyway(bare, awaiting):
         return config.patient_silence_s
-    if (
-        awaiting == "email"
-        and len(bare.split()) > 2
-        and not re.search(r"\b(com|net|org|edu|gov|io|us|example)$|@", bare.lower())
-    ):
-        return config.patient_silence_s
+    if _EMAIL_SO_FAR.search(bare) and not re.search(r"\b(com|net|org|edu|gov|io|us|example)$", bare.lower()):
+        return config.patient_silence_s  # an e-mail address volunteered and still being read out
     if awaiting == "code" and len(re.sub(r"[^a-z0-9]", "", bare.lower())) < 6:
         return config.patient_silence_s
     return config.end_silence_s
@@ -112,7 +109,7 @@ def _complete_anyway(bare: str, awaiting: str | None) -> bool:
     """An ending that looks unfinished but is not: an amount, a time, a year, or a question."""
     if _TRAILING_FILLER.search(bare):
         return False
-    if _QUESTION.search(bare) and awaiting not in ("phone", "email", "name"):
+    if _QUESTION.search(bare) and awaiting not in ("phone", "name"):
         return True
     return awaiting not in ("phone", "code") and bool(_WHOLE_NUMBER_AT_END.search(bare))
 
