@@ -87,6 +87,7 @@ async def open_voice(stt_settings: SttSettings, tts_settings: TtsSettings) -> Vo
     stt = WhisperSTT(
         model=stt_settings.stt_model,
         threads=stt_settings.stt_threads,
+        workers=stt_settings.stt_workers,
         window_margin_s=stt_settings.stt_window_margin_s or None,
     )
     tts = FallbackTTS(tts_engines(tts_settings))
@@ -101,7 +102,8 @@ async def _number_model(settings: SttSettings) -> SpeechToText | None:
         return None
     model = WhisperSTT(
         model=settings.stt_number_model,
-        threads=settings.stt_threads,
+        threads=2,  # base is used rarely (a garbled number), on both cores, one decode at a time
+        workers=1,
         window_margin_s=settings.stt_window_margin_s or None,
     )
     try:

@@ -13,14 +13,18 @@ T = TypeVar("T")
 
 
 class InferenceWorker:
-    """A single-thread executor owned by one engine.
+    """The executor owned by one engine: `threads` inferences at once (one by default), the rest queue.
 
-    On a 2-core machine two inferences at once each take twice as long, so a queue gives the first caller its
-    answer sooner and the second no later. The thread is created on first use and joined by close().
+    An engine whose single inference cannot use both cores (Whisper tiny.en decodes as fast on one thread as on
+    two) runs two at once, one per core; others queue, which gives the first caller its answer sooner and the
+    second no later. The threads are created on first use and joined by close().
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, threads: int = 1) -> None:
+        if threads < 1:
+            raise ValueError("an inference worker needs at least one thread")
         self.name = name
+        self.threads = threads
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
         self._queued = 0
@@ -31,15 +35,20 @@ class InferenceWorker:
 
     @property
     def queued(self) -> int:
-        """Calls submitted and not yet finished (the one running included)."""
+        """Calls submitted and not yet finished (those running included)."""
         return self._queued
+
+    @property
+    def saturated(self) -> bool:
+        """Every thread has work: a new call would wait."""
+        return self._queued >= self.threads
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run fn(*args, **kwargs) on the worker thread and await its result."""
         if self._closed:
             raise RuntimeError(f"{self.name} worker is closed")
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+            self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix=self.name)
         loop = asyncio.get_running_loop()
         self._queued += 1
         try:
