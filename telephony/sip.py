@@ -201,6 +201,7 @@ class SipEndpoint:
         self._allow_list = transfer_allow_list
         self._calls: dict[str, asyncio.Task[None]] = {}
         self._call_sources: dict[str, str] = {}  # call id -> the address its INVITE came from
+        self._legs: dict[str, SipLeg] = {}  # the calls' SIP legs: a line is taken while its leg is open
         self._refusing: set[asyncio.Task[None]] = set()
         self._closing = False
         self._draining = False  # the process is going away: new calls get 503, the others finish
@@ -239,7 +240,7 @@ class SipEndpoint:
         if self._closing or self._draining:
             return "draining"
         pending = self._stack.screen
-        if len(self._calls) + pending.pending() >= self._limits.max_calls or self._source_full(
+        if self._lines_in_use() + pending.pending() >= self._limits.max_calls or self._source_full(
             source, pending.pending(source)
         ):
             self._count_refusal()
@@ -262,7 +263,7 @@ class SipEndpoint:
             self._refuse(leg)
             log.info("sip_call_refused_draining", call_id=leg.call_id)
             return
-        if len(self._calls) >= self._limits.max_calls or self._source_full(source):
+        if self._lines_in_use() >= self._limits.max_calls or self._source_full(source):
             self._count_refusal()
             self._refuse(leg)
             log.warning("sip_call_refused_busy", call_id=leg.call_id, active=len(self._calls))
@@ -270,6 +271,7 @@ class SipEndpoint:
         received = time.perf_counter()
         task = asyncio.create_task(self._run_call(leg, received), name=f"sip-call-{leg.call_id}")
         self._calls[leg.call_id] = task
+        self._legs[leg.call_id] = leg
         if source is not None:
             self._call_sources[leg.call_id] = source
         task.add_done_callback(lambda _: self._forget(leg.call_id))
@@ -282,11 +284,21 @@ class SipEndpoint:
     def _forget(self, call_id: str) -> None:
         self._calls.pop(call_id, None)
         self._call_sources.pop(call_id, None)
+        self._legs.pop(call_id, None)
+
+    def _lines_in_use(self) -> int:
+        """Calls whose SIP leg is still up (a call being filed after its hang-up holds no line)."""
+        return sum(1 for leg in list(self._legs.values()) if not leg.is_closed)
 
     def _source_full(self, source: str | None, pending: int = 0) -> bool:
         """One address already holds its share of the lines (an INVITE flood cannot take them all)."""
         cap = self._limits.max_calls_per_source
-        held = sum(1 for address in list(self._call_sources.values()) if address == source)
+        legs = self._legs
+        held = sum(
+            1
+            for call_id, address in list(self._call_sources.items())
+            if address == source and not (call_id in legs and legs[call_id].is_closed)
+        )
         return bool(cap and source and held + pending >= cap)
 
     async def _run_call(self, leg: SipLeg, received: float) -> None:
