@@ -33,6 +33,9 @@ class CallIO(ABC):
 
     call_id: str
     caller_id: str | None = None
+    # A trusted trunk vouches for `caller_id` (LiveKit SIP; the SIP endpoint for a trusted peer): only then is
+    # it proof of who calls, enough with a detail of a booking to change it. Otherwise it is a claim.
+    caller_verified: bool = False
     input_rate: int = 16000
     output_rate: int = 16000
     ended_by: str | None = None  # set by a transport that knows why media ended ("caller", "timeout")

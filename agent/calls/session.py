@@ -76,7 +76,9 @@ class CallSession:
                 state = await conversations.get(self.session_id)
                 self._greeting = state.reply if state.turn_count == 0 else RESUMED_GREETING
             else:
-                state = await conversations.start(self.io.caller_id, channel="voice")
+                state = await conversations.start(
+                    self.io.caller_id, channel="voice", caller_verified=self.io.caller_verified
+                )
                 self.session_id = state.session_id
                 self._greeting = state.reply
             slots = state.booking_slots

@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from rapidfuzz import fuzz
+
 from agent.dialog.brain import SlotUpdate
 from agent.dialog.state import AwaitedSlot, BookingSlots, CustomerContext
 
@@ -15,14 +17,37 @@ SERVICE_TEST_DRIVE_MINUTES = 30
 _TIME_QUESTIONS = ("time", "day", "choice", "confirm", "change")
 
 
-def fresh_slots(action: str, customer: CustomerContext) -> BookingSlots:
-    """A new booking that already knows what the caller id told us (a known customer's e-mail too)."""
-    return BookingSlots(
-        action=action,
-        customer_name=customer.name,
-        customer_phone=customer.phone,
-        customer_email=customer.email,
-    )
+def fresh_slots(action: str, customer: CustomerContext, *, trusted: bool) -> BookingSlots:
+    """A new booking that already knows what the caller id told us. `trusted`: the customer context is the
+    caller's own (a verified caller id, or what the caller said): its name and e-mail are reused. A claimed
+    number's record gives its first name only, and its e-mail is never read back (issue 16, finding 3)."""
+    if trusted:
+        return BookingSlots(
+            action=action,
+            customer_name=customer.name,
+            customer_phone=customer.phone,
+            customer_email=customer.email,
+        )
+    first_name = (customer.name or "").split(" ")[0] or None
+    return BookingSlots(action=action, customer_name=first_name, customer_phone=customer.phone)
+
+
+def corrected_name(held: str | None, said: str, part: str | None) -> str:
+    """The name after the caller gave `said`: "the last name is Watson" changes the last name only, and a
+    first name alone ("my name is Jon, with no h") changes the word it corrects, keeping the rest."""
+    words = (held or "").split()
+    new = said.split()
+    if len(words) < 2 or len(new) != 1:
+        return said
+    if part == "last":
+        return " ".join([*words[:-1], said])
+    if part == "first":
+        return " ".join([said, *words[1:]])
+    likeness = [fuzz.ratio(said.casefold(), word.casefold()) for word in words]
+    index = max(range(len(words)), key=likeness.__getitem__)
+    if likeness[index] < 60 or said[0].casefold() != words[index][0].casefold():
+        index = 0  # not a respelling of either: a first name alone is the first name
+    return " ".join([*words[:index], said, *words[index + 1 :]])
 
 
 def _pick_offered(slots: BookingSlots, update: SlotUpdate) -> tuple[datetime | None, SlotUpdate]:
@@ -75,7 +100,8 @@ def apply_update(slots: BookingSlots, update: SlotUpdate) -> bool:
     if update.appointment_type is not None and slots.appointment_type is None and slots.action == "book":
         put("appointment_type", update.appointment_type)
     _apply_when(slots, update, put)
-    put("customer_name", update.name)
+    if update.name is not None:
+        put("customer_name", corrected_name(slots.customer_name, update.name, update.name_part))
     put("customer_phone", update.phone)
     put("customer_email", update.email)
     if update.confirmation_code is not None:
@@ -158,5 +184,6 @@ QUESTIONS: dict[str, str] = {
     "caller_id": "Can we reach you at the number you're calling from?",
     "choice": "Which of those times works for you?",
     "change": "What should I change: the service, the day, the time, the name or the phone number?",
-    "code": "What's the phone number on the appointment, or your confirmation code?",
+    "code": "I can help with that. What's the confirmation code of the appointment? It's the six letters "
+    "and numbers we gave you when you booked.",
 }

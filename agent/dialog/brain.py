@@ -42,6 +42,7 @@ class SlotUpdate:
     part_of_day: Literal["morning", "afternoon", "evening"] | None = None
     day_range: tuple[date, date] | None = None  # "sometime next week": a span to offer times from
     name: str | None = None
+    name_part: Literal["first", "last"] | None = None  # "the last name is Watson": only that part changes
     phone: str | None = None
     email: str | None = None
     yes_no: Literal["yes", "no"] | None = None
@@ -51,6 +52,8 @@ class SlotUpdate:
     suggestions: Literal["earliest", "any"] | None = None  # "what do you have?", "the earliest you can"
     number_unknown: bool = False  # "I don't know my number", when asked for it
     names_slot: SlotName | None = None  # "the time", answering "what should I change?"
+    same_time: bool = False  # "move it to Wednesday, same time": the time it has now
+    same_day: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
     source: str = "offline"
 

@@ -101,11 +101,20 @@ class Conversations:
         return lock
 
     async def start(
-        self, caller_phone: str | None = None, channel: Literal["chat", "voice"] = "chat"
+        self,
+        caller_phone: str | None = None,
+        channel: Literal["chat", "voice"] = "chat",
+        *,
+        caller_verified: bool = False,
     ) -> ConversationState:
-        """Create a session, recognise a known caller by phone number, and greet them."""
+        """Create a session, recognise a known caller by phone number, and greet them.
+
+        `caller_verified`: a trusted trunk vouches for the number (LiveKit SIP, a trusted SIP peer). Without
+        it the number is a claim: a known customer is greeted by first name, but the dialog reads nothing
+        else of the record back, and changing or cancelling a booking needs its confirmation code."""
         session_id = f"sess_{secrets.token_urlsafe(12)}"
-        customer = CustomerContext(phone=normalize_phone(caller_phone) if caller_phone else None)
+        caller_id = normalize_phone(caller_phone) if caller_phone else None
+        customer = CustomerContext(phone=caller_id)
         known = await self._tools.get_customer(caller_phone) if caller_phone else None
         if known is not None:
             customer = CustomerContext(
@@ -121,6 +130,8 @@ class Conversations:
         state = ConversationState(
             session_id=session_id,
             customer=customer,
+            caller_id=caller_id,
+            caller_verified=caller_verified and caller_id is not None,
             channel=channel,
             messages=[AIMessage(content=greeting, name="respond")],
             reply=greeting,
@@ -128,7 +139,12 @@ class Conversations:
         )
         await self._store.set(session_id, state.to_json())
         bind_ids(session_id=session_id)
-        log.info("session_started", session_id=session_id, known_customer=known is not None)
+        log.info(
+            "session_started",
+            session_id=session_id,
+            known_customer=known is not None,
+            caller_verified=state.caller_verified,
+        )
         return state
 
     async def get(self, session_id: str) -> ConversationState:

@@ -27,6 +27,8 @@ _ASKING = {
     "caller_id": "a yes/no: may we reach them at the number they are calling from",
     "choice": "which of the offered times they want",
     "change": "which detail of the booking to change",
+    "code": "the confirmation code of their existing appointment",
+    "detail": "the day or the service of their existing appointment (to show it is theirs)",
 }
 
 
@@ -144,6 +146,9 @@ class LlmBrain(Brain):
             suggestions=offline.suggestions,
             number_unknown=offline.number_unknown,
             names_slot=offline.names_slot,
+            name_part=offline.name_part,
+            same_time=offline.same_time,
+            same_day=offline.same_day,
         )
         if offline.correction:
             update = replace(
@@ -152,6 +157,8 @@ class LlmBrain(Brain):
                 time=offline.time or update.time,
                 name=offline.name or update.name,
                 service=offline.service or update.service,
+                vehicle=offline.vehicle or update.vehicle,
+                vehicle_words=offline.vehicle_words or update.vehicle_words,
             )
         if offline.day_range is not None and offline.day is None:
             update = replace(update, day=None, day_range=offline.day_range)  # never a day picked for them

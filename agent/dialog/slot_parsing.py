@@ -7,11 +7,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from agent.dialog.brain import SlotUpdate
-from agent.dialog.nlu.confirmations import correction_tail, is_correction, parse_yes_no
-from agent.dialog.nlu.contacts import parse_email, parse_phone
+from agent.dialog.nlu.confirmations import correction_split, correction_tail, is_correction, parse_yes_no
+from agent.dialog.nlu.contacts import parse_email, parse_phone, phone_with_correction
 from agent.dialog.nlu.datetimes import WhenParse, parse_when
-from agent.dialog.nlu.moves import asks_for_suggestions, names_slot, says_number_unknown
-from agent.dialog.nlu.names import parse_name
+from agent.dialog.nlu.moves import asks_for_suggestions, keeps_same, names_slot, says_number_unknown
+from agent.dialog.nlu.names import name_part, parse_name
 from agent.dialog.nlu.services import detect_appointment_kind, match_service
 from agent.dialog.state import ConversationState
 from agent.dialog.tools.dealership import DealershipKnowledge
@@ -34,10 +34,28 @@ _CHOICES = {
 }
 _COUNTED_CHOICE = re.compile(r"\b(?:option|number|choice) (one|two|three|1|2|3)\b")
 _COUNTS = {"one": 0, "two": 1, "three": 2, "1": 0, "2": 1, "3": 2}
+_YES_NO_ASKED = ("confirm", "caller_id", "choice")
+
+
+def _spelled_code(text: str) -> str | None:
+    """A code read out one character at a time ("it's X D M D U A", "k 7 p 2 q 9"): letters alone too."""
+    run: list[str] = []
+    runs: list[list[str]] = [run]
+    for token in re.findall(r"[a-z0-9']+", text.lower().replace("’", "'")):
+        if len(token) == 1 or (token.isdigit() and len(token) <= 3):
+            run.append(token)
+        else:
+            run = []
+            runs.append(run)
+    codes = ["".join(r) for r in runs if 5 <= len("".join(r)) <= 8 and len(r) >= 3]
+    return codes[-1].upper() if len(codes) == 1 else None
 
 
 def parse_code(text: str) -> str | None:
-    """A confirmation code said or typed ("K7P2Q9", "k 7 p 2 q 9"), upper-cased."""
+    """A confirmation code said or typed ("K7P2Q9", "k 7 p 2 q 9", "X D M D U A"), upper-cased."""
+    spelled = _spelled_code(text)
+    if spelled is not None:
+        return spelled
     squashed = re.sub(r"[^a-z0-9]", "", text.lower())
     if 5 <= len(squashed) <= 8 and any(c.isdigit() for c in squashed) and any(c.isalpha() for c in squashed):
         return squashed.upper()
@@ -87,13 +105,15 @@ class SlotParser:
     def parse(self, text: str, state: ConversationState, now: datetime) -> SlotUpdate:
         now = now.replace(tzinfo=None)
         update = self._values(text, state, now, expecting_name=state.booking_slots.awaiting == "name")
-        tail = correction_tail(text)
-        if tail is None or len(re.sub(r"[^A-Za-z0-9]", "", tail)) < 2:
+        split = correction_split(text)
+        if split is None or len(re.sub(r"[^A-Za-z0-9]", "", split[1])) < 2:
             return update
-        later = self._values(tail, state, now, expecting_name=update.name is not None)
-        phone = later.phone
-        if phone is None and re.fullmatch(r"\d{4}", re.sub(r"\D", "", tail)) and update.phone:
-            phone = update.phone[:-4] + re.sub(r"\D", "", tail)  # "... 3344, sorry, 3345"
+        before, tail = split
+        test_drive = update.appointment_type == "test_drive" or update.vehicle is not None
+        later = self._values(tail, state, now, expecting_name=update.name is not None, test_drive=test_drive)
+        # "555, 014, 25, sorry, 2618" and "... 3344, sorry, 3345": the digits after the correction go on
+        # from the number said before it.
+        phone = later.phone or phone_with_correction(before, tail)
         when = when_said(text, now)
         return replace(
             later.merged_with(update),
@@ -107,7 +127,13 @@ class SlotParser:
         )
 
     def _values(
-        self, text: str, state: ConversationState, now: datetime, *, expecting_name: bool
+        self,
+        text: str,
+        state: ConversationState,
+        now: datetime,
+        *,
+        expecting_name: bool,
+        test_drive: bool = False,
     ) -> SlotUpdate:
         slots = state.booking_slots
         awaiting = slots.awaiting
@@ -115,9 +141,15 @@ class SlotParser:
         matched_service = match_service(text, self.knowledge.services)
         kind = detect_appointment_kind(text)
         vehicle = None
-        if kind == "test_drive" or slots.appointment_type == "test_drive" or awaiting == "vehicle":
+        if (
+            test_drive
+            or kind == "test_drive"
+            or slots.appointment_type == "test_drive"
+            or awaiting == "vehicle"
+        ):
             vehicle = find_vehicle(text, self.knowledge.inventory)
         phone = parse_phone(text)
+        same_time, same_day = keeps_same(text)
         code = parse_code(text) if awaiting == "code" or slots.action in ("cancel", "reschedule") else None
         return SlotUpdate(
             appointment_type=kind or ("test_drive" if vehicle else None),
@@ -129,13 +161,16 @@ class SlotParser:
             part_of_day=when.part_of_day,
             day_range=when.day_range,
             name=parse_name(text, expecting_name=expecting_name),
+            name_part=name_part(text),
             phone=phone,
             email=parse_email(text, name=slots.customer_name or state.customer.name),
-            yes_no=parse_yes_no(text),
+            yes_no=parse_yes_no(text, asked=awaiting in _YES_NO_ASKED),
             correction=is_correction(text),
             confirmation_code=code if phone is None else None,
             choice_index=parse_choice(text) if awaiting == "choice" else None,
             suggestions=asks_for_suggestions(text) if awaiting in ("day", "time", "choice") else None,
             number_unknown=awaiting == "phone" and phone is None and says_number_unknown(text),
             names_slot=names_slot(text) if awaiting == "change" else None,
+            same_time=same_time,
+            same_day=same_day,
         )

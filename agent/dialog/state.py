@@ -25,6 +25,7 @@ AwaitedSlot = Literal[
     "confirm",
     "change",
     "code",
+    "detail",
     "choice",
 ]
 OfferKind = Literal["book_service", "book_test_drive", "anything_else"]
@@ -122,6 +123,11 @@ class ConversationState(BaseModel):
     detected_intent: Intent = "unknown"
     confidence: float = 0.0
     customer: CustomerContext = Field(default_factory=CustomerContext)
+    caller_id: str | None = None  # the number the call came from (normalised), never changed by a booking
+    caller_verified: bool = False  # the caller id came from a trusted trunk: a typed or claimed number is not
+    booked_codes: list[str] = Field(
+        default_factory=list
+    )  # bookings made in this conversation: its own to change
     booking_slots: BookingSlots = Field(default_factory=BookingSlots)
     pending_tasks: list[BackgroundTask] = Field(default_factory=list)
     notifications_queue: list[Notification] = Field(default_factory=list)
@@ -146,6 +152,10 @@ class ConversationState(BaseModel):
         """The yes/no question of the agent's last reply, if that reply asked one."""
         offer = self.pending_offer
         return offer if offer is not None and offer.asked_at_turn == self.turn_count - 1 else None
+
+    def verified_phone(self) -> str | None:
+        """The caller id when a trusted trunk vouches for it (proof of who is calling); else None."""
+        return self.caller_id if self.caller_verified else None
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

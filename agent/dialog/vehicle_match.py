@@ -57,9 +57,11 @@ def find_vehicle(text: str, inventory: Sequence[InventoryVehicle]) -> InventoryV
 
 
 def describe_vehicle(vehicle: InventoryVehicle) -> str:
-    """'the blue 2025 Toyota RAV4 XLE'."""
+    """'the 2025 Toyota RAV4 XLE in Blueprint': the maker's colour names ("Underground", "Cement") read as
+    adjectives otherwise."""
     trim = f" {vehicle.trim}" if vehicle.trim else ""
-    return f"the {vehicle.color.lower()} {vehicle.year} {vehicle.make} {vehicle.model}{trim}"
+    colour = f" in {vehicle.color}" if vehicle.color else ""
+    return f"the {vehicle.year} {vehicle.make} {vehicle.model}{trim}{colour}"
 
 
 def among(picked: InventoryVehicle, listed: Sequence[InventoryVehicle]) -> InventoryVehicle:

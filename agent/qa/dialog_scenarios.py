@@ -34,12 +34,15 @@ def load_scenarios(path: Path = SCENARIO_FILE) -> list[dict[str, Any]]:
 
 
 def appointment_rows(database: Path) -> list[dict[str, Any]]:
-    """Every appointment with its customer, service and car, read straight from the SQLite file."""
+    """Every appointment with its customer, service and car, read straight from the SQLite file; the name and
+    e-mail are the booking's own when it was made for someone other than the customer on file."""
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
         conn.row_factory = sqlite3.Row
         rows = conn.execute(
             """SELECT a.appointment_type AS type, a.scheduled_date AS date, a.scheduled_time AS time,
-                      a.status, c.name, c.phone, c.email, s.name AS service, i.stock_number
+                      a.status, COALESCE(a.contact_name, c.name) AS name, c.phone,
+                      COALESCE(a.contact_email, c.email) AS email, s.name AS service, i.stock_number,
+                      c.name AS customer_name, c.email AS customer_email
                FROM appointments a JOIN customers c ON c.id = a.customer_id
                LEFT JOIN service_types s ON s.id = a.service_type_id
                LEFT JOIN inventory i ON i.id = a.inventory_id ORDER BY a.id"""

@@ -111,7 +111,9 @@ async def create_session(request: web.Request) -> web.Response:
     if body.phone is not None and normalize_phone(body.phone) is None:
         raise ApiError(422, "invalid_phone", "The phone number is not a valid phone number.")
     state = await request.app[CONVERSATIONS].start(
-        body.phone, channel="voice" if body.channel == "voice" else "chat"
+        body.phone,
+        channel="voice" if body.channel == "voice" else "chat",
+        caller_verified=False,  # a typed number is a claim (issue 16, findings 1 and 3)
     )
     return web.json_response(
         {

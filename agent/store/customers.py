@@ -56,8 +56,10 @@ class Customers:
         return None if row is None else await _with_vehicles(self._db, row)
 
     async def upsert(self, phone: str, name: str | None = None, email: str | None = None) -> Customer:
-        """Create the customer, or update the name/email given (values not given are kept).
+        """Create the customer, or fill in a name/email the record does not have yet.
 
+        A stored name or e-mail is never replaced: whoever calls with a known number is not thereby that
+        customer (issue 16, finding 3), so a booking under another name keeps that name on the booking.
         Raises `InvalidPhoneNumber` or `InvalidCustomerData` (both `ValueError`) for unusable input.
         """
         number = require_phone(phone)
@@ -66,8 +68,8 @@ class Customers:
             rows = await tx.fetchall(
                 "INSERT INTO customers (phone, name, email, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (phone) DO UPDATE SET"
-                " name = COALESCE(excluded.name, customers.name),"
-                " email = COALESCE(excluded.email, customers.email),"
+                " name = COALESCE(customers.name, excluded.name),"
+                " email = COALESCE(customers.email, excluded.email),"
                 " updated_at = excluded.updated_at"
                 " RETURNING id",
                 params,

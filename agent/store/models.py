@@ -82,6 +82,8 @@ class Appointment:
     status: AppointmentStatus
     notes: str = ""
     session_id: str | None = None
+    contact_name: str | None = None  # set when the booking is for someone other than the customer on file
+    contact_email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,8 +83,11 @@ class Scheduling:
         notes: str = "",
         session_id: str | None = None,
         now: datetime | None = None,
+        contact_name: str | None = None,
+        contact_email: str | None = None,
     ) -> Appointment:
-        """Book atomically; raise `SlotUnavailable` (with alternatives) when the slot cannot be had."""
+        """Book atomically; raise `SlotUnavailable` (with alternatives) when the slot cannot be had.
+        `contact_name`/`contact_email`: who the booking is for, when not the customer on file."""
         if kind not in DEPARTMENT_OF:
             raise SchedulingError(f"unknown appointment kind {kind!r}")
         if not 0 < duration_min <= 24 * 60:
@@ -99,8 +102,8 @@ class Scheduling:
                 row_id = await tx.insert(
                     "INSERT INTO appointments (confirmation_code, customer_id, appointment_type,"
                     " service_type_id, inventory_id, vehicle_id, scheduled_date, scheduled_time,"
-                    " duration_min, resource, status, notes, session_id)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?)",
+                    " duration_min, resource, status, notes, session_id, contact_name, contact_email)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, ?, ?)",
                     (
                         await _unused_code(tx),
                         customer_id,
@@ -114,6 +117,8 @@ class Scheduling:
                         verdict.resource,
                         notes,
                         session_id,
+                        contact_name,
+                        contact_email,
                     ),
                 )
                 row = await tx.fetchall("SELECT * FROM appointments WHERE id = ?", (row_id,))
@@ -276,4 +281,6 @@ def _appointment(row: Row) -> Appointment:
         status=row["status"],
         notes=row["notes"],
         session_id=row["session_id"],
+        contact_name=row["contact_name"],
+        contact_email=row["contact_email"],
     )

@@ -146,6 +146,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX calls_started ON calls(started_at);
     """,
+    # 3: who a booking is for when that is not the customer on file (a known number booked under another
+    # name): the stored customer is never overwritten by a caller, the booking keeps what they said.
+    """
+    ALTER TABLE appointments ADD COLUMN contact_name TEXT;
+    ALTER TABLE appointments ADD COLUMN contact_email TEXT;
+    """,
 )
 
 # Tables whose rows come from the seed file; the seed is loaded only while all of them are empty.

@@ -152,6 +152,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX calls_started ON calls(started_at);
     """,
+    # 3: a booking's own contact name and e-mail (see agent/store/schema.py).
+    f"""
+    ALTER TABLE appointments ADD COLUMN contact_name {T};
+    ALTER TABLE appointments ADD COLUMN contact_email {T};
+    """,
 )
 
 # Created before the first script: one row per script applied (PostgreSQL has no PRAGMA user_version).

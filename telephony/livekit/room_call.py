@@ -67,6 +67,7 @@ class LiveKitRoomCall(CallIO):
     ) -> None:
         self.call_id = call_id
         self.caller_id = caller_id
+        self.caller_verified = caller_id is not None  # LiveKit SIP: the number comes from our own trunk
         self.input_rate = input_rate
         self.output_rate = agent_audio.sample_rate
         self._caller_audio = caller_audio

@@ -190,9 +190,11 @@ async def test_customer_upsert_creates_then_fills_in(db: Database) -> None:
     assert named.id == created.id and named.name == "Ana Lima"
     emailed = await customers.upsert("+15550194242", email="Ana.Lima@Example.com")
     assert emailed.name == "Ana Lima" and emailed.email == "ana.lima@example.com"
-    renamed = await customers.upsert("5550194242", name="Ana Lima-Souza")
-    assert renamed.name == "Ana Lima-Souza" and renamed.email == "ana.lima@example.com"
-    assert await customers.get(created.id) == renamed
+    # Whoever gives a known number is not thereby that customer: a stored name or e-mail is never replaced
+    # (issue 16, finding 3); the booking keeps what that caller said (`contact_name`).
+    other = await customers.upsert("5550194242", name="Bob Stone", email="bob@example.com")
+    assert (other.id, other.name, other.email) == (created.id, "Ana Lima", "ana.lima@example.com")
+    assert await customers.get(created.id) == other
     car = await customers.add_vehicle(
         created.id, make="Honda", model="Fit", year=2015, license_plate="abc 123"
     )

@@ -93,8 +93,12 @@ class ScriptedConversations(Conversations):
         self.ended = False
         self.revocable = True
         self.taken_back: list[str] = []
+        self.started_verified: bool | None = None
 
-    async def start(self, caller_phone: str | None = None, channel: Any = "voice") -> ConversationState:
+    async def start(
+        self, caller_phone: str | None = None, channel: Any = "voice", *, caller_verified: bool = False
+    ) -> ConversationState:
+        self.started_verified = caller_verified
         slots = BookingSlots(action="book", awaiting=self.awaiting) if self.awaiting else BookingSlots()  # type: ignore[arg-type]
         return ConversationState(
             session_id="sess_test", reply="Thanks for calling Riverside Motors.", booking_slots=slots
@@ -182,6 +186,15 @@ async def test_a_finished_sentence_ends_the_turn_after_a_short_silence() -> None
     assert 450 <= turn.endpoint_wait_ms < 700
     assert any(e["type"] == "latency" and e["data"]["total_ms"] > 0 for e in events.events)
     assert convo.ended
+
+
+async def test_the_conversation_knows_whether_a_trusted_trunk_vouches_for_the_caller_id() -> None:
+    for verified in (False, True):
+        convo = ScriptedConversations(["Hello."])
+        session, call, _ = session_for([], convo, BurstSTT(), ToneTTS())
+        call.caller_verified = verified
+        await session.open()
+        assert convo.started_verified is verified
 
 
 async def test_a_phone_number_read_slowly_is_one_turn() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from rapidfuzz import fuzz
+
 YesNo = Literal["yes", "no"]
 
 # Phrases that contain "no"/"not" but mean yes; replaced before the cue scan.
@@ -32,6 +34,10 @@ _YES_CUES = re.compile(
     r"|\b(yes|yeah|yea|ya|yep|yup|yah|sure|surely|certainly|correct|exactly|absolutely|definitely"
     r"|affirmative|ok|okay|perfect|yess+|indeed|totally|precisely|confirmed|confirm)\b"
 )
+# What a recogniser writes for a spoken yes, near enough ("yeh", "yay", "corrector") when yes/no was asked.
+_YES_WORDS = ("yes", "yeah", "yep", "yup", "yah", "yay", "sure", "correct", "okay", "absolutely", "exactly")
+_NO_WORDS = ("no", "nope", "nah", "not", "know", "now", "never", "wrong", "incorrect", "negative", "don't")
+_SOFT_WORDS = frozenset({"oh", "um", "uh", "well", "that's", "it's", "is", "that", "very", "so"})
 _BARE_ONLY = re.compile(r"^(right|good|great|fine|cool|awesome|excellent|works)$")
 
 _CORRECTION = re.compile(
@@ -57,15 +63,18 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", lowered).strip()
 
 
-def parse_yes_no(text: str) -> YesNo | None:
+def parse_yes_no(text: str, *, asked: bool = False) -> YesNo | None:
     """Whether a reply means yes or no ("yeah that works" -> yes, "not quite" -> no); None if neither.
 
     When both occur the last cue wins ("yeah no" -> no, "no no that's fine" -> yes), as speakers
-    end on the answer they mean.
+    end on the answer they mean. `asked`: the agent just asked a yes/no question, so a short reply that is
+    a near-miss of a yes-word as a speech recogniser writes it ("Yay!", "Corrector.") is a yes too.
     """
     norm = _normalise(text)[:300]
     if not norm:
         return None
+    if asked and _sounds_like_yes(norm):
+        return "yes"
     if _BARE_ONLY.match(norm):
         return "yes"
     norm = _UNSURE.sub(" ", norm)
@@ -81,6 +90,32 @@ def parse_yes_no(text: str) -> YesNo | None:
     return max(cues)[1]
 
 
+def _sounds_like_yes(norm: str) -> bool:
+    """ "Yay", "Corrector", "Yeh": a short reply whose words are yes-words misheard, and nothing like a no."""
+    words = norm.split()
+    if not words or len(words) > 3 or _NO_CUES.search(norm):
+        return False
+    heard_yes = False
+    for word in words:
+        if any(fuzz.ratio(word, no) >= 80 for no in _NO_WORDS):
+            return False
+        near = any(
+            word == yes
+            or (fuzz.ratio(word, yes) >= 80 and abs(len(word) - len(yes)) <= 2)
+            or _a_longer(word, yes)
+            for yes in _YES_WORDS
+        )
+        if not near and word not in _SOFT_WORDS:
+            return False
+        heard_yes = heard_yes or near
+    return heard_yes
+
+
+def _a_longer(word: str, yes: str) -> bool:
+    """ "Corrector" for "correct": a long yes-word with a short ending stuck on (not "correction")."""
+    return len(yes) >= 5 and word.startswith(yes) and len(word) - len(yes) <= 2
+
+
 def is_correction(text: str) -> bool:
     """Whether the caller is changing what they said ("actually, make it Thursday", "no wait, 2 pm")."""
     norm = _normalise(text)[:300]
@@ -89,8 +124,14 @@ def is_correction(text: str) -> bool:
 
 def correction_tail(text: str) -> str | None:
     """What follows the caller's last self-correction ("Tuesday, no, Wednesday at 2" -> "Wednesday at 2")."""
+    split = correction_split(text)
+    return split[1] if split else None
+
+
+def correction_split(text: str) -> tuple[str, str] | None:
+    """What came before the caller's last self-correction and what follows it, or None without one."""
     cues = list(_SELF_CORRECTION.finditer(text[:600]))
     if not cues:
         return None
     tail = text[cues[-1].end() : 600].strip(" ,.;!?-")
-    return tail or None
+    return (text[: cues[-1].start()].strip(" ,.;!?-"), tail) if tail else None

@@ -104,6 +104,23 @@ def parse_phone(text: str) -> str | None:
     return None
 
 
+def phone_with_correction(before: str, after: str) -> str | None:
+    """A number corrected while it was said ("555, 014, 25, sorry, 2618" -> 5550142618): the digits after
+    the correction replace as many of the last digits before it as make a whole number; None otherwise."""
+    runs = _phone_runs(before)
+    fixed = _phone_runs(after)
+    if not runs or not runs[-1] or len([run for run in fixed if run]) != 1 or not fixed[0]:
+        return None
+    if _is_loop(runs[-1]) or _is_loop(fixed[0]):
+        return None
+    head, tail = _phone_run_digits(runs[-1]), _phone_run_digits(fixed[0])
+    dropped = len(head) + len(tail) - 10
+    if not 0 <= dropped <= len(tail) or dropped > len(head):
+        return None
+    digits = head[: len(head) - dropped] + tail
+    return digits if digits[0] not in "01" else None
+
+
 # ---------------------------------------------------------------- e-mail addresses
 
 _EMAIL_RE = re.compile(

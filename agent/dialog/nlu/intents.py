@@ -88,7 +88,7 @@ _RULES: tuple[tuple[Intent, re.Pattern[str], float], ...] = (
         re.compile(
             r"\boil changes?\b|\b(tire|tyre) rotation\b|\brotate (my |the )?(tires|tyres)\b|\bcheck engine\b"
             r"|\bbrake(s| pads?| job| work| check| inspection)\b|\balignment\b|\btune[\s-]?up\b"
-            r"|\bservice appointment\b|\bengine light\b"
+            r"|\bservice appointment\b|\bengine light\b|\bfit (me|us|it|her|him|my car|the car) in\b"
             r"|\b(blowing|blows) (warm|hot)\b|\bwon'?t start\b|\bmaintenance\b|\bget (my|the) (car|truck|vehicle)"
             r" (serviced|fixed|looked at|checked)\b"
         ),

@@ -42,6 +42,8 @@ _OPEN_TO_SUGGESTIONS = re.compile(
 _EARLIEST = re.compile(
     r"\bearliest\b|\bsoonest\b|\bfirst (?:available|opening|free)\b|\bas soon as\b|\basap\b"
 )
+_SAME_TIME = re.compile(r"\b(?:same|the same|usual) (?:time|hour)\b|\bat the same time\b")
+_SAME_DAY = re.compile(r"\b(?:same|the same) (?:day|date)\b")
 _SLOT_WORDS: tuple[tuple[re.Pattern[str], SlotName], ...] = (
     (re.compile(r"\b(?:e-?mail|address)\b"), "email"),
     (re.compile(r"\b(?:phone|number)\b"), "phone"),
@@ -100,6 +102,12 @@ def asks_for_suggestions(text: str) -> Literal["earliest", "any"] | None:
     if not _OPEN_TO_SUGGESTIONS.search(bare):
         return None
     return "earliest" if _EARLIEST.search(bare) else "any"
+
+
+def keeps_same(text: str) -> tuple[bool, bool]:
+    """ "Wednesday, same time" / "same day, at 4": whether the time and the day stay as they are."""
+    bare = _bare(text)
+    return bool(_SAME_TIME.search(bare)), bool(_SAME_DAY.search(bare))
 
 
 def names_slot(text: str) -> SlotName | None:

@@ -110,6 +110,8 @@ _SYMPTOMS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\btransmission|\bslipping gears|\bshift\w* hard"), "transmission"),
     (re.compile(r"\binspect\w*|\bemissions?\b|\bsticker\b"), "inspection"),
 )
+# Four or more numbers in a row are a phone number or a code, never words of a service.
+_NUMBER_RUN = re.compile(r"\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d+)\b[\s,.-]*){4,}")
 _SUFFIXES = (
     ("ations", "at"),
     ("ation", "at"),
@@ -176,7 +178,7 @@ def match_service(text: str, services: Sequence[ServiceType]) -> tuple[ServiceTy
     "check engine light is on") are mapped to service words first. When several phrases match fully,
     the one with more words wins ("brake pads" beats "brakes").
     """
-    lowered = text.lower()[:500]
+    lowered = _NUMBER_RUN.sub(" ", text.lower()[:500])  # "... three three four four": no "four tires"
     extra = " ".join(words for pattern, words in _SYMPTOMS if pattern.search(lowered))
     words = [_stem(w) for w in _words(f"{lowered} {extra}")]
     if not words:
@@ -198,7 +200,7 @@ def match_service(text: str, services: Sequence[ServiceType]) -> tuple[ServiceTy
 
 
 _TEST_DRIVE = re.compile(
-    r"\btest[\s-]?driv\w*|\btake (it|her|him|one|the \w+( \w+)?) (out )?for a (spin|drive|test)"
+    r"\btest[\s,.-]{0,3}driv\w*|\btake (it|her|him|one|the \w+( \w+)?) (out )?for a (spin|drive|test)"
     r"|\b(drive|try|see|check out|look at) (it|the|that|this|one)\b.*\b(before (i|we) buy|in person)"
     r"|\bsee the (car|truck|suv|vehicle)\b|\btry (it|one|the \w+) out\b|\bdrive (it|one|the \w+) around\b"
 )

@@ -43,10 +43,18 @@ class BookingTurn:
         self.customer = state.customer.model_copy(deep=True)
         self.offers = SlotOffers(tools)
         self.asked_anything_else = False
+        self.booked_code: str | None = None
 
     def _caller_id(self) -> str | None:
         """The number the caller is calling from, when the line gave one."""
-        return self.state.customer.phone
+        return self.state.caller_id
+
+    def _trusted(self) -> bool:
+        """Whether the customer context is the caller's own to read back: what they told us in this
+        conversation, or a record a trusted trunk's caller id vouches for (not a claimed number's record)."""
+        customer = self.customer
+        verified = self.state.verified_phone()
+        return customer.customer_id is None or (verified is not None and customer.phone == verified)
 
     async def run(self) -> tuple[BookingSlots, str]:
         intent = self.state.detected_intent
@@ -60,16 +68,23 @@ class BookingTurn:
         action = _ACTIONS.get(intent)
         if action == "reschedule" and slots.is_active() and slots.action == "book":
             action = None  # "actually, make it Monday" while booking is a correction, not a reschedule
+        if action == "book" and slots.is_active() and slots.awaiting in ("detail", "code"):
+            action = None  # "the oil change on Tuesday" describes the booking to change
         if action is not None and (not slots.is_active() or slots.action != action):
-            slots = fresh_slots(action, self.customer)
+            slots = fresh_slots(action, self.customer, trusted=self._trusted())
             self._take_offer(slots)
         if not slots.is_active():
-            slots = fresh_slots("book", self.customer)
+            slots = fresh_slots("book", self.customer, trusted=self._trusted())
         if intent == "book_test_drive" and slots.appointment_type is None:
             slots.appointment_type = "test_drive"
         was = slots.awaiting
-        changed = apply_update(slots, self._listed_car(slots))
-        changes = AppointmentChanges(self.tools, self.offers, self.update)
+        update, detail = self._listed_car(slots), self.update
+        if slots.action == "reschedule" and was != "detail":
+            detail = SlotUpdate(service=update.service, vehicle=update.vehicle)  # its day is the new day
+        elif was == "detail":  # the day or service of the booking to change, not a new value
+            update = replace(update, day=None, time=None, part_of_day=None, day_range=None, service=None)
+        changed = apply_update(slots, update)
+        changes = AppointmentChanges(self.tools, self.offers, self.update, self.state, detail)
         if slots.action == "cancel":
             reply = await changes.cancel(slots, was == "confirm")
         elif slots.action == "reschedule":
@@ -101,6 +116,12 @@ class BookingTurn:
                 slots.inventory_id = vehicle.id
                 slots.vehicle = f"{vehicle.year} {vehicle.make} {vehicle.model}"
 
+    def _restated(self) -> bool:
+        """The caller said a detail again as it already was (a correction that changes nothing)."""
+        said = self.update
+        values = (said.name, said.phone, said.email, said.day, said.time, said.service, said.vehicle)
+        return any(value is not None for value in values)
+
     def _listed_car(self, slots: BookingSlots) -> SlotUpdate:
         """The update, with "the Civic" meaning the Civic the agent just listed."""
         listed = [v for v in map(self.tools.vehicle_by_id, slots.candidate_ids) if v is not None]
@@ -111,6 +132,8 @@ class BookingTurn:
     async def _yes_no(self, slots: BookingSlots, was: str | None, changed: bool) -> str | None:
         """Answers to the booking's own yes/no questions; None when the turn goes on as usual."""
         answer = None if changed else self.update.yes_no
+        if answer == "no" and self._restated():
+            answer = None  # "sorry, my name is Jon, with no h" when it already was: the read-back again
         if was == "confirm" and answer == "yes":
             return await self._write_booking(slots)
         if was == "confirm" and answer == "no":
@@ -158,7 +181,7 @@ class BookingTurn:
         if missing is not None:
             return await self._ask(slots, missing, was, changed)
         assert moment is not None
-        again = slots.failed_asks + 1 if was == "confirm" and not changed else 0
+        again = slots.failed_asks + 1 if was == "confirm" and not changed and not self._restated() else 0
         slots.awaiting, slots.failed_asks = "confirm", again
         return prompts.read_back(self.tools, slots, moment, again=again)
 
@@ -183,7 +206,7 @@ class BookingTurn:
             return prompts.way_forward(self.tools, slots, missing, self._caller_id())
         question = prompts.question(self.tools, slots, missing)
         if slots.failed_asks == 1:
-            return f"Sorry, I didn't catch that. {question}"
+            return f"Sorry, I didn't catch that. {question.removeprefix('Sure. ')}"
         lead = "Got it." if changed and self.state.booking_slots.is_active() else ""
         return f"{lead} {question}".strip()
 
@@ -209,22 +232,32 @@ class BookingTurn:
             return await self.offers.instead_of(slots, unavailable.availability, lead)
         slots.completed = True
         slots.awaiting = None
-        slots.confirmation_code = appointment.confirmation_code
-        customer = await self.tools.get_customer(slots.customer_phone)
-        if customer is not None:
-            self.customer = CustomerContext(
-                customer_id=customer.id,
-                name=customer.name,
-                phone=customer.phone,
-                email=customer.email,
-                vehicles=[{"make": v.make, "model": v.model, "year": v.year} for v in customer.vehicles],
-            )
+        slots.confirmation_code = self.booked_code = appointment.confirmation_code
+        self.customer = await customer_after(self.tools, self.state, slots)
         self.asked_anything_else = True
         return (
             f"You're all set: {prompts.what_is_booked(self.tools, slots)} "
             f"{say_when(moment, self.tools.now().date())}. Your confirmation code is "
             f"{say_code(appointment.confirmation_code)}. Is there anything else I can help with?"
         )
+
+
+async def customer_after(
+    tools: DealershipTools, state: ConversationState, slots: BookingSlots
+) -> CustomerContext:
+    """Who the next booking of this conversation is for: the record when a trusted caller id is its
+    number, else only what the caller told us (a record of a number they gave is never read back)."""
+    phone = slots.customer_phone
+    record = await tools.get_customer(phone) if phone else None
+    if record is None or phone is None or normalize_phone(phone) != state.verified_phone():
+        return CustomerContext(name=slots.customer_name, phone=phone, email=slots.customer_email)
+    return CustomerContext(
+        customer_id=record.id,
+        name=record.name,
+        phone=record.phone,
+        email=record.email,
+        vehicles=[{"make": v.make, "model": v.model, "year": v.year} for v in record.vehicles],
+    )
 
 
 async def _update_for(brain: Brain, state: ConversationState) -> SlotUpdate:
@@ -254,6 +287,7 @@ def make_booking_node(
             "understood_by": "offline-fallback" if fell_back else state.understood_by,
             "booking_slots": slots,
             "customer": turn.customer,
+            "booked_codes": [*state.booked_codes, *([turn.booked_code] if turn.booked_code else [])],
             "draft_reply": " ".join([*answers, reply]),
             "pending_offer": offer if turn.asked_anything_else else None,
             "current_agent": "booking",

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from agent.dialog.brain import Brain, Clause, Routing, SlotUpdate
-from agent.dialog.nlu.confirmations import parse_yes_no
+from agent.dialog.nlu.confirmations import is_correction, parse_yes_no
 from agent.dialog.nlu.faq_index import FAQ_MIN_SCORE
 from agent.dialog.nlu.moves import conversation_move
 from agent.dialog.state import ConversationState, SideRequest
@@ -22,13 +22,17 @@ _BOOKING = {"book_service", "book_test_drive", "cancel", "reschedule"}
 _FOLLOW_BOOKING = {"provide_info", "affirm", "deny", "unknown"}
 _QUESTIONS = {"faq", "inventory"}
 _ANSWERS_TO_OFFER = {"affirm", "deny", "unknown", "thanks", "goodbye", "provide_info"}
+_YES_NO_QUESTIONS = {"confirm", "caller_id"}
+_KEEPS_ROUTE = _BOOKING | {"escalation", "goodbye", "affirm", "deny"}
 
 _QUESTION = re.compile(
     r"^\s*(what|where|when|how|why|which|who|do you|does|is there|are there|is it|are you|can you tell)\b",
     re.I,
 )
 _BOOKING_VERB = re.compile(
-    r"\b(book|schedule|set up|make an appointment|reserve|sign me up|come in|bring (it|my car) in)\b", re.I
+    r"\b(book|schedule|set up|make an appointment|reserve|sign me up|come in|bring (it|my car) in"
+    r"|fit (me|us|it|my car) in)\b",
+    re.I,
 )
 
 
@@ -49,7 +53,7 @@ def answer_to_offer(text: str, routing: Routing, state: ConversationState) -> Ro
     offer = state.live_offer()
     if offer is None or state.booking_slots.is_active() or routing.intent not in _ANSWERS_TO_OFFER:
         return routing
-    answer = parse_yes_no(text) if len(text.split()) <= 8 else None
+    answer = parse_yes_no(text, asked=True) if len(text.split()) <= 8 else None
     if answer is None and routing.intent in ("affirm", "deny"):
         answer = "yes" if routing.intent == "affirm" else "no"
     if answer is None:
@@ -57,6 +61,20 @@ def answer_to_offer(text: str, routing: Routing, state: ConversationState) -> Ro
     if offer.kind == "anything_else":
         return Routing("goodbye" if answer == "no" else "affirm", 0.9, routing.source)
     return Routing(offer.kind if answer == "yes" else "deny", 0.9, routing.source)
+
+
+def answer_to_booking_question(text: str, routing: Routing, state: ConversationState) -> Routing:
+    """A short yes or no to the booking's own yes/no question (the read-back above all), as a recogniser
+    writes it ("Yay!", "Corrector."), is that answer, whatever else the brain took it for (a greeting)."""
+    slots = state.booking_slots
+    if not slots.is_active() or slots.awaiting not in _YES_NO_QUESTIONS or routing.intent in _KEEPS_ROUTE:
+        return routing
+    if len(text.split()) > 4 or is_correction(text):
+        return routing
+    answer = parse_yes_no(text, asked=True)
+    if answer is None:
+        return routing
+    return Routing("affirm" if answer == "yes" else "deny", max(routing.confidence, 0.9), routing.source)
 
 
 def plan_requests(
@@ -105,6 +123,7 @@ def make_router_node(
         else:
             routing = await _question_not_booking(text, await brain.route(text, state), tools)
             routing = answer_to_offer(text, routing, state)
+            routing = answer_to_booking_question(text, routing, state)
             routing, side, booking_text = plan_requests(routing, await brain.split_requests(text), state)
             idle = not state.booking_slots.is_active() and not side
             vague = routing.intent in ("unknown", "greeting", "affirm", "deny")

@@ -13,7 +13,7 @@ from agent.dialog.nlu.faq_index import FaqIndex
 from agent.dialog.nlu.inventory_query import InventoryQuery
 from agent.dialog.state import BackgroundTask, CustomerContext, Notification
 from agent.store.catalog import Catalog
-from agent.store.customers import Customers
+from agent.store.customers import Customers, clean_email, clean_name
 from agent.store.models import (
     Appointment,
     AppointmentKind,
@@ -25,6 +25,14 @@ from agent.store.models import (
 )
 from agent.store.scheduling import Scheduling
 from agent.store.state_store import StateStore
+
+
+def same_person(given: str | None, on_file: str | None) -> bool:
+    """Whether a name the caller gave is the customer's on file: the same, or their first name alone."""
+    if given is None or on_file is None:
+        return True
+    said, stored = given.casefold().split(), on_file.casefold().split()
+    return said == stored or (len(said) == 1 and said[0] == stored[0])
 
 
 class HumanRequester(Protocol):
@@ -134,9 +142,14 @@ class DealershipTools:
         duration_min: int,
         session_id: str,
     ) -> Appointment:
-        """Create or update the customer, then book inside one write transaction (raises SlotUnavailable)."""
+        """Create the customer or fill in what the record lacks, then book (raises SlotUnavailable).
+
+        A stored customer is never overwritten: a name or e-mail that differs from the record's stays with
+        the booking (`contact_name`, `contact_email`), and the customer's own car is used only when the
+        booking is theirs."""
         customer = await self.customers.upsert(phone, name=name, email=email)
-        vehicle_id = customer.vehicles[0].id if customer.vehicles and kind == "service" else None
+        theirs = same_person(name, customer.name)
+        vehicle_id = customer.vehicles[0].id if customer.vehicles and kind == "service" and theirs else None
         return await self.scheduling.book(
             kind=kind,
             when=when,
@@ -147,7 +160,15 @@ class DealershipTools:
             duration_min=duration_min,
             session_id=session_id,
             now=self.now(),
+            contact_name=None if theirs else clean_name(name),
+            contact_email=None
+            if email is None or clean_email(email) == customer.email
+            else clean_email(email),
         )
+
+    async def cancel_appointment(self, code: str, *, phone: str | None = None) -> Appointment | None:
+        """Cancel by confirmation code; with `phone`, only when the booking is that number's (the store checks)."""
+        return await self.scheduling.cancel(code, phone=phone)
 
     async def upcoming_appointments(self, phone: str) -> list[Appointment]:
         customer = await self.customers.get_by_phone(phone)
@@ -157,9 +178,6 @@ class DealershipTools:
 
     async def find_appointment(self, code: str) -> Appointment | None:
         return await self.scheduling.find_by_code(code)
-
-    async def cancel_appointment(self, code: str) -> Appointment | None:
-        return await self.scheduling.cancel(code)
 
     async def reschedule_appointment(self, code: str, when: datetime) -> Appointment:
         return await self.scheduling.reschedule(code, when, now=self.now())
