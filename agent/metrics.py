@@ -49,6 +49,11 @@ TURN_STAGE = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 ERRORS = Counter("agent_errors_total", "Failures the agent survived, by where they happened", ["where"])
+SPEECH_STALLS = Counter(
+    "agent_speech_stalls_total",
+    "Sentences of a reply that were ready only after the caller had heard everything before them "
+    "(synthesis fell behind: the caller heard a hole)",
+)
 
 
 class FallbackRecord(Protocol):
@@ -118,6 +123,15 @@ def call_refused_busy(channel: str) -> None:
 
 def error(where: str) -> None:
     ERRORS.labels(where).inc()
+
+
+def speech_stalled() -> None:
+    SPEECH_STALLS.inc()
+
+
+def speech_stalls() -> float:
+    """How many times so far a reply's next sentence came late (for the capacity benchmark)."""
+    return float(REGISTRY.get_sample_value("agent_speech_stalls_total") or 0.0)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from agent import metrics
 from agent.qa.voice_replay import VOICE_FILE
 from agent.server.app import create_app
 from agent.server.keys import CALL_LOG
@@ -46,11 +47,19 @@ async def one_level(
     chosen = [scenarios[index % len(scenarios)] for index in range(calls)]
     before = len(await app[CALL_LOG].recent(limit=10_000))
     cpu_before, wall_before = cpu_seconds(), time.perf_counter()
+    stalls_before = metrics.speech_stalls()
+
+    gaps: list[float] = []
 
     async def caller(slot: int, scenario: dict[str, Any]) -> list[float]:
         await asyncio.sleep(slot * args.stagger)  # callers do not all dial in the same instant
         return await scenario_turns(
-            work, scenario, args.gap, slot=slot, folder_name=f"level{calls}-{slot}-{scenario['name']}"
+            work,
+            scenario,
+            args.gap,
+            slot=slot,
+            folder_name=f"level{calls}-{slot}-{scenario['name']}",
+            gaps=gaps,
         )
 
     per_call = await asyncio.gather(*(caller(slot, s) for slot, s in enumerate(chosen)))
@@ -68,6 +77,12 @@ async def one_level(
     for stage in STAGES:
         summary(f"  agent {stage}", [float(turn[stage]) for turn in agent_turns])
     print(
+        "  sentences the agent had ready only after the caller heard all before them: "
+        f"{metrics.speech_stalls() - stalls_before:.0f}; holes of 0.5 s or more in what callers heard of "
+        f"the replies (stalls, and answers stopped when a caller went on): {len(gaps)}"
+        + (f", longest {max(gaps):.0f} ms" if gaps else "")
+    )
+    print(
         f"  process CPU {cpu_used / wall:.2f} cores busy on average over {wall:.0f} s; "
         f"peak memory {peak_rss_mib():.0f} MiB"
     )
@@ -82,6 +97,8 @@ async def bench(args: argparse.Namespace) -> None:
         and not any("barge_in_after_s" in t for t in s["turns"])
         and not s.get("caller_phone")  # a known number is one customer: concurrent calls would share them
     ]
+    if args.conversations == "long":  # bookings only: every call talks for its whole length
+        scenarios = [s for s in scenarios if len(s["turns"]) >= 3]
     scenarios.sort(key=lambda s: -len(s["turns"]))  # long conversations first, so the calls overlap
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -101,6 +118,12 @@ def main() -> None:
     parser.add_argument("--levels", default="1,2,4", help="numbers of simultaneous calls, comma-separated")
     parser.add_argument("--gap", type=float, default=10.0, help="silence after each caller turn (s)")
     parser.add_argument("--stagger", type=float, default=1.5, help="seconds between callers dialling in")
+    parser.add_argument(
+        "--conversations",
+        choices=["all", "long"],
+        default="all",
+        help="all clean fixture conversations, or only the bookings (3 turns or more), repeated across callers",
+    )
     args = parser.parse_args()
     enter_loopback_namespace("benchmarks.concurrent_calls")
     asyncio.run(bench(args))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from agent import metrics
 from agent.audio.level import trim_silence
 from agent.audio.resample import StreamResampler
 from agent.calls.io import CallIO
@@ -35,6 +36,7 @@ class SpeechHandle:
     tts: TextToSpeech
     first_audio_s: float | None = None  # wall seconds from start to the first queued audio
     interrupted: bool = False
+    stalls: int = 0  # sentences that came after the caller had heard all before them (synthesis fell behind)
     _plan: list[str] = field(default_factory=list)
     _sentences: list[_Spoken] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
@@ -62,6 +64,9 @@ class SpeechHandle:
             if self.first_audio_s is None:  # when the caller can first hear it: the kept lead counts too
                 self.first_audio_s = time.perf_counter() - started + LEAD_S
                 self._first_audio.set()
+            if self._sentences and self.io.queued_samples == 0:  # everything before it was heard already
+                self.stalls += 1
+                metrics.speech_stalled()
             self._sentences.append(_Spoken(sentence, self._cursor, int(out.size)))
             self._cursor += int(out.size)
             await self._play(out)
