@@ -84,9 +84,14 @@ def plan_requests(
     reads only its own words ("what are your Saturday hours, and can I book an oil change?"); two
     questions both get answers. Returns the routing, the side requests and the booking's words."""
     questions = [c for c in clauses if c.intent in _QUESTIONS and c.confidence >= 0.5]
-    rest = [c for c in clauses if c not in questions]
     if not questions:
         return routing, [], None
+    # Beside a clear question, a garbled one ("what are your sale, how your mom's Saturday") is asked too:
+    # the FAQ search may still know it, and its day is no booking.
+    garbled = [c for c in clauses if c.intent == "unknown" and _QUESTION.search(c.text)]
+    rest = [c for c in clauses if c not in questions and c not in garbled]
+    clear = questions[0].intent
+    questions = [Clause(c.text, "faq", c.confidence) if c in garbled else c for c in clauses if c not in rest]
     side = [SideRequest(text=c.text, intent=c.intent) for c in questions]
     asked_booking = next((c for c in rest if c.intent in _BOOKING), None)
     follows = state.booking_slots.is_active() and routing.intent in _FOLLOW_BOOKING
@@ -97,7 +102,7 @@ def plan_requests(
             intent = asked_booking.intent if asked_booking else "provide_info"
         return Routing(intent, routing.confidence, routing.source), side, " ".join(c.text for c in rest)
     if len(questions) >= 2:
-        intent = routing.intent if routing.intent in _QUESTIONS else questions[0].intent
+        intent = routing.intent if routing.intent in _QUESTIONS else clear
         return Routing(intent, routing.confidence, routing.source), side, None
     return routing, [], None
 
