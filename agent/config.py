@@ -193,11 +193,30 @@ class SipSettings(Section):
     # Calls at once from one source address (0: only max_calls): set it below max_calls when callers reach
     # the endpoint directly, so one source cannot hold every line; leave 0 behind a single trunk
     sip_max_calls_per_source: int = Field(default=0, ge=0)
+    # Who may call. Peers (addresses or CIDRs: the trunk's signalling IPs) whose P-Asserted-Identity or
+    # Remote-Party-ID is believed; anyone else's caller id is the From user part, an unverified claim
+    sip_trusted_peers: tuple[str, ...] = ()
+    # Other peers: None allows them in development or on a loopback AGENT_SIP_HOST and refuses them (403) in
+    # production on a network address
+    sip_allow_untrusted: bool | None = None
+    # Set: other peers must answer a digest challenge (401); one that does is believed like a trusted peer
+    sip_auth_username: str = ""
+    sip_auth_password: SecretStr = SecretStr("")
+    sip_auth_nonce_ttl_s: float = Field(default=300.0, gt=0, le=3600)
+
+    @field_validator("sip_trusted_peers")
+    @classmethod
+    def _check_peers(cls, peers: tuple[str, ...]) -> tuple[str, ...]:
+        for peer in peers:
+            ipaddress.ip_network(peer.strip(), strict=False)
+        return peers
 
     @model_validator(mode="after")
     def _check_ports(self) -> SipSettings:
         if self.rtp_port_max <= self.rtp_port_min:
             raise ValueError("rtp_port_max must be above rtp_port_min")
+        if bool(self.sip_auth_username) != bool(self.sip_auth_password.get_secret_value()):
+            raise ValueError("set both AGENT_SIP_AUTH_USERNAME and AGENT_SIP_AUTH_PASSWORD, or neither")
         return self
 
 

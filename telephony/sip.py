@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from agent.calls.io import (
 )
 from agent.calls.playout import Playout
 from agent.log import get_logger
+from telephony.sip_admission import Admitted
+from telephony.sip_caller_id import caller_identity
 from telephony.sip_stack import SipLeg, SipStack, StackConfig
 from telephony.transfer_policy import is_transfer_allowed
 
@@ -33,36 +34,23 @@ FRAME = samples_per_frame(RATE)
 AHEAD_SAMPLES = 3 * FRAME  # agent audio kept in the stack's send buffer: small, so barge-in is instant
 SILENCE_FILL_AFTER_FRAMES = 10  # caller audio 200 ms late: the peer stopped sending (silence suppression)
 JITTER_SLACK_FRAMES = 2  # fill to 40 ms behind the wall clock, leaving room for packets still in flight
-_BRACKETED_URI = re.compile(r"<([^>]*)>")
-_USER_PART = re.compile(r"sips?:(?P<user>[^@;>?\s]+)@|tel:(?P<number>[^;>?\s]+)", re.IGNORECASE)
-_WITHHELD = frozenset({"anonymous", "unknown", "restricted", "private", "unavailable"})
-
-
-def _user_part(value: str) -> str | None:
-    """The user part of a header value's URI: the bracketed one when there is one (not the display name)."""
-    bracketed = _BRACKETED_URI.search(value)
-    match = _USER_PART.match((bracketed.group(1) if bracketed else value).strip())
-    if match is None:
-        return None
-    user: str = match.group("user") or match.group("number")
-    return None if user.lower() in _WITHHELD else user
-
-
-def caller_number(peer_uri: str, headers: dict[str, str]) -> str | None:
-    """The caller's number: P-Asserted-Identity (what a trunk vouches for), else the From user part."""
-    by_name = {name.lower(): value for name, value in headers.items()}  # header names are case-insensitive
-    for source in (by_name.get("p-asserted-identity", ""), by_name.get("remote-party-id", ""), peer_uri):
-        if number := _user_part(source):
-            return number
-    return None
 
 
 class SipCall(CallIO):
     """One answered SIP call. A paced 20 ms pump moves caller audio in and keeps the send buffer topped up."""
 
-    def __init__(self, leg: SipLeg, *, allow_list: tuple[str, ...], transfer_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        leg: SipLeg,
+        *,
+        allow_list: tuple[str, ...],
+        vouched: bool = False,
+        transfer_timeout_s: float = 30.0,
+    ) -> None:
         self.call_id = leg.call_id
-        self.caller_id = caller_number(leg.peer_uri, leg.headers)
+        # `vouched`: the INVITE came from a trusted or authenticated peer, whose P-Asserted-Identity is believed
+        caller = caller_identity(leg.peer_uri, leg.headers, vouched=vouched)
+        self.caller_id, self.caller_verified = caller.number, caller.verified
         self.input_rate = RATE
         self.output_rate = RATE
         self.transferred_to: str | None = None
@@ -200,7 +188,7 @@ class SipEndpoint:
         self._on_refused = on_refused  # told of each call refused because every line was busy
         self._allow_list = transfer_allow_list
         self._calls: dict[str, asyncio.Task[None]] = {}
-        self._call_sources: dict[str, str] = {}  # call id -> the address its INVITE came from
+        self._admitted: dict[str, Admitted] = {}  # call id -> where its INVITE came from, and if believed
         self._legs: dict[str, SipLeg] = {}  # the calls' SIP legs: a line is taken while its leg is open
         self._refusing: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -214,12 +202,15 @@ class SipEndpoint:
 
     @property
     def screened(self) -> dict[str, int]:
-        """What the UDP pre-filter answered itself: malformed requests, flood INVITEs, calls over a cap."""
+        """What the UDP pre-filter answered itself: malformed requests, flood INVITEs, calls over a cap,
+        untrusted peers refused (403) and challenged for credentials (401)."""
         screen = self._stack.screen
         return {
             "malformed": screen.refused_malformed,
             "flood": screen.refused_flood,
             "busy": screen.refused_busy,
+            "untrusted": screen.refused_untrusted,
+            "challenged": screen.challenged,
         }
 
     @property
@@ -258,10 +249,15 @@ class SipEndpoint:
         refused through the stack (486 Busy Here)."""
         if leg.call_id in self._calls:
             return
-        source = self._stack.claim(leg.call_id)
+        admitted = self._stack.claim(leg.call_id)
+        source = admitted.source if admitted else None
         if self._closing or self._draining:  # a trunk retries elsewhere, or here once we are back
             self._refuse(leg)
             log.info("sip_call_refused_draining", call_id=leg.call_id)
+            return
+        if admitted is None and self._stack.guarded:  # the pre-filter never saw its peer: fail closed
+            self._refuse(leg)
+            log.warning("sip_call_refused_unscreened", call_id=leg.call_id)
             return
         if self._lines_in_use() >= self._limits.max_calls or self._source_full(source):
             self._count_refusal()
@@ -272,8 +268,8 @@ class SipEndpoint:
         task = asyncio.create_task(self._run_call(leg, received), name=f"sip-call-{leg.call_id}")
         self._calls[leg.call_id] = task
         self._legs[leg.call_id] = leg
-        if source is not None:
-            self._call_sources[leg.call_id] = source
+        if admitted is not None:
+            self._admitted[leg.call_id] = admitted
         task.add_done_callback(lambda _: self._forget(leg.call_id))
 
     def _refuse(self, leg: SipLeg) -> None:
@@ -283,7 +279,7 @@ class SipEndpoint:
 
     def _forget(self, call_id: str) -> None:
         self._calls.pop(call_id, None)
-        self._call_sources.pop(call_id, None)
+        self._admitted.pop(call_id, None)
         self._legs.pop(call_id, None)
 
     def _lines_in_use(self) -> int:
@@ -296,8 +292,8 @@ class SipEndpoint:
         legs = self._legs
         held = sum(
             1
-            for call_id, address in list(self._call_sources.items())
-            if address == source and not (call_id in legs and legs[call_id].is_closed)
+            for call_id, admitted in list(self._admitted.items())
+            if admitted.source == source and not (call_id in legs and legs[call_id].is_closed)
         )
         return bool(cap and source and held + pending >= cap)
 
@@ -327,7 +323,7 @@ class SipEndpoint:
                 peer=leg.peer_uri,
                 answer_ms=round((time.perf_counter() - received) * 1000, 1),
             )
-            call = SipCall(leg, allow_list=self._allow_list)
+            call = SipCall(leg, allow_list=self._allow_list, vouched=self._vouched(leg))
             await self._on_call(call)
         except TimeoutError:
             log.warning("sip_call_not_established", call_id=leg.call_id, reason=leg.close_reason)
@@ -346,11 +342,15 @@ class SipEndpoint:
             if missed is not None and self._on_unanswered is not None:
                 await self._on_unanswered(missed)
 
-    @staticmethod
-    def _unanswered(leg: SipLeg, rang_at: datetime, ended_by: UnansweredEndedBy) -> UnansweredCall:
+    def _vouched(self, leg: SipLeg) -> bool:
+        """The call's INVITE came from a trusted or authenticated peer (over UDP, seen by the pre-filter)."""
+        admitted = self._admitted.get(leg.call_id)
+        return admitted is not None and admitted.vouched
+
+    def _unanswered(self, leg: SipLeg, rang_at: datetime, ended_by: UnansweredEndedBy) -> UnansweredCall:
         return UnansweredCall(
             call_id=leg.call_id,
-            caller_id=caller_number(leg.peer_uri, leg.headers),
+            caller_id=caller_identity(leg.peer_uri, leg.headers, vouched=self._vouched(leg)).number,
             rang_at=rang_at,
             ended_by=ended_by,
             reason=leg.close_reason,

@@ -1,5 +1,6 @@
 """The SIP pre-filter's decisions, without native code: each datagram screened, each new INVITE admitted or
-answered 503 (a flood from one source, every line or that source's share of them taken, draining)."""
+answered (503: a flood from one source, every line or that source's share taken, draining; 401 / 403: a peer
+that is neither trusted nor authenticated)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,20 @@ from telephony.sip_screening import (
     mend_rfc2543,
     parse_request,
 )
+from telephony.sip_trust import PeerGate
 
 MAX_TRACKED = 4096  # sources, and recent INVITE transactions, remembered (oldest forgotten first)
 PENDING_FOR_S = 5.0  # an admitted INVITE counts as a line taken until the endpoint sees its call (or this)
 # Asked about each new call that passed the rate limit: "busy" or "draining" to refuse it, None to let it in.
 LinePolicy = Callable[[str], Literal["busy", "draining"] | None]
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A new call the pre-filter let in: where its INVITE came from, and whether that peer is believed."""
+
+    source: str
+    vouched: bool = False
 
 
 @dataclass(frozen=True)
@@ -38,19 +48,27 @@ PASS = Verdict("pass")
 
 class Screen:
     """Per datagram: RFC 4475 checks and RFC 2543 mending. Per new INVITE: a token bucket per source address,
-    then the endpoint's line policy. Runs in the SIP stack's thread; the endpoint reads it from the loop."""
+    the peer gate (trusted, authenticated or refused), then the endpoint's line policy. Runs in the SIP stack's
+    thread; the endpoint reads it from the loop."""
 
-    def __init__(self, *, invites_per_s: float, burst: int, retry_after_s: int) -> None:
+    def __init__(
+        self, *, invites_per_s: float, burst: int, retry_after_s: int, peers: PeerGate | None = None
+    ) -> None:
+        self.peers = peers or PeerGate()
         self._rate = invites_per_s
         self._burst = float(burst)
         self._retry_after_s = retry_after_s
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # source -> (tokens, updated)
-        self._transactions: OrderedDict[tuple[str, str], int] = OrderedDict()  # -> status given (0: admitted)
-        self._pending: OrderedDict[str, tuple[str, float]] = OrderedDict()  # Call-ID -> (source, admitted at)
+        self._transactions: OrderedDict[tuple[str, str], Reply | None] = OrderedDict()  # None: admitted
+        self._pending: OrderedDict[str, tuple[Admitted, float]] = (
+            OrderedDict()
+        )  # Call-ID -> (call, admitted at)
         self.lines: LinePolicy | None = None
         self.refused_malformed = 0
         self.refused_flood = 0
         self.refused_busy = 0
+        self.refused_untrusted = 0  # 403: untrusted peers while only trusted ones may call
+        self.challenged = 0  # 401: untrusted peers without valid credentials
 
     def verdict(self, datagram: bytes, source: str, decodable: Callable[[bytes], bool]) -> Verdict:
         first_line = datagram.split(b"\n", 1)[0]
@@ -67,11 +85,9 @@ class Screen:
         except Refused as refused:
             return self._refuse(datagram, refused, request)
         if request.method == "INVITE" and "tag=" not in (request.first("to") or "").lower():
-            status = self._admit(source, request)
-            if status:
-                retry = f"Retry-After: {self._retry_after_s}"
-                reply = Reply(503, "Service Unavailable", (retry,))
-                return Verdict("answer", build_reply(request, datagram, reply), status)
+            refusal = self._admit(source, request)
+            if refusal is not None:
+                return Verdict("answer", build_reply(request, datagram, refusal), refusal.status)
         mended = mend_rfc2543(datagram, request)
         if not decodable(mended or datagram):
             if request.method == "ACK":
@@ -81,15 +97,16 @@ class Screen:
         return Verdict("replace", mended) if mended else PASS
 
     # The endpoint's side -------------------------------------------------------------------------------
-    def claim(self, call_id: str) -> str | None:
-        """The endpoint has the call: it no longer counts as pending. Returns the address it came from."""
+    def claim(self, call_id: str) -> Admitted | None:
+        """The endpoint has the call: it no longer counts as pending. None: the pre-filter never saw it."""
         found = self._pending.pop(call_id, None)
         return found[0] if found else None
 
     def pending(self, source: str | None = None) -> int:
         """Admitted INVITEs the endpoint has not seen yet (from `source`, or from anyone)."""
         fresh = time.monotonic() - PENDING_FOR_S
-        return sum(1 for src, at in list(self._pending.values()) if at > fresh and source in (None, src))
+        calls = list(self._pending.values())
+        return sum(1 for call, at in calls if at > fresh and source in (None, call.source))
 
     # Inside ----------------------------------------------------------------------------------------------
     def _refuse(self, datagram: bytes, refused: Refused, request: Request | None) -> Verdict:
@@ -99,23 +116,31 @@ class Screen:
         reply = Reply(refused.status, refused.reason, refused.headers)
         return Verdict("answer", build_reply(request, datagram, reply), refused.status)
 
-    def _admit(self, source: str, request: Request) -> int:
-        """0 to let a new INVITE in, 503 to refuse it; a retransmission gets what its first copy got."""
+    def _admit(self, source: str, request: Request) -> Reply | None:
+        """None to let a new INVITE in, else the refusal; a retransmission gets what its first copy got."""
         call_id = request.first("call-id") or ""
         key = (source, f"{call_id}|{request.first('cseq')}")
-        if (earlier := self._transactions.get(key)) is not None:
-            return earlier
-        status = 0
-        if not self._take_token(source):
+        if key in self._transactions:
+            return self._transactions[key]
+        busy = Reply(503, "Service Unavailable", (f"Retry-After: {self._retry_after_s}",))
+        refusal: Reply | None = None
+        peer = self.peers.admit(source, request) if self._take_token(source) else None
+        if peer is None:
             self.refused_flood += 1
-            status = 503
+            refusal = busy
+        elif peer.reply is not None:
+            self.refused_untrusted += peer.reply.status == 403
+            self.challenged += peer.reply.status == 401
+            refusal = peer.reply
         elif self.lines is not None and (reason := self.lines(source)) is not None:
             self.refused_busy += reason == "busy"
-            status = 503
-        _remember(self._transactions, key, status)
-        if not status:
-            _remember(self._pending, call_id, (source, time.monotonic()))
-        return status
+            refusal = busy
+        _remember(self._transactions, key, refusal)
+        if refusal is None and peer is not None:
+            earlier = self._pending.get(call_id)  # the same Call-ID from elsewhere: believe neither
+            vouched = peer.vouched and (earlier is None or earlier[0].source == source)
+            _remember(self._pending, call_id, (Admitted(source, vouched), time.monotonic()))
+        return refusal
 
     def _take_token(self, source: str) -> bool:
         now = time.monotonic()

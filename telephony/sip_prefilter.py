@@ -92,41 +92,47 @@ def _decodable(datagram: bytes) -> bool:
 
 
 class UdpPreFilter:
-    """Attaches a Screen to the stack's UDP socket on `port` (call `attach` once the stack runs)."""
+    """Attaches a Screen to the stack's UDP sockets on `port` (call `attach` once the stack runs): one per
+    local address the stack listens on (one, unless it was given the any-address on a multi-homed host)."""
 
     def __init__(self, screen: Screen, port: int) -> None:
         self.screen = screen
         self._port = port
-        self._sock: int | None = None
-        self._helper = ctypes.c_void_p()
+        self._socks: list[int] = []
+        self._helpers: list[ctypes.c_void_p] = []
         self._callback = _RECV_HELPER(self._on_datagram)  # kept alive as long as the stack may call it
 
     def attach(self) -> bool:
-        """Find libre's UDP transport for our port and register the helper; False (logged) if not found."""
+        """Find libre's UDP transports for our port and register the helper on each; False (logged) if
+        there is none or one cannot take it."""
         _LIB.re_thread_enter()
         try:
-            self._sock = self._udp_socket()
-            if self._sock is None:
-                log.error("sip_prefilter_unavailable", reason="no UDP transport found", port=self._port)
-                return False
-            err = _LIB.udp_register_helper(
-                ctypes.byref(self._helper), self._sock, _HELPER_LAYER, None, self._callback, None
-            )
+            self._socks = self._udp_sockets()
+            errors = []
+            for index, sock in enumerate(self._socks):  # the helper's arg says which socket answers
+                helper = ctypes.c_void_p()
+                err = _LIB.udp_register_helper(
+                    ctypes.byref(helper), sock, _HELPER_LAYER, None, self._callback, ctypes.c_void_p(index)
+                )
+                self._helpers.append(helper)
+                errors += [err] if err else []
         finally:
             _LIB.re_thread_leave()
-        if err:
-            log.error("sip_prefilter_unavailable", reason=f"udp_register_helper: {err}", port=self._port)
+        if not self._socks or errors:
+            reason = f"udp_register_helper: {errors}" if errors else "no UDP transport found"
+            log.error("sip_prefilter_unavailable", reason=reason, port=self._port)
             return False
-        log.info("sip_prefilter_attached", port=self._port)
+        log.info("sip_prefilter_attached", port=self._port, sockets=len(self._socks))
         return True
 
-    def _udp_socket(self) -> int | None:
+    def _udp_sockets(self) -> list[int]:
         """struct sip { struct list transpl; ... }; struct sip_transport { struct le le; struct sa laddr;
         struct sip *sip; struct hash *ht_ccert; struct tls *tls; void *sock; enum sip_transp tp; ... }
         (libre 4.10). Each candidate is checked through libre's own udp_local_get before it is used."""
+        found: list[int] = []
         sip = _LIB.uag_sip()
         if not sip:
-            return None
+            return found
         sa_size = _sockaddr_size()
         sock_offset = _aligned(ctypes.sizeof(_Le) + sa_size, 8) + 3 * ctypes.sizeof(ctypes.c_void_p)
         element = ctypes.c_void_p.from_address(sip).value  # transpl.head
@@ -138,11 +144,11 @@ class UdpPreFilter:
                 sock = ctypes.c_void_p.from_address(transport + sock_offset).value
                 local = ctypes.create_string_buffer(max(sa_size, 128))
                 if sock and _LIB.udp_local_get(sock, local) == 0 and _LIB.sa_port(local) == self._port:
-                    return int(sock)
+                    found += [int(sock)] if int(sock) not in found else []
             element = le.next
-        return None
+        return found
 
-    def _on_datagram(self, src: int, mb: int, _arg: int) -> bool:
+    def _on_datagram(self, src: int, mb: int, arg: int | None) -> bool:
         """libre's thread: True when we answered or dropped it (the stack never sees it)."""
         try:
             buffer = _Mbuf.from_address(mb)
@@ -150,7 +156,7 @@ class UdpPreFilter:
             verdict = self.screen.verdict(datagram, _address(src), _decodable)
             if verdict.action == "answer":
                 reply = _mbuf(verdict.data)
-                _LIB.udp_send(self._sock, src, reply)
+                _LIB.udp_send(self._socks[arg or 0], src, reply)
                 _LIB.mem_deref(reply)
                 log.info(
                     "sip_prefiltered", status=verdict.status, source=_address(src), line=_first_line(datagram)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from baresip.call import Call, CallState, DigitEvent
@@ -16,8 +16,10 @@ from baresip.runtime import Runtime
 from baresip.ua import UserAgent
 
 from agent.log import get_logger
-from telephony.sip_admission import Screen
+from telephony.sip_admission import Admitted, Screen
+from telephony.sip_digest import DigestAuthority, DigestCredentials
 from telephony.sip_prefilter import UdpPreFilter
+from telephony.sip_trust import PeerGate, parse_networks
 
 log = get_logger(__name__)
 
@@ -34,6 +36,21 @@ class StackConfig:
     invites_per_source_per_s: float = 2.0
     invite_burst_per_source: int = 10
     busy_retry_after_s: int = 30
+    # Peers (addresses or CIDRs) whose P-Asserted-Identity / Remote-Party-ID is believed, without credentials
+    trusted_peers: tuple[str, ...] = ()
+    allow_untrusted: bool = True  # other peers call as unverified callers (False: 403, unless authenticated)
+    auth_username: str = ""  # set: other peers must answer a digest challenge (401) and are then believed
+    auth_password: str = field(default="", repr=False)
+    auth_nonce_ttl_s: float = 300.0
+
+    def peer_gate(self) -> PeerGate:
+        digest = None
+        if self.auth_username:
+            credentials = DigestCredentials(self.auth_username, self.auth_password)
+            digest = DigestAuthority(credentials, nonce_ttl_s=self.auth_nonce_ttl_s)
+        return PeerGate(
+            trusted=parse_networks(self.trusted_peers), allow_untrusted=self.allow_untrusted, digest=digest
+        )
 
 
 class SipLeg:
@@ -151,23 +168,37 @@ class SipStack:
             invites_per_s=config.invites_per_source_per_s,
             burst=config.invite_burst_per_source,
             retry_after_s=config.busy_retry_after_s,
+            peers=config.peer_gate(),
         )
         self._prefilter = UdpPreFilter(self.screen, config.port)
+
+    @property
+    def guarded(self) -> bool:
+        """Untrusted peers must authenticate or are refused: only UDP, where the pre-filter sees them."""
+        return self.screen.peers.guarded
+
+    def _stack_config(self) -> Config:
+        cfg = self._config
+        lines = [f"sip_listen {cfg.host}:{cfg.port}", f"rtp_ports {cfg.rtp_port_min}-{cfg.rtp_port_max}"]
+        if self.guarded:  # a TCP INVITE reaches the stack unscreened (no source address, no challenge)
+            lines.append("sip_transports udp")
+        # baresip reads an interface of 0.0.0.0 as none at all (it then listens nowhere); unset, it binds the
+        # machine's own (non-loopback) addresses of the family sip_listen names
+        any_address = cfg.host in ("0.0.0.0", "::")
+        if any_address:
+            lines.append("net_af ipv4" if cfg.host == "0.0.0.0" else "net_af ipv6")
+        return Config(
+            net_interface=None if any_address else cfg.host,
+            max_concurrent_calls=None,  # our own cap answers 503; the stack's would answer 486
+            rtp_timeout=max(1, round(cfg.media_timeout_s)),
+            expose_headers=("P-Asserted-Identity", "Remote-Party-ID"),
+            extra_config_text="\n".join(lines) + "\n",
+        )
 
     async def start(self, on_incoming: Callable[[SipLeg], None]) -> None:
         cfg = self._config
         runtime = Runtime()
-        await runtime.start(
-            Config(
-                net_interface=cfg.host,
-                max_concurrent_calls=None,  # our own cap answers 503; the stack's would answer 486
-                rtp_timeout=max(1, round(cfg.media_timeout_s)),
-                expose_headers=("P-Asserted-Identity", "Remote-Party-ID"),
-                extra_config_text=(
-                    f"sip_listen {cfg.host}:{cfg.port}\nrtp_ports {cfg.rtp_port_min}-{cfg.rtp_port_max}\n"
-                ),
-            )
-        )
+        await runtime.start(self._stack_config())
         self._runtime = runtime
         account = Account(
             user=cfg.user,
@@ -185,10 +216,23 @@ class SipStack:
 
         self._ua.on_incoming(incoming)
         screened = self._prefilter.attach()  # UDP only: a TCP stream reaches baresip as it came
-        log.info("sip_listening", host=cfg.host, port=cfg.port, transports="udp,tcp", screened=screened)
+        log.info(
+            "sip_listening",
+            host=cfg.host,
+            port=cfg.port,
+            transports="udp" if self.guarded else "udp,tcp",
+            screened=screened,
+            trusted_peers=len(cfg.trusted_peers),
+            untrusted="authenticated"
+            if cfg.auth_username
+            else "allowed"
+            if cfg.allow_untrusted
+            else "refused",
+        )
 
-    def claim(self, call_id: str) -> str | None:
-        """The address a new call's INVITE came from (over UDP), now that the endpoint has the call."""
+    def claim(self, call_id: str) -> Admitted | None:
+        """Where a new call's INVITE came from (over UDP) and whether that peer is believed, now that the
+        endpoint has the call; None when the pre-filter never saw it (TCP)."""
         return self.screen.claim(call_id)
 
     async def aclose(self) -> None:

@@ -171,6 +171,14 @@ class RecordingCallIO(CallIO):
         self._inner.caller_id = value
 
     @property
+    def caller_verified(self) -> bool:
+        return self._inner.caller_verified
+
+    @caller_verified.setter
+    def caller_verified(self, value: bool) -> None:
+        self._inner.caller_verified = value
+
+    @property
     def input_rate(self) -> int:
         return self._inner.input_rate
 

@@ -51,6 +51,7 @@ from telephony.livekit.room_connect import RoomAccess
 from telephony.livekit.sip_admin import dial_callback
 from telephony.sip import EndpointLimits, SipEndpoint
 from telephony.sip_stack import StackConfig
+from telephony.sip_trust import untrusted_allowed_by_default
 from telephony.webrtc import WebRtcEndpoint
 
 log = get_logger(__name__)
@@ -115,6 +116,9 @@ async def _sip(app: web.Application) -> AsyncIterator[None]:
     if not sip.sip_enabled:
         yield
         return
+    allow_untrusted = sip.sip_allow_untrusted  # unset: refused only in production on a network address
+    if allow_untrusted is None:
+        allow_untrusted = untrusted_allowed_by_default(app[SETTINGS].server.environment, sip.sip_host)
     endpoint = SipEndpoint(
         StackConfig(
             host=sip.sip_host,
@@ -126,6 +130,11 @@ async def _sip(app: web.Application) -> AsyncIterator[None]:
             invites_per_source_per_s=sip.sip_invites_per_source_per_s,
             invite_burst_per_source=sip.sip_invite_burst_per_source,
             busy_retry_after_s=sip.busy_retry_after_s,
+            trusted_peers=sip.sip_trusted_peers,
+            allow_untrusted=allow_untrusted,
+            auth_username=sip.sip_auth_username,
+            auth_password=sip.sip_auth_password.get_secret_value(),
+            auth_nonce_ttl_s=sip.sip_auth_nonce_ttl_s,
         ),
         EndpointLimits(
             max_calls=sip.max_calls,

@@ -57,6 +57,8 @@ class Baresip:
     user: str = "caller"
     wav: Path | None = None  # what this peer says (aufile); None: silence generator
     auto_answer: bool = False
+    address: str = "127.0.0.1"  # where it sends from (127.0.0.2: a second peer, untrusted by the agent)
+    auth: tuple[str, str] | None = None  # (user, password) it answers a digest challenge with
     process: subprocess.Popen[bytes] | None = None
     _log_path: Path = field(init=False)
 
@@ -69,8 +71,8 @@ class Baresip:
         source = f"aufile,{self.wav}"
         modules = ["aufile", "sndfile", "aubridge", "g711", "cons", "menu", "account"]
         lines = [
-            f"sip_listen 127.0.0.1:{self.sip_port}",
-            "net_interface 127.0.0.1",
+            f"sip_listen {self.address}:{self.sip_port}",
+            f"net_interface {self.address}",
             "dns_server 127.0.0.1:53",
             "audio_player aubridge,sink",
             f"audio_source {source}",
@@ -87,7 +89,8 @@ class Baresip:
         ]
         (self.workdir / "config").write_text("\n".join(lines) + "\n")
         answer = ";answermode=auto" if self.auto_answer else ""
-        account = f"<sip:{self.user}@127.0.0.1:{self.sip_port}>;regint=0{answer}\n"
+        auth = f";auth_user={self.auth[0]};auth_pass={self.auth[1]}" if self.auth else ""
+        account = f"<sip:{self.user}@{self.address}:{self.sip_port}>{auth};regint=0{answer}\n"
         (self.workdir / "accounts").write_text(account)
 
     def start(self, dial: str | None = None, seconds: int = 90) -> None:

@@ -36,16 +36,17 @@ def _via(branch: str) -> str:
     return f"Via: SIP/2.0/[transport] [local_ip]:[local_port];branch={branch}"
 
 
-def invite(*headers: str) -> str:
-    """The INVITE with a PCMU + telephone-event offer (and any extra `headers`); one branch per call."""
+def invite(*headers: str, cseq: int = 1, branch: str = INVITE_BRANCH) -> str:
+    """The INVITE with a PCMU + telephone-event offer (and any extra `headers`); one branch per call (a new
+    CSeq and branch for an INVITE sent again with credentials after a 401)."""
     return "\n".join(
         [
             f"INVITE {REQUEST_URI} SIP/2.0",
-            _via(INVITE_BRANCH),
+            _via(branch),
             FROM,
             TO,
             "Call-ID: [call_id]",
-            "CSeq: 1 INVITE",
+            f"CSeq: {cseq} INVITE",
             "Contact: <sip:sipp@[local_ip]:[local_port]>",
             "Max-Forwards: 70",
             *headers,
@@ -207,12 +208,18 @@ def received(messages: list[TracedMessage], status: int, method: str) -> list[Tr
 
 
 def run_uac(
-    workdir: Path, scenario_file: Path, timeout_s: float = 30, extra: tuple[str, ...] = ()
+    workdir: Path,
+    scenario_file: Path,
+    timeout_s: float = 30,
+    extra: tuple[str, ...] = (),
+    local_ip: str = "127.0.0.1",
+    agent_ip: str = "127.0.0.1",
 ) -> tuple[int, list[TracedMessage]]:
-    """One call of `scenario_file` against the agent; SIPp's exit code and the messages it traced."""
+    """One call of `scenario_file` against the agent at `agent_ip`, sent from `local_ip`; SIPp's exit code
+    and the messages it traced."""
     workdir.mkdir(parents=True, exist_ok=True)
-    args = [f"127.0.0.1:{AGENT_PORT}", "-sf", str(scenario_file), "-m", "1", "-l", "1"]
-    args += ["-i", "127.0.0.1", "-p", str(SIPP_PORT), "-s", "agent", "-timeout", f"{int(timeout_s)}s", *extra]
+    args = [f"{agent_ip}:{AGENT_PORT}", "-sf", str(scenario_file), "-m", "1", "-l", "1"]
+    args += ["-i", local_ip, "-p", str(SIPP_PORT), "-s", "agent", "-timeout", f"{int(timeout_s)}s", *extra]
     done = sipp(args, workdir, timeout_s=timeout_s + 5)
     trace = workdir / "messages.log"
     messages = traced_messages(trace) if trace.exists() else []

@@ -205,7 +205,7 @@ async def test_call_over_the_cap_gets_503_with_retry_after_while_the_first_carri
 
 
 async def test_sip_info_dtmf_zero_asks_for_a_person(tmp_path: Path) -> None:
-    settings = sip_settings(tmp_path, media_timeout_s=15)
+    settings = sip_settings(tmp_path, media_timeout_s=15, sip_trusted_peers=("127.0.0.1",))  # SIPp: the trunk
     info = in_dialog("INFO", 2, content_type="application/dtmf-relay", body="Signal=0\nDuration=160")
     # a trunk's identity for the caller, its header name in lower case (names are case-insensitive)
     pai = f'p-asserted-identity: "Maria" <sip:{KNOWN_CALLER}@trunk.example;user=phone>'
@@ -217,4 +217,4 @@ async def test_sip_info_dtmf_zero_asks_for_a_person(tmp_path: Path) -> None:
         record = (await app[CALL_LOG].recent())[0]
         said = [line.text for line in record.transcript if line.role == "caller"]
         assert "I'd like to speak to a person" in said
-        assert record.caller_id == KNOWN_CALLER  # P-Asserted-Identity wins over From (sipp)
+        assert record.caller_id == KNOWN_CALLER  # a trusted trunk's P-Asserted-Identity wins over From (sipp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from telephony.sip_admission import Screen
+from telephony.sip_admission import Admitted, Screen
 from telephony.sip_screening import parse_request
 from tests.sip_torture import INVALID, MESSAGES, RESPONSES, VALID
 
@@ -70,7 +70,7 @@ def test_an_invite_flood_from_one_source_gets_503_while_another_source_is_admitt
     assert screen.verdict(invite(999), "192.0.2.7", lambda _: True).action == "pass"  # someone else
     in_dialog = screen.verdict(invite(31, to_tag=";tag=x"), "192.0.2.66", lambda _: True)
     assert in_dialog.action == "pass"  # a re-INVITE in a call is not a new call
-    assert screen.claim("call-3@127.0.0.2") == "192.0.2.66" and screen.refused_flood == 20
+    assert screen.claim("call-3@127.0.0.2") == Admitted("192.0.2.66") and screen.refused_flood == 20
 
 
 def test_new_calls_over_the_lines_are_refused_before_the_stack_allocates_them() -> None:
@@ -81,4 +81,4 @@ def test_new_calls_over_the_lines_are_refused_before_the_stack_allocates_them() 
     assert screen.pending() == 1 and screen.pending("192.0.2.7") == 1
     refused = screen.verdict(invite(2), "192.0.2.66", lambda _: True)
     assert refused.status == 503 and screen.refused_busy == 1
-    assert screen.claim("call-1@127.0.0.2") == "192.0.2.7" and screen.pending() == 0
+    assert screen.claim("call-1@127.0.0.2") == Admitted("192.0.2.7") and screen.pending() == 0
