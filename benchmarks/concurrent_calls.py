@@ -49,8 +49,6 @@ async def one_level(
     cpu_before, wall_before = cpu_seconds(), time.perf_counter()
     stalls_before = metrics.speech_stalls()
 
-    gaps: list[float] = []
-
     async def caller(slot: int, scenario: dict[str, Any]) -> list[float]:
         await asyncio.sleep(slot * args.stagger)  # callers do not all dial in the same instant
         return await scenario_turns(
@@ -59,7 +57,6 @@ async def one_level(
             args.gap,
             slot=slot,
             folder_name=f"level{calls}-{slot}-{scenario['name']}",
-            gaps=gaps,
         )
 
     per_call = await asyncio.gather(*(caller(slot, s) for slot, s in enumerate(chosen)))
@@ -77,10 +74,8 @@ async def one_level(
     for stage in STAGES:
         summary(f"  agent {stage}", [float(turn[stage]) for turn in agent_turns])
     print(
-        "  sentences the agent had ready only after the caller heard all before them: "
-        f"{metrics.speech_stalls() - stalls_before:.0f}; holes of 0.5 s or more in what callers heard of "
-        f"the replies (stalls, and answers stopped when a caller went on): {len(gaps)}"
-        + (f", longest {max(gaps):.0f} ms" if gaps else "")
+        "  gaps in the agent's audio (a sentence ready only after the caller had heard all before it): "
+        f"{metrics.speech_stalls() - stalls_before:.0f}"
     )
     print(
         f"  process CPU {cpu_used / wall:.2f} cores busy on average over {wall:.0f} s; "

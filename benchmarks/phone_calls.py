@@ -120,9 +120,6 @@ Content-Length: 0
 """
 
 
-GAP_MS = 500.0  # a hole this long inside a reply is heard as the agent stalling
-
-
 def frame_rms(samples: np.ndarray) -> np.ndarray:
     frames = samples[: samples.size // FRAME * FRAME].reshape(-1, FRAME).astype(np.float64)
     rms: np.ndarray = np.sqrt((frames**2).mean(axis=1))
@@ -232,34 +229,20 @@ async def greeting_delays(work: Path, calls: int) -> list[float]:
     return delays
 
 
-def reply_gaps(
-    heard: np.ndarray, start_frame: int, end_frame: int, min_gap_ms: float = GAP_MS
-) -> list[float]:
-    """Silences of at least `min_gap_ms` inside the agent's reply between two frames: audio that arrived late
-    (sentences are designed 0.22 s apart; a longer hole mid-reply means synthesis fell behind)."""
-    audible = np.flatnonzero(frame_rms(heard)[start_frame:end_frame] > AUDIBLE_RMS)
-    holes = np.diff(audible) * 20.0 - 20.0 if audible.size > 1 else np.zeros(0)
-    return [float(hole) for hole in holes if hole >= min_gap_ms]
-
-
 async def scenario_turns(
     work: Path,
     scenario: dict[str, Any],
     gap_s: float,
     slot: int = 0,
     folder_name: str | None = None,
-    gaps: list[float] | None = None,
 ) -> list[float]:
-    """Voice-to-voice of each turn of one scenario, measured on the caller's side of the line; with `gaps`,
-    every hole of half a second or more inside an agent reply is added to it."""
+    """Voice-to-voice of each turn of one scenario, measured on the caller's side of the line."""
     pieces: list[np.ndarray] = [np.zeros(int(8000 * 7.5), np.int16)]  # the greeting plays first
     speech_ends: list[int] = []
-    turn_starts: list[int] = []
     for turn in scenario["turns"]:
         samples, rate = read_wav(FIXTURES / turn["wav"])
         audio = resample(samples, rate, 8000)
         offset = sum(piece.size for piece in pieces)
-        turn_starts.append(offset)
         speech_ends.append(offset + spoken_end(audio))
         pieces += [audio, np.zeros(int(8000 * gap_s), np.int16)]
     name = folder_name or scenario["name"]
@@ -273,11 +256,8 @@ async def scenario_turns(
     sent, _ = read_wav(sorted(folder.glob("dump-*-enc.wav"))[0])
     lag = max(0, sent.size - heard.size)  # the receive dump starts when the agent's first packet lands
     results = []
-    for index, end in enumerate(speech_ends):
+    for end in speech_ends:
         end_frame = max(0, (end - lag) // FRAME)
-        if gaps is not None:  # the reply runs until the caller's next turn (or the end of the call)
-            next_turn = turn_starts[index + 1] if index + 1 < len(turn_starts) else heard.size + lag
-            gaps.extend(reply_gaps(heard, end_frame, max(end_frame, (next_turn - lag) // FRAME)))
         talking = frame_rms(heard)[max(0, end_frame - 10) : end_frame]
         if talking.size and (talking > AUDIBLE_RMS).any():
             continue  # the agent was still talking when the caller stopped: not a clean turn to time
