@@ -13,6 +13,7 @@ import yaml
 from agent.dialog.booking_slots import apply_update, corrected_name
 from agent.dialog.brain import Clause, Routing
 from agent.dialog.nlu.confirmations import parse_yes_no
+from agent.dialog.nlu.contacts import with_name_dot
 from agent.dialog.nlu.names import parse_name
 from agent.dialog.nlu.services import match_service
 from agent.dialog.nodes.router import answer_to_booking_question, plan_requests
@@ -179,3 +180,24 @@ def test_a_first_name_alone_is_the_customer_on_file() -> None:
     assert same_person("Maria", "Maria Gonzalez") and same_person("maria gonzalez", "Maria Gonzalez")
     assert same_person(None, "Maria Gonzalez") and same_person("Bob", None)
     assert not same_person("Bob Stone", "Maria Gonzalez") and not same_person("Maria Lopez", "Maria Gonzalez")
+
+
+def test_a_spoken_dot_between_the_callers_names_is_a_dot() -> None:
+    assert with_name_dot("lisadarpmore@gmail.com", "Lisa Moore") == "lisa.moore@gmail.com"
+    assert with_name_dot("johnsmith@gmail.com", "John Smith") == "johnsmith@gmail.com"
+
+
+def test_a_garbled_guess_at_reschedule_beside_a_question_is_no_booking_to_change() -> None:
+    clauses = [
+        Clause("Do you have a shuttle", "faq", 0.96),
+        Clause("can I work at Irotation on Friday, and tell him the morning?", "reschedule", 0.19),
+    ]
+    routing, side, booking_text = plan_requests(
+        Routing("faq", 0.68), clauses, ConversationState(session_id="s")
+    )
+    assert routing.intent == "provide_info" and [s.text for s in side] == ["Do you have a shuttle"]
+    assert booking_text == clauses[1].text
+    sure = [clauses[0], Clause("can I move my appointment to Friday", "reschedule", 0.99)]
+    assert (
+        plan_requests(Routing("faq", 0.6), sure, ConversationState(session_id="s"))[0].intent == "reschedule"
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import fuzz
+
 from agent.dialog.nlu.spoken_numbers import TEENS, TENS, UNITS, digitize
 
 _MAX_CHARS = 500
@@ -201,19 +203,23 @@ def _domain_from(tokens: list[str], start: int) -> str | None:
     return ".".join(labels)
 
 
-_MISHEARD_DOT = r"(?:dot|dott|dots|dat|dats|dut)"
+_MISHEARD_DOT = re.compile(r"d[aeiou][a-z]{0,2}")  # "dat", "dut", "darp": a "dot" as Whisper writes it
 
 
 def with_name_dot(email: str, name: str | None) -> str:
     """'johndatsmith@...' from a caller named John Smith is 'john.smith@...' with the spoken "dot" misheard
-    (over the phone Whisper writes "John Datsmith"); an address without a dot-like sound is left alone."""
+    (over the phone Whisper writes "John Datsmith", "Lisa Darpmore" for Lisa Moore); an address without a
+    dot-like sound between the two names is left alone."""
     parts = re.findall(r"[a-z]+", (name or "").lower())
     local, _, domain = email.partition("@")
-    if len(parts) < 2 or not domain:
+    if len(parts) < 2 or not domain or not local.startswith(parts[0]):
         return email
-    first, last = re.escape(parts[0]), re.escape(parts[-1])
-    if re.fullmatch(rf"{first}[._-]?{_MISHEARD_DOT}[._-]?{last}", local):
-        return f"{parts[0]}.{parts[-1]}@{domain}"
+    first, last = parts[0], parts[-1]
+    rest = local[len(first) :].strip("._-")
+    for cut in range(2, 5):
+        sound, tail = rest[:cut], rest[cut:].strip("._-")
+        if _MISHEARD_DOT.fullmatch(sound) and tail and fuzz.ratio(tail, last) >= 80:
+            return f"{first}.{last}@{domain}"
     return email
 
 

@@ -157,9 +157,10 @@ class AppointmentChanges:
 
     def _not_found(self, slots: BookingSlots) -> str:
         if slots.awaiting == "code" or slots.confirmation_code:
+            heard = "with that code" if slots.confirmation_code else "without its confirmation code"
             slots.completed, slots.awaiting = True, None
             return (
-                "I couldn't find an upcoming appointment with that code. "
+                f"I'm sorry, I can't find an upcoming appointment {heard}. "
                 "Would you like me to connect you with someone, or book a new one?"
             )
         slots.awaiting = "code"

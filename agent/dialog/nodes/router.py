@@ -19,6 +19,7 @@ log = get_logger(__name__)
 
 Route = Literal["faq", "booking", "escalation"]
 _BOOKING = {"book_service", "book_test_drive", "cancel", "reschedule"}
+_CHANGES = {"cancel", "reschedule"}
 _FOLLOW_BOOKING = {"provide_info", "affirm", "deny", "unknown"}
 _QUESTIONS = {"faq", "inventory"}
 _ANSWERS_TO_OFFER = {"affirm", "deny", "unknown", "thanks", "goodbye", "provide_info"}
@@ -99,7 +100,11 @@ def plan_requests(
         if routing.intent in _BOOKING or follows:
             intent = routing.intent
         else:
-            intent = asked_booking.intent if asked_booking else "provide_info"
+            unsure_change = asked_booking is not None and asked_booking.intent in _CHANGES
+            if asked_booking is None or (unsure_change and asked_booking.confidence < 0.5):
+                intent = "provide_info"  # a guess at "reschedule" from garbled words is no booking to change
+            else:
+                intent = asked_booking.intent
         return Routing(intent, routing.confidence, routing.source), side, " ".join(c.text for c in rest)
     if len(questions) >= 2:
         intent = routing.intent if routing.intent in _QUESTIONS else clear
