@@ -216,6 +216,12 @@ class SipStack:
 
         self._ua.on_incoming(incoming)
         screened = self._prefilter.attach()  # UDP only: a TCP stream reaches baresip as it came
+        if self.guarded and not (screened and (cfg.trusted_peers or cfg.auth_username)):
+            log.warning(  # production on a network address, say, with no trunk listed and no credentials
+                "sip_refusing_every_call",
+                reason="the pre-filter is unavailable" if not screened else "no trusted peers or credentials",
+                hint="set AGENT_SIP_TRUSTED_PEERS, AGENT_SIP_AUTH_USERNAME/PASSWORD or AGENT_SIP_ALLOW_UNTRUSTED",
+            )
         log.info(
             "sip_listening",
             host=cfg.host,

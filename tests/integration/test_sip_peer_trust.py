@@ -33,6 +33,7 @@ from tests.integration.sip_peers import (
 )
 from tests.integration.sipp_scenarios import (
     INVITE_BRANCH,
+    TO,
     TracedMessage,
     ack_failure,
     answer_reinvite,
@@ -195,6 +196,11 @@ async def test_in_production_on_a_network_address_an_untrusted_invite_gets_403_a
         assert endpoint_of(app).screened["untrusted"] == 1
         with socket.socket() as tcp, pytest.raises(ConnectionRefusedError):  # TCP is not screened: off
             tcp.connect((NET_AGENT, AGENT_PORT))
+        tagged = invite(*MARIA_ASSERTED).replace(TO, f"{TO};tag=made-up")  # as if inside a call: no admission
+        code, messages = await sipp_call(
+            tmp_path / "tagged", [send(tagged), recv(100, optional=True), recv(481)], NET_STRANGER, NET_AGENT
+        )
+        assert code == 0 and received(messages, 200, "INVITE") == [] and endpoint_of(app).answered == 0
 
         trunk = await place_call(
             app, tmp_path / "trunk", answered_steps(*MARIA_ASSERTED), NET_TRUNK, NET_AGENT
