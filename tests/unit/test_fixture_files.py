@@ -50,7 +50,9 @@ def test_voice_scenarios_cover_the_suite() -> None:
     names = [scenario["name"] for scenario in VOICE]
     assert len(names) == len(set(names)) >= 14
     clean = {scenario["based_on"] for scenario in VOICE if scenario["band"] == "clean"}
-    with_caller_turns = {n for n, entry in CONVERSATIONS.items() if entry.get("turns") and entry.get("voice", True)}
+    with_caller_turns = {
+        n for n, entry in CONVERSATIONS.items() if entry.get("turns") and entry.get("voice", True)
+    }
     assert with_caller_turns - {"hostile_text"} <= clean
     phone = {scenario["based_on"] for scenario in VOICE if scenario["band"] == "phone"}
     wanted = {"oil_change_next_tuesday", "correction_before_confirming", "known_caller_test_drive"}
