@@ -71,6 +71,9 @@ class GuardSettings:
     quiet_dbfs: float = -40.0
     suspicious_no_speech: float = 0.2
     suspicious_logprob: float = -0.7
+    # Whisper all but sure there is no speech: a shaky decode is not enough to keep its words either
+    # (white noise read as "I'm really": no-speech 0.94, log-prob -0.90).
+    certain_no_speech: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,11 @@ def rejection_reason(evidence: Evidence, settings: GuardSettings) -> str | None:
     if (
         evidence.no_speech_prob > settings.no_speech_threshold
         and evidence.avg_logprob < settings.logprob_threshold
+    ):
+        return "no_speech"
+    if (
+        evidence.no_speech_prob > settings.certain_no_speech
+        and evidence.avg_logprob < settings.suspicious_logprob
     ):
         return "no_speech"
     stripped = _BRACKETED_RE.sub(" ", evidence.text)

@@ -20,6 +20,7 @@ SETTINGS = GuardSettings()
         (".", 0.95, -1.19, -120.0, "silence"),
         ("you", 0.96, -1.33, -26.0, "no_speech"),  # white noise
         ("You", 0.83, -1.53, -23.0, "no_speech"),  # a 440 Hz tone
+        ("I'm really", 0.94, -0.9, -26.0, "no_speech"),  # white noise, ctranslate2 4.8.5
         ("Thank you.", 0.45, -0.9, -45.0, "known_hallucination"),  # quiet room noise
         ("Thanks for watching!", 0.3, -0.5, -30.0, "known_hallucination"),
         (" [Music] ", 0.1, -0.4, -20.0, "no_words"),
