@@ -154,6 +154,9 @@ class VoiceSettings(Section):
     # own voice coming back from speakerphones, and steady background noise.
     echo_cancellation: bool = False
     noise_suppression: bool = False
+    # A turn whose answer is not ready this long after the caller stopped gets a short "One moment." first
+    # (an LLM brain on a CPU); None: 1.2 s with the LLM brain, off with the offline one (0 turns it off).
+    thinking_ack_after_s: float | None = Field(default=None, ge=0)
 
 
 class CallSettings(Section):

@@ -54,6 +54,24 @@ SPEECH_STALLS = Counter(
     "Sentences of a reply that were ready only after the caller had heard everything before them "
     "(synthesis fell behind: the caller heard a hole)",
 )
+BRAIN_TURNS = Counter(
+    "agent_brain_turns_total",
+    "Caller turns (chat and calls) by the brain that understood them: offline, llm, or offline-fallback "
+    "(the LLM brain was configured but could not answer)",
+    ["brain"],
+)
+BRAIN_FALLBACKS = Counter(
+    "agent_brain_fallbacks_total",
+    "LLM requests answered by the offline brain instead, by step and reason "
+    "(timeout, unreachable, http_error, unreadable, unsupported_claim, ...)",
+    ["step", "reason"],
+)
+LLM_CALL = Histogram(
+    "agent_llm_call_seconds",
+    "Time of one LLM request, by task (understand, answer)",
+    ["task"],
+    buckets=LATENCY_BUCKETS,
+)
 
 
 class FallbackRecord(Protocol):
@@ -96,6 +114,18 @@ def watch_tts(tts: object) -> None:
 def chat_turn(intent: str | None, seconds: float) -> None:
     CHAT_TURNS.labels(intent or "none").inc()
     TURN_SECONDS.observe(seconds)
+
+
+def brain_turn(brain: str) -> None:
+    BRAIN_TURNS.labels(brain).inc()
+
+
+def brain_fallback(step: str, reason: str) -> None:
+    BRAIN_FALLBACKS.labels(step, reason).inc()
+
+
+def llm_call(task: str, seconds: float) -> None:
+    LLM_CALL.labels(task).observe(seconds)
 
 
 def call_started(channel: str) -> None:

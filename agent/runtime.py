@@ -60,7 +60,13 @@ class Runtime:
 def call_factory(settings: Settings, dialog: Dialog, voice: Voice, events: EventSink) -> CallFactory:
     """How this process builds every call (phone, browser, replay): the same parts and the same settings."""
     parts = CallParts(dialog.conversations, voice.stt, voice.tts, events, number_stt=voice.number_stt)
-    config = call_config(settings.voice, settings.stt, settings.calls, stt_hint=dialog.stt_hint)
+    config = call_config(
+        settings.voice,
+        settings.stt,
+        settings.calls,
+        stt_hint=dialog.stt_hint,
+        slow_brain=settings.dialog.brain == "llm",
+    )
     return CallFactory(parts, config)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from functools import partial
 
 from agent.calls.continuations import Answered, Continuations, adds_nothing
 from agent.calls.events import (
@@ -18,8 +19,9 @@ from agent.calls.events import (
 from agent.calls.handoff import HandoffConfig, HumanHandoff
 from agent.calls.io import CallIO
 from agent.calls.speech_out import SpeechHandle
+from agent.calls.thinking import acknowledged
 from agent.calls.turn_record import BargeIn, TurnRecord
-from agent.calls.turn_taking import TurnTakingConfig, is_false_interruption
+from agent.calls.turn_taking import THINKING_ACK, TurnTakingConfig, is_false_interruption
 from agent.dialog.conversation import Conversations, EventSink, TurnResult
 from agent.dialog.state import ConversationState
 from agent.log import get_logger
@@ -69,6 +71,7 @@ def turn_record(turn: UserTurn, text: str, result: TurnResult, tts_ms: float) ->
         heard_ms + result.processing_ms + tts_ms,
         state.ended,
         result.turn_id,
+        state.understood_by,
     )
 
 
@@ -102,9 +105,7 @@ class Coordinator:
         self._escalating = False
         self._quiet_since = 0.0
         self._continuations = Continuations(conversations, session_id)
-        self.awaiting: str | None = (
-            None  # the booking slot the dialog asked for: the listener is patient there
-        )
+        self.awaiting: str | None = None  # the booking slot the dialog asked for: the listener is patient
         self.report = CallReport()
 
     # What the agent says -----------------------------------------------------------------------------------
@@ -186,7 +187,10 @@ class Coordinator:
                     if utterance.say_first:
                         self.speak(utterance.say_first)
                     return
-                result = await self._conversations.handle_turn(self._session_id, utterance.text)
+                turn_done = self._conversations.handle_turn(self._session_id, utterance.text)
+                result = await acknowledged(
+                    turn_done, self._turns.thinking_ack_after_s, partial(self.speak, THINKING_ACK)
+                )
         except Exception:  # a store or database failure: the caller hears so, and the call goes on
             log.exception("turn_failed", caller_text=turn.text[:80])
             self.speak(TURN_FAILED_REPLY)

@@ -15,9 +15,17 @@ from agent.config import CallSettings, SttSettings, VoiceSettings
 
 
 def call_config(
-    voice: VoiceSettings, stt: SttSettings, calls: CallSettings, *, stt_hint: str | None = None
+    voice: VoiceSettings,
+    stt: SttSettings,
+    calls: CallSettings,
+    *,
+    stt_hint: str | None = None,
+    slow_brain: bool = False,
 ) -> CallConfig:
     """How every call listens and hands over, from the voice, STT and call sections of the settings."""
+    ack_after = voice.thinking_ack_after_s
+    if ack_after is None:
+        ack_after = 1.2 if slow_brain else 0.0
     return CallConfig(
         listener=ListenerConfig(
             vad=VadConfig(
@@ -31,6 +39,7 @@ def call_config(
                 patient_silence_s=voice.patient_end_of_turn_silence_s,
                 barge_in_min_s=voice.barge_in_min_s,
                 continuation_window_s=voice.continuation_window_s,
+                thinking_ack_after_s=ack_after or None,
             ),
             processing=ProcessingConfig(voice.echo_cancellation, voice.noise_suppression),
             interim_every_s=stt.interim_transcript_every_s or None,

@@ -21,6 +21,7 @@ class TurnRecord:
     voice_to_voice_ms: float
     ended: bool = False
     turn_id: str = ""  # the dialog's id for this turn: the console draws its two `latency` events as one bar
+    understood_by: str = ""  # the brain that understood the turn: offline, llm, or offline-fallback
 
     def latency_event(self, session_id: str) -> dict[str, Any]:
         return {
@@ -33,6 +34,7 @@ class TurnRecord:
                 "llm_ms": round(self.brain_ms, 1),
                 "tts_ms": round(self.tts_first_audio_ms, 1),
                 "total_ms": round(self.voice_to_voice_ms, 1),
+                "understood_by": self.understood_by,
             },
         }
 

@@ -42,6 +42,10 @@ class TurnTakingConfig:
     # ("mm-hmm", a question about it), which is a new turn or a barge-in, not the rest of the old one.
     continuation_max_heard_s: float = 0.7
     resume_after_false_interruption: bool = True
+    thinking_ack_after_s: float | None = None  # an answer this late is preceded by THINKING_ACK (None: never)
+
+
+THINKING_ACK = "One moment."
 
 
 _DIGIT_TOKEN = re.compile(r"\d+|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b", re.IGNORECASE)

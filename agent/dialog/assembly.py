@@ -78,13 +78,13 @@ async def assemble_dialog(
     )
     offline = OfflineBrain(classifier, tools)
     brain: Brain = offline
+    dealership = await catalog.dealership()
     if settings.brain == "llm":
         from agent.dialog.llm_brain import LlmBrain  # only when asked: it loads the vendor SDK
 
-        llm_brain = LlmBrain.from_settings(settings, fallback=offline, tools=tools)
+        llm_brain = LlmBrain.from_settings(settings, fallback=offline, tools=tools, info=dealership)
         llm_brain.start_warm_up()
         brain = llm_brain
-    dealership = await catalog.dealership()
     graph = build_graph(brain, tools, dealership.name)
     conversations = Conversations(graph, store, tools, events, dealership.name)
     return Dialog(

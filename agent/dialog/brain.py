@@ -56,22 +56,34 @@ class SlotUpdate:
     same_day: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
     source: str = "offline"
+    found_by: dict[str, str] = field(default_factory=dict)  # value name -> the brain that heard it
+
+    def values(self) -> list[str]:
+        """The names of the values this utterance gave (not "not said")."""
+        return [name for name in _VALUE_FIELDS if getattr(self, name) not in (None, False, ())]
+
+    def credited(self, brain: str) -> SlotUpdate:
+        """This update with every value it holds credited to one brain."""
+        return replace(self, source=brain, found_by=dict.fromkeys(self.values(), brain))
 
     def merged_with(self, fallback: SlotUpdate) -> SlotUpdate:
         """Fill what this update left out from another one (ours wins where both speak)."""
         filled = {
             name: getattr(fallback, name)
-            for name in self.__dataclass_fields__
-            if name != "source"
-            and getattr(self, name) in (None, False, ())
-            and getattr(fallback, name) not in (None, False, ())
+            for name in _VALUE_FIELDS
+            if getattr(self, name) in (None, False, ()) and getattr(fallback, name) not in (None, False, ())
         }
-        return replace(self, **filled)
+        found_by = {
+            **{name: fallback.found_by.get(name, fallback.source) for name in filled},
+            **self.found_by,
+        }
+        return replace(self, **filled, found_by=found_by)
 
     def is_empty(self) -> bool:
-        return all(
-            getattr(self, name) in (None, False, ()) for name in self.__dataclass_fields__ if name != "source"
-        )
+        return not self.values()
+
+
+_VALUE_FIELDS = tuple(name for name in SlotUpdate.__dataclass_fields__ if name not in ("source", "found_by"))
 
 
 class Brain(ABC):
@@ -94,6 +106,11 @@ class Brain(ABC):
     @abstractmethod
     async def split_requests(self, text: str) -> list[Clause]:
         """The separate requests of an utterance that asks for several things; [] when it asks for one."""
+
+    async def answer_question(self, text: str, state: ConversationState) -> str | None:
+        """A spoken answer, from the dealership's own data, to a question the FAQ does not hold; None when
+        this brain has none (the offline brain never has one: the FAQ node then says it is not sure)."""
+        return None
 
     async def aclose(self) -> None:
         return None

@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 
 from langchain_core.messages import AIMessage, HumanMessage
 
+from agent import metrics
 from agent.dialog.nodes.notifications import absorb_notifications
 from agent.dialog.speech_format import say_when
 from agent.dialog.state import ConversationState, CustomerContext
@@ -72,6 +73,19 @@ async def publish_turn(events: EventSink, state: ConversationState, turn_id: str
     await events.publish(session_id, state_event(state))
     timing = {"turn_id": turn_id, "brain_ms": round(elapsed_ms, 1), "total_ms": round(elapsed_ms, 1)}
     await events.publish(session_id, {"type": "latency", "session_id": session_id, "data": timing})
+
+
+def _count_turn(state: ConversationState, elapsed_ms: float) -> None:
+    """A turn's log line and its brain's count (which brain understood it, who wrote the reply)."""
+    metrics.brain_turn(state.understood_by)
+    log.info(
+        "turn",
+        intent=state.detected_intent,
+        agent=state.current_agent,
+        ms=round(elapsed_ms, 1),
+        understood_by=state.understood_by,
+        reply_by=state.reply_by,
+    )
 
 
 class Conversations:
@@ -174,9 +188,7 @@ class Conversations:
                 _LastTurn(turn_id, text, state.to_json(), new_state.turn_count) if revocable else None,
             )
         await publish_turn(self._events, new_state, turn_id, elapsed_ms)
-        log.info(
-            "turn", intent=new_state.detected_intent, agent=new_state.current_agent, ms=round(elapsed_ms, 1)
-        )
+        _count_turn(new_state, elapsed_ms)
         return TurnResult(new_state, elapsed_ms, turn_id, revocable)
 
     async def take_back(self, session_id: str, turn_id: str) -> str | None:

@@ -20,7 +20,9 @@ from agent.dialog.tools.dealership import DealershipTools
 def build_graph(brain: Brain, tools: DealershipTools, dealership_name: str) -> Any:
     """A compiled graph; its tools and brain are bound here, per process, never at import."""
     graph: Any = StateGraph(ConversationState)  # langgraph's overloads reject typed async nodes
-    answers = FaqTurn(tools, dealership_name)  # the faq node's, and the booking's for questions beside it
+    answers = FaqTurn(
+        tools, dealership_name, brain
+    )  # the faq node's, and the booking's for questions beside it
     graph.add_node("check_notifications", make_check_notifications_node(tools))
     graph.add_node("router", make_router_node(brain, tools))
     graph.add_node("faq", make_faq_node(answers, tools))

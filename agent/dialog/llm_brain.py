@@ -1,26 +1,41 @@
-"""The LLM brain: routing and booking extraction by an OpenAI-compatible model, values checked by our parsers."""
+"""The LLM brain: the offline brain first, the model only where it is unsure, each value credited to its brain."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from dataclasses import replace
+from typing import Final
 
+from agent import metrics
 from agent.config import DialogSettings
 from agent.dialog.brain import Brain, Clause, Routing, SlotUpdate
-from agent.dialog.llm import BookingExtraction, LlmClient, LlmUnavailable
-from agent.dialog.nlu.contacts import has_number_loop, parse_email, parse_phone
+from agent.dialog.llm import LlmClient, LlmUnavailable, Understanding
+from agent.dialog.llm_grounding import grounded
+from agent.dialog.llm_prompt import system_prompt, understand_schema
+from agent.dialog.nlu.contacts import has_number_loop, parse_phone
 from agent.dialog.nlu.names import parse_name
 from agent.dialog.nlu.services import match_service
 from agent.dialog.slot_parsing import when_said
+from agent.dialog.speech_format import speakable
 from agent.dialog.state import ConversationState
 from agent.dialog.tools.dealership import DealershipTools
 from agent.dialog.transcript import recent_turns
 from agent.dialog.vehicle_match import find_vehicle
 from agent.log import get_logger
+from agent.store.models import DealershipInfo
 
 log = get_logger(__name__)
 
+# Below this the offline classifier is guessing: the model is asked (measured on the scenario suite and the
+# caller corpus: the offline brain's right answers sit above it, its misses mostly below).
+SURE_AT: Final = 0.6
+# Asked for a detail (a day, a name, a service) and given none our parsers could read: the model may.
+_ASKS_FOR_A_DETAIL: Final = frozenset(
+    {"action", "service", "vehicle", "day", "time", "name", "phone", "change"}
+)
+
+_YES_NO_QUESTIONS: Final = frozenset({"confirm", "caller_id"})
 
 _ASKING = {
     "confirm": "a yes/no confirmation of the booking",
@@ -28,7 +43,7 @@ _ASKING = {
     "choice": "which of the offered times they want",
     "change": "which detail of the booking to change",
     "code": "the confirmation code of their existing appointment",
-    "detail": "the day or the service of their existing appointment (to show it is theirs)",
+    "detail": "the day or the service of their existing appointment",
 }
 
 
@@ -38,154 +53,192 @@ def describe_context(state: ConversationState) -> str:
     if not slots.is_active():
         return "no booking in progress"
     known = {
-        "type": slots.appointment_type,
         "service": slots.service_type,
         "vehicle": slots.vehicle,
         "date": slots.preferred_date,
         "time": slots.preferred_time,
         "name": slots.customer_name,
-        "phone": slots.customer_phone,
     }
     said = ", ".join(f"{k}={v}" for k, v in known.items() if v)
     asking = _ASKING.get(slots.awaiting or "", slots.awaiting)
-    return (
-        f"{slots.action} in progress; agent just asked for: {asking or 'nothing'}; known: {said or 'nothing'}"
-    )
+    return f"{slots.action} in progress; agent asked for: {asking or 'nothing'}; known: {said or 'nothing'}"
 
 
-def _said(value: str, utterance: str) -> bool:
-    words = set(re.findall(r"[a-z']+", utterance.lower()))
-    return all(word in words for word in re.findall(r"[a-z']+", value.lower()))
+def _heard(value: str, utterance: str) -> bool:
+    """Most of the value's words are the caller's own (the model copies; it must not make things up)."""
+    words = set(re.findall(r"[a-z0-9']+", utterance.lower()))
+    value_words = re.findall(r"[a-z0-9']+", value.lower())
+    return bool(value_words) and sum(word in words for word in value_words) * 2 >= len(value_words)
+
+
+def _touches(value: str, utterance: str) -> bool:
+    """Some word of the value starts like one of the caller's ("Brake inspection" for "my brakes grind")."""
+    stems = {word[:4] for word in re.findall(r"[a-z]{4,}", utterance.lower())}
+    return any(word[:4] in stems for word in re.findall(r"[a-z]{4,}", value.lower()))
+
+
+def _last_agent_words(state: ConversationState) -> str:
+    said = [text for role, text in recent_turns(state, limit=3) if role == "agent"]
+    return said[-1] if said else ""
 
 
 class LlmBrain(Brain):
-    """Asks the model; anything it cannot answer (down, slow, unreadable) is answered by the offline brain."""
+    """Our parsers and classifier answer first (milliseconds); the model answers what they are unsure of,
+    and questions the FAQ does not hold. Anything the model cannot answer is the offline brain's, counted."""
 
     name = "llm"
 
-    def __init__(self, client: LlmClient, fallback: Brain, tools: DealershipTools) -> None:
+    def __init__(self, client: LlmClient, fallback: Brain, tools: DealershipTools, facts: str = "") -> None:
         self._client = client
         self._fallback = fallback
         self._tools = tools
+        self._facts = facts
         self._warm_up: asyncio.Task[bool] | None = None
-        self._last: tuple[tuple[str, int, str], SlotUpdate] | None = None
-
-    def start_warm_up(self) -> None:
-        """Evaluate the fixed prompt prefix now (30-50 s on 2 cores), not on the first caller's turn."""
-        if self._warm_up is None:
-            self._warm_up = asyncio.create_task(self._client.warm_up(), name="llm-warm-up")
+        self._asked: tuple[tuple[str, int, str], Understanding | None] | None = None
 
     @classmethod
-    def from_settings(cls, settings: DialogSettings, *, fallback: Brain, tools: DealershipTools) -> LlmBrain:
+    def from_settings(
+        cls, settings: DialogSettings, *, fallback: Brain, tools: DealershipTools, info: DealershipInfo
+    ) -> LlmBrain:
+        facts = system_prompt(info, tools.knowledge)
         client = LlmClient(
             base_url=settings.llm_base_url,
             model=settings.llm_model,
             api_key=settings.llm_api_key.get_secret_value(),
             timeout_s=settings.llm_timeout_s,
             temperature=settings.llm_temperature,
+            system_prompt=facts,
+            understand_schema=understand_schema(tools.knowledge),
         )
-        return cls(client, fallback, tools)
+        return cls(client, fallback, tools, facts)
+
+    def start_warm_up(self) -> None:
+        """Evaluate the fixed prompt prefix now (about a minute on 2 cores), not on a caller's turn."""
+        if self._warm_up is None:
+            self._warm_up = asyncio.create_task(self._client.warm_up(), name="llm-warm-up")
 
     async def route(self, text: str, state: ConversationState) -> Routing:
-        try:
-            decision = await self._client.route(text, recent_turns(state), describe_context(state))
-        except LlmUnavailable as exc:
-            log.warning("llm_fallback", step="route", error=str(exc))
-            return replace(await self._fallback.route(text, state), source="offline-fallback")
-        return Routing(decision.intent, decision.confidence, source="llm")
+        offline = await self._fallback.route(text, state)
+        if offline.intent != "unknown" and offline.confidence >= SURE_AT:
+            return offline
+        understood = await self._understand(text, state, "route")
+        if understood is None:
+            return replace(offline, source="offline-fallback")
+        if understood.intent == "unknown":
+            return replace(offline, source="llm")  # the model is no surer: the offline guess stands
+        if understood.intent in ("affirm", "deny") and state.booking_slots.awaiting in _YES_NO_QUESTIONS:
+            # A booking is written, or a number kept, only on a yes our parsers heard ("Now." is not one).
+            return offline
+        return Routing(understood.intent, max(offline.confidence, SURE_AT), source="llm")
 
     async def details_heard(self, text: str, state: ConversationState) -> SlotUpdate:
         # Only to tell a fragment from small talk: our parsers, no model call for "hi" or "yes".
         return await self._fallback.extract(text, state)
 
     async def split_requests(self, text: str) -> list[Clause]:
-        # Which clause asks what is decided by our own classifier: fast, and one model call per turn at most.
         return await self._fallback.split_requests(text)
 
     async def extract(self, text: str, state: ConversationState) -> SlotUpdate:
-        # The router (for a fragment) and the booking node may both ask about one utterance: one model call.
-        key = (state.session_id, state.turn_count, text)
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
-        update = await self._extract(text, state)
-        self._last = (key, update)
-        return update
+        offline = (await self._fallback.extract(text, state)).credited("offline")
+        understood = self._understood(text, state)
+        if understood is None and self._worth_asking(offline, text, state):
+            understood = await self._understand(text, state, "extract")
+            if understood is None:
+                return replace(offline, source="offline-fallback")
+        if understood is None:
+            return offline
+        # Our parsers' readings win (they know corrections, loops, spans of days, the caller's own digits);
+        # the model fills only what they missed, and each value says who heard it.
+        merged = offline.merged_with(self._normalise(understood, text, state).credited("llm"))
+        return replace(merged, source="llm" if "llm" in merged.found_by.values() else "offline")
 
-    async def _extract(self, text: str, state: ConversationState) -> SlotUpdate:
-        offline = await self._fallback.extract(text, state)
+    async def answer_question(self, text: str, state: ConversationState) -> str | None:
         try:
-            extraction = await self._client.extract_booking(
-                text, recent_turns(state), describe_context(state)
+            answer = await self._client.answer(text)
+        except LlmUnavailable as exc:
+            self._fell_back("answer", exc.reason, str(exc))
+            return None
+        if not answer.known or not answer.reply or not answer.fact:
+            log.info("llm_answer_not_in_facts")
+            return None
+        refused = grounded(text, answer.fact, answer.reply, self._facts)
+        if refused is not None:
+            # An answer that does not rest on one line of the dealership's data is never said to a caller.
+            self._fell_back("answer", refused, answer.reply)
+            return None
+        return speakable(answer.reply)
+
+    def _understood(self, text: str, state: ConversationState) -> Understanding | None:
+        if self._asked is not None and self._asked[0] == (state.session_id, state.turn_count, text):
+            return self._asked[1]
+        return None
+
+    def _worth_asking(self, offline: SlotUpdate, text: str, state: ConversationState) -> bool:
+        """A booking asked for a detail, our parsers found none, and the caller said more than a word or two."""
+        awaiting = state.booking_slots.awaiting
+        return (
+            offline.is_empty()
+            and awaiting in _ASKS_FOR_A_DETAIL
+            and len(text.split()) >= 3
+            and not has_number_loop(text)
+        )
+
+    async def _understand(self, text: str, state: ConversationState, step: str) -> Understanding | None:
+        """One model request per utterance (route and extract share it); None when the model failed."""
+        key = (state.session_id, state.turn_count, text)
+        if self._asked is not None and self._asked[0] == key:
+            return self._asked[1]
+        try:
+            understood: Understanding | None = await self._client.understand(
+                text, _last_agent_words(state), describe_context(state)
             )
         except LlmUnavailable as exc:
-            log.warning("llm_fallback", step="extract", error=str(exc))
-            return replace(offline, source="offline-fallback")
-        update = self._normalise(extraction, state)
-        # A small model garbles digits it copies ("555-1498-766") and files emails under phone, so phone
-        # numbers and emails come from our parsers of the caller's own words when they find one. Choices
-        # among offered times, confirmation codes, "what do you have?" and "I don't know my number" are not
-        # in the model's tool schema at all. Where the caller corrected themselves in this utterance
-        # ("Tuesday, no, Wednesday") our parsers' reading of the correction wins over the model's copy.
-        # Anything else the model left out is filled from the parsers too (the model's values win).
-        awaiting = state.booking_slots.awaiting
-        if update.name and awaiting != "name" and not _said(update.name, text):
-            # The model copies names from the conversation ("Hi Maria" -> "Maria"): only a name the caller
-            # gave in this utterance, or gave when asked, may change the booking.
-            update = replace(update, name=None)
-        if update.vehicle_words and not _said(update.vehicle_words, text):
-            # Likewise a car it copies from the agent's listing ("yes please" -> "Honda Fit").
-            update = replace(update, vehicle=None, vehicle_words=None)
-        update = replace(
-            update,
-            phone=offline.phone
-            or (update.phone if awaiting == "phone" and not has_number_loop(text) else None),
-            email=offline.email,
-            correction=offline.correction,
-            confirmation_code=offline.confirmation_code,
-            choice_index=offline.choice_index,
-            suggestions=offline.suggestions,
-            number_unknown=offline.number_unknown,
-            names_slot=offline.names_slot,
-            name_part=offline.name_part,
-            same_time=offline.same_time,
-            same_day=offline.same_day,
-        )
-        if offline.correction:
-            update = replace(
-                update,
-                day=offline.day or update.day,
-                time=offline.time or update.time,
-                name=offline.name or update.name,
-                service=offline.service or update.service,
-                vehicle=offline.vehicle or update.vehicle,
-                vehicle_words=offline.vehicle_words or update.vehicle_words,
-            )
-        if offline.day_range is not None and offline.day is None:
-            update = replace(update, day=None, day_range=offline.day_range)  # never a day picked for them
-        return replace(update.merged_with(offline), source="llm")
+            self._fell_back(step, exc.reason, str(exc))
+            understood = None
+        self._asked = (key, understood)
+        return understood
 
-    def _normalise(self, extraction: BookingExtraction, state: ConversationState) -> SlotUpdate:
-        """The model copies the caller's words; our parsers turn them into dates, numbers and database rows."""
+    def _fell_back(self, step: str, reason: str, detail: str) -> None:
+        metrics.brain_fallback(step, reason)
+        log.warning("llm_fallback", step=step, reason=reason, error=detail[:300])
+
+    def _normalise(self, understood: Understanding, text: str, state: ConversationState) -> SlotUpdate:
+        """The model names things; our parsers turn them into dates, catalogue rows and numbers, and only
+        what the caller said in this utterance counts (a model copies names and cars from the context)."""
         knowledge = self._tools.knowledge
-        when = when_said(extraction.date_text, self._tools.now()) if extraction.date_text else None
-        service = match_service(extraction.service, knowledge.services) if extraction.service else None
-        vehicle = find_vehicle(extraction.vehicle, knowledge.inventory) if extraction.vehicle else None
+        extraction = understood.booking()
+        awaiting = state.booking_slots.awaiting
+        when = None
+        if extraction.date_text and _heard(extraction.date_text, text):
+            when = when_said(extraction.date_text, self._tools.now())
+        service = None
+        # A service the caller described (asked for one, opening a service booking, or in words like its
+        # name); never one the model picked while the caller talked about a day or a name.
+        describes = awaiting == "service" or (
+            understood.intent == "book_service" and not state.booking_slots.is_active()
+        )
+        if extraction.service and (describes or _touches(extraction.service, text)):
+            service = match_service(extraction.service, knowledge.services)
+        vehicle = None
+        if extraction.vehicle and _heard(extraction.vehicle, text):
+            vehicle = find_vehicle(extraction.vehicle, knowledge.inventory)
         name = None
-        if extraction.name:
+        if extraction.name and (awaiting == "name" or _heard(extraction.name, text)):
             name = parse_name(extraction.name, expecting_name=True)
+        phone = None
+        if extraction.phone and awaiting == "phone" and not has_number_loop(text):
+            phone = parse_phone(extraction.phone)
         return SlotUpdate(
             appointment_type=extraction.appointment_type,
             service=service[0] if service else None,
             vehicle=vehicle,
-            vehicle_words=extraction.vehicle,
+            vehicle_words=extraction.vehicle if vehicle else None,
             day=when.day if when else None,
             time=when.time if when else None,
             part_of_day=when.part_of_day if when else None,
             day_range=when.day_range if when else None,
             name=name,
-            phone=parse_phone(extraction.phone) if extraction.phone else None,
-            email=parse_email(extraction.email) if extraction.email else None,
-            yes_no=extraction.confirm,
+            phone=phone,
         )
 
     async def aclose(self) -> None:

@@ -1,4 +1,4 @@
-"""Lenient parsing of small-LLM output into the dialog's routing and booking models (pure, no I/O)."""
+"""Lenient parsing of small-LLM JSON output into the dialog's understanding and answer models (pure, no I/O)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from agent.dialog.nlu.intents import RULE_ONLY_INTENTS, Intent
 
@@ -63,23 +63,6 @@ class LlmOutputError(ValueError):
     """The model's output held nothing we could read."""
 
 
-class RouteDecision(BaseModel):
-    """Which intent the caller's utterance expresses, and how sure the model is."""
-
-    intent: Intent = "unknown"
-    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _lenient(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        return {
-            "intent": normalize_intent(data.get("intent")),
-            "confidence": clamp_confidence(data.get("confidence")),
-        }
-
-
 class BookingExtraction(BaseModel):
     """What the caller said in this one utterance towards a booking; None where they said nothing."""
 
@@ -105,6 +88,77 @@ class BookingExtraction(BaseModel):
         return out
 
 
+class Understanding(BaseModel):
+    """One UNDERSTAND answer: the intent of the latest utterance and the details copied from it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    intent: Intent = "unknown"
+    service: str | None = None  # a service's menu name, or the caller's words for it
+    vehicle: str | None = None
+    when: str | None = None  # the caller's words for the day and time
+    name: str | None = None
+    phone: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lenient(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out: dict[str, Any] = {name: clean_text(data.get(name)) for name in cls.model_fields}
+        out["intent"] = normalize_intent(data.get("intent"))
+        return out
+
+    def booking(self) -> BookingExtraction:
+        """The details as a booking extraction (the type of appointment follows from the intent)."""
+        kind = {"book_service": "service", "book_test_drive": "test_drive"}.get(self.intent)
+        confirm = {"affirm": "yes", "deny": "no"}.get(self.intent)
+        return BookingExtraction.model_validate(
+            {
+                "appointment_type": kind,
+                "service": self.service,
+                "vehicle": self.vehicle,
+                "date_text": self.when,
+                "name": self.name,
+                "phone": self.phone,
+                "confirm": confirm,
+            }
+        )
+
+
+class SpokenAnswer(BaseModel):
+    """One ANSWER: the fact line it rests on and a short reply; known=False when no fact holds the answer."""
+
+    known: bool = False
+    fact: str | None = None
+    reply: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lenient(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fact, reply = clean_text(data.get("fact")), clean_text(data.get("reply"))
+        known = reply is not None and not any(_not_known(value) for value in (fact, reply))
+        return {
+            "known": known and data.get("known") is not False,
+            "fact": fact if known else None,
+            "reply": reply if known else None,
+        }
+
+
+def _not_known(value: str | None) -> bool:
+    return value is not None and "NOT_IN_FACTS" in value.upper().replace(" ", "_")
+
+
+def parse_json_answer(text: str) -> dict[str, Any]:
+    """The JSON object a model wrote under a response format (lenient: fences, prose, trailing commas)."""
+    obj = extract_json_object(text)
+    if obj is None:
+        raise LlmOutputError(f"no JSON object in model output: {text[:200]!r}")
+    return obj
+
+
 def clean_text(value: Any) -> str | None:
     """A stripped string, or None for missing / "null" / "none" / empty values."""
     if value is None or isinstance(value, bool | dict | list):
@@ -123,29 +177,6 @@ def normalize_intent(value: Any) -> str:
     if key in INTENTS:
         return key
     return _INTENT_ALIASES.get(key, "unknown")
-
-
-def clamp_confidence(value: Any) -> float:
-    """A confidence in 0..1; "85%" and 85 read as percentages, garbage reads as 0."""
-    if isinstance(value, bool):
-        return 0.0
-    percent = False
-    if isinstance(value, str):
-        text = value.strip()
-        percent = text.endswith("%")
-        try:
-            number = float(text.rstrip("%").strip())
-        except ValueError:
-            return 0.0
-    elif isinstance(value, int | float):
-        number = float(value)
-    else:
-        return 0.0
-    if number != number:  # NaN
-        return 0.0
-    if percent or 1.0 < number <= 100.0:
-        number /= 100.0
-    return min(1.0, max(0.0, number))
 
 
 def _appointment_type(value: str | None) -> str | None:
@@ -224,36 +255,3 @@ def extract_json_object(text: str) -> dict[str, Any] | None:
         if parsed is not None:
             return parsed
     return None
-
-
-def tool_arguments(obj: dict[str, Any], tool_name: str) -> dict[str, Any]:
-    """The arguments of a tool call written as JSON ({"name":..., "arguments":{...}}), or obj itself."""
-    function = obj.get("function")
-    if isinstance(function, dict) and "arguments" in function:
-        obj = function
-    if obj.get("name") in (tool_name, None) or "arguments" in obj or "parameters" in obj:
-        args = obj.get("arguments", obj.get("parameters"))
-        if isinstance(args, str):
-            args = _loads(args)
-        if isinstance(args, dict):
-            return args
-    return obj
-
-
-def parse_route_text(text: str) -> RouteDecision:
-    """A RouteDecision from free text: a JSON object, or failing that a lone intent name in the text."""
-    obj = extract_json_object(text)
-    if obj is not None and "intent" in obj:
-        return RouteDecision.model_validate(obj)
-    words = {normalize_intent(word) for word in re.findall(r"[a-z_]+", text.lower()) if word in INTENTS}
-    if len(words) == 1:
-        return RouteDecision.model_validate({"intent": words.pop(), "confidence": 0.5})
-    raise LlmOutputError(f"no intent in model output: {text[:200]!r}")
-
-
-def parse_booking_text(text: str, tool_name: str) -> BookingExtraction:
-    """A BookingExtraction from a tool call the model wrote as text (possibly in <tool_call> tags)."""
-    obj = extract_json_object(text)
-    if obj is None:
-        raise LlmOutputError(f"no tool call in model output: {text[:200]!r}")
-    return BookingExtraction.model_validate(tool_arguments(obj, tool_name))

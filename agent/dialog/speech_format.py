@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime, time
 
@@ -108,3 +109,21 @@ def say_list(items: Sequence[str], conjunction: str = "and") -> str:
 
 def say_email(email: str) -> str:
     return email.replace("@", " at ").replace(".", " dot ")
+
+
+_MARKDOWN = re.compile(r"(\*\*|__|`|^#+\s*|^\s*[-*\u2022]\s+|^\s*\d+\.\s+)", re.M)
+_DOLLARS = re.compile(r"\$\s?(\d[\d,]*(?:\.\d\d)?)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+SPOKEN_SENTENCES = 2
+
+
+def speakable(text: str) -> str:
+    """Free text (a language model's answer) as the templates speak: no markdown or lists, prices as
+    words ("29,495 dollars"), at most two sentences."""
+    plain = " ".join(_MARKDOWN.sub(" ", text).split())
+    plain = _DOLLARS.sub(lambda m: say_price(float(m.group(1).replace(",", ""))), plain)
+    sentences = [s for s in _SENTENCE_END.split(plain) if s]
+    spoken = " ".join(sentences[:SPOKEN_SENTENCES]).strip()
+    if spoken and spoken[-1] not in ".!?":
+        spoken += "."
+    return spoken

@@ -147,6 +147,10 @@ class ConversationState(BaseModel):
     last_reply: str = ""  # everything the agent said last, in full (for "can you repeat that?")
     channel: Literal["chat", "voice"] = "chat"
     understood_by: str = "offline"  # which brain understood this turn: offline, llm, or offline-fallback
+    slots_found_by: dict[str, str] = Field(
+        default_factory=dict
+    )  # per turn: booking value -> brain that heard it
+    reply_by: str = "templates"  # per turn: who wrote the reply's words, our templates or the llm
 
     def live_offer(self) -> PendingOffer | None:
         """The yes/no question of the agent's last reply, if that reply asked one."""

@@ -58,6 +58,8 @@ async def play_typed(conversation: Conversation, settings: dict[str, Any] | None
         finally:
             await runner.cleanup()
     outcome.failures += result.failures
+    outcome.client_ms, outcome.llm_turns = result.client_ms, result.llm_turns
+    outcome.fallbacks = result.understood_by.count("offline-fallback")
     outcome.transcript = [AgentTurn(heard=said, reply=reply) for said, reply in result.transcript]
     everything = " ".join(turn.reply for turn in outcome.transcript)
     outcome.failures += end_state_failures(conversation, everything, rows)

@@ -186,6 +186,9 @@ class Outcome:
     turns_to_booking: int | None = None
     voice_to_voice_ms: list[float] = field(default_factory=list)
     transcript: list[AgentTurn] = field(default_factory=list)
+    client_ms: list[float] = field(default_factory=list)  # typed: each turn's request to answer
+    llm_turns: list[bool] = field(default_factory=list)  # typed: the LLM brain understood or wrote the turn
+    fallbacks: int = 0  # typed: turns the offline brain answered because the LLM could not
 
     @property
     def passed(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ class ScenarioResult:
     turn_ms: list[float] = field(default_factory=list)
     transcript: list[tuple[str, str]] = field(default_factory=list)
     understood_by: list[str] = field(default_factory=list)
+    client_ms: list[float] = field(default_factory=list)  # request to answer, as the HTTP client saw it
+    llm_turns: list[bool] = field(default_factory=list)  # the model understood a value or wrote the reply
 
     @property
     def passed(self) -> bool:
@@ -109,11 +112,19 @@ async def run_scenario(
     async with http.ws_connect(f"{base_url}/ws/{session_id}") as ws:
         for index, turn in enumerate(scenario["turns"]):
             payload = {"session_id": session_id, "message": turn["say"]}
+            sent = time.perf_counter()
             async with http.post(f"{base_url}/api/chat", json=payload) as response:
                 answer: dict[str, Any] = await response.json()
                 if response.status != 200:
                     result.failures.append(f"turn {index + 1}: HTTP {response.status}: {answer}")
                     return result
+            result.client_ms.append((time.perf_counter() - sent) * 1000)
+            found_by = answer.get("slots_found_by") or {}
+            result.llm_turns.append(
+                answer.get("understood_by") == "llm"
+                or answer.get("reply_by") == "llm"
+                or "llm" in found_by.values()
+            )
             result.turn_ms.append(float(answer.get("processing_ms", 0.0)))
             result.transcript.append((turn["say"], str(answer.get("reply", ""))))
             result.understood_by.append(str(answer.get("understood_by", "")))

@@ -61,6 +61,8 @@ def turn_body(state: ConversationState, processing_ms: float | None = None) -> d
         "turn_count": state.turn_count,
         "ended": state.ended,
         "understood_by": state.understood_by,
+        "slots_found_by": state.slots_found_by,
+        "reply_by": state.reply_by,
     }
     if processing_ms is not None:
         body["processing_ms"] = round(processing_ms, 1)

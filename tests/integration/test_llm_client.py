@@ -3,19 +3,54 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import statistics
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiohttp import web
 
-from agent.dialog.llm import BookingExtraction, LlmClient, LlmUnavailable, RouteDecision
+from agent.dialog.llm import LlmClient, LlmUnavailable, SpokenAnswer, Understanding
+from agent.dialog.llm_prompt import system_prompt, understand_schema
+from agent.dialog.tools.dealership import DealershipKnowledge
+from agent.store.models import DealershipInfo, FaqEntry, InventoryVehicle, ServiceType
 
 pytestmark = pytest.mark.integration
+
+SEED = yaml.safe_load((Path(__file__).resolve().parents[2] / "fixtures" / "dealership.yaml").read_text())
+KNOWLEDGE = DealershipKnowledge(
+    services=tuple(
+        ServiceType(
+            i, r["name"], r["duration_min"], r["price_min"], r["price_max"], aliases=tuple(r["aliases"])
+        )
+        for i, r in enumerate(SEED["service_types"], start=1)
+    ),
+    inventory=tuple(
+        InventoryVehicle(
+            i,
+            v["stock_number"],
+            v["make"],
+            v["model"],
+            v["year"],
+            v.get("trim", ""),
+            v["color"],
+            v["price"],
+            v["mileage"],
+            v["is_new"],
+            True,
+            v.get("body_style", ""),
+        )
+        for i, v in enumerate(SEED["inventory"], start=1)
+    ),
+    faq=tuple(FaqEntry(i, f["category"], f["question"], f["answer"]) for i, f in enumerate(SEED["faq"], 1)),
+)
+INFO = DealershipInfo(**{k: SEED["dealership"][k] for k in ("name", "address", "phone", "email", "website")})
+PROMPT = system_prompt(INFO, KNOWLEDGE)
+SCHEMA = understand_schema(KNOWLEDGE)
 
 ROUTING_CASES = [
     ("Hi, I'd like to book an oil change for my car.", "book_service"),
@@ -29,9 +64,20 @@ ROUTING_CASES = [
 ]
 
 
+def _client(base_url: str, timeout_s: float, api_key: str = "not-needed") -> LlmClient:
+    return LlmClient(
+        base_url=base_url,
+        model="local",
+        api_key=api_key,
+        timeout_s=timeout_s,
+        system_prompt=PROMPT,
+        understand_schema=SCHEMA,
+    )
+
+
 @pytest.fixture
 async def client(llm_base_url: str) -> AsyncIterator[LlmClient]:
-    llm = LlmClient(base_url=llm_base_url, model="local", api_key="not-needed", timeout_s=60.0)
+    llm = _client(llm_base_url, 120.0)
     yield llm
     await llm.aclose()
 
@@ -45,81 +91,48 @@ async def test_warm_up_and_health(client: LlmClient) -> None:
 
 
 @pytest.mark.llm
-async def test_routes_typical_utterances(client: LlmClient) -> None:
+async def test_understands_typical_utterances_with_one_request_each(client: LlmClient) -> None:
     assert await client.warm_up()  # the shared prompt prefix is evaluated once; not timed
     misses: list[str] = []
     latencies: list[float] = []
     for utterance, expected in ROUTING_CASES:
         started = time.perf_counter()
-        decision = await client.route(utterance, [], "new call")
+        understood = await client.understand(utterance, "", "no booking in progress")
         latencies.append(time.perf_counter() - started)
-        assert 0.0 <= decision.confidence <= 1.0
-        if decision.intent != expected:
-            misses.append(f"{utterance!r}: expected {expected}, got {decision.intent}")
+        if understood.intent != expected:
+            misses.append(f"{utterance!r}: expected {expected}, got {understood.intent}")
     print(
-        f"\nroute: {len(ROUTING_CASES) - len(misses)}/{len(ROUTING_CASES)} correct, "
+        f"\nunderstand: {len(ROUTING_CASES) - len(misses)}/{len(ROUTING_CASES)} correct, "
         f"p50 {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s; misses: {misses}"
     )
     assert len(misses) <= 1, misses
 
 
 @pytest.mark.llm
-async def test_routes_short_answer_using_context(client: LlmClient) -> None:
-    history = [("caller", "I need an oil change"), ("agent", "Sure. What day works for you?")]
-    decision = await client.route("Tuesday at 10", history, "Booking in progress; missing: date")
-    assert decision.intent in {"provide_info", "book_service"}
+async def test_understands_a_service_described_in_the_callers_own_words(client: LlmClient) -> None:
+    understood = await client.understand(
+        "the temperature needle keeps climbing into the red, can you look at it Thursday",
+        "",
+        "no booking in progress",
+    )
+    assert understood.intent == "book_service", understood
+    assert understood.service == "Coolant flush", understood  # a menu name: the grammar allows no other
+    assert understood.when is not None and "thursday" in understood.when.lower(), understood
 
 
 @pytest.mark.llm
-async def test_extracts_booking_details(client: LlmClient) -> None:
-    utterance = "I'd like an oil change next Tuesday at 10 in the morning, my name is John Smith"
-    await client.route(utterance, [], "new call")  # as the graph does: route first, then extract
-    started = time.perf_counter()
-    extraction = await client.extract_booking(utterance, [], "new call")
-    print(f"\nextract_booking after route: {time.perf_counter() - started:.2f} s -> {extraction}")
-    assert extraction.service is not None and "oil" in extraction.service.lower()
-    assert extraction.date_text is not None and "tuesday" in extraction.date_text.lower()
-    assert extraction.name is not None and extraction.name.lower() == "john smith"
-
-
-@pytest.mark.llm
-async def test_extraction_latency_and_slots(client: LlmClient) -> None:
-    cases = [
-        ("Can I test drive the Toyota RAV4 tomorrow afternoon?", "new call", "vehicle"),
-        ("My number is 555 123 4567", "Booking in progress; missing: phone", "phone"),
-        ("It's john.smith@example.com", "Booking in progress; missing: email", "email"),
-        ("Yes, book it", "Booking in progress; asked the caller to confirm the booking", "confirm"),
-    ]
-    latencies: list[float] = []
-    found: list[str] = []
-    for utterance, context, slot in cases:
-        started = time.perf_counter()
-        extraction = await client.extract_booking(utterance, [], context)
-        latencies.append(time.perf_counter() - started)
-        if getattr(extraction, slot) is not None:
-            found.append(slot)
-        print(f"\n  {utterance!r} -> {extraction.model_dump(exclude_none=True)}")
-    print(f"extract_booking (cold utterance): p50 {statistics.median(latencies):.2f} s; slots found {found}")
-    assert len(found) >= 3, found
+async def test_answers_from_the_facts_and_admits_what_they_do_not_hold(client: LlmClient) -> None:
+    hours = await client.answer("Is the service department open on Saturday afternoon?")
+    assert hours.known and hours.reply is not None, hours
+    assert "2" in hours.reply or "two" in hours.reply.lower(), hours  # service closes at 2 on Saturdays
+    unknown = await client.answer("What is the manager's favourite ice cream flavour?")
+    assert not unknown.known, unknown
 
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-async def test_unreachable_endpoint_raises_llm_unavailable() -> None:
-    llm = LlmClient(base_url=f"http://127.0.0.1:{free_port()}/v1", model="local", api_key="x", timeout_s=5.0)
-    try:
-        assert not await llm.healthy()
-        with pytest.raises(LlmUnavailable, match="cannot reach"):
-            await llm.route("hello", [], "new call")
-    finally:
-        await llm.aclose()
-        await llm.aclose()  # idempotent
-    with pytest.raises(LlmUnavailable, match="closed"):
-        await llm.extract_booking("hello", [], "new call")
 
 
 def _completion(content: str | None, tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -164,62 +177,47 @@ async def _serve(endpoint: FakeEndpoint) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}/v1"
 
 
-async def test_reads_tool_calls_written_as_text_by_other_servers() -> None:
-    booking_text = (
-        '<tool_call>\n{"name": "update_booking", "arguments": {"service": "brake check", '
-        '"date_text": "Friday morning", "name": null}}\n</tool_call>'
-    )
+async def test_requests_share_one_prefix_and_constrain_the_output_by_schema() -> None:
     endpoint = FakeEndpoint(
         [
-            _completion('```json\n{"intent": "book_service", "confidence": 0.9}\n```'),
-            _completion(booking_text),
+            _completion(
+                '```json\n{"intent": "book_service", "service": "Oil change", "when": "Friday"}\n```'
+            ),
+            _completion('{"reply": "We close at 6 on weekdays."}'),
         ]
     )
     runner, base_url = await _serve(endpoint)
-    llm = LlmClient(base_url=base_url, model="local", api_key="secret", timeout_s=5.0)
+    llm = _client(base_url, 5.0, api_key="secret")
     try:
         assert await llm.healthy()
-        history = [("caller", "hello"), ("agent", "Hi! How can I help?")]
-        assert await llm.route("brakes please", history, "new call") == RouteDecision(
-            intent="book_service", confidence=0.9
+        understood = await llm.understand(
+            "oil change Friday", "Hi! How can I help?", "no booking in progress"
         )
-        assert await llm.extract_booking(
-            "brake check on Friday morning", [], "new call"
-        ) == BookingExtraction(service="brake check", date_text="Friday morning")
+        assert understood == Understanding(intent="book_service", service="Oil change", when="Friday")
+        assert await llm.answer("when do you close?") == SpokenAnswer(
+            known=True, reply="We close at 6 on weekdays."
+        )
     finally:
         await llm.aclose()
         await runner.cleanup()
-    route_request, booking_request = endpoint.requests
-    assert route_request["tool_choice"]["function"]["name"] == "route"
-    assert booking_request["tool_choice"]["function"]["name"] == "update_booking"
-    assert route_request["max_tokens"] == 40
-    assert route_request["repeat_penalty"] == 1.0  # llama.cpp option, sent to loopback endpoints only
-    # The stable prefix: same system prompt and tools on every call; the variable part comes last.
-    assert route_request["messages"][0] == booking_request["messages"][0]
-    assert route_request["tools"] == booking_request["tools"]
-    assert "Agent: Hi! How can I help?" in route_request["messages"][-1]["content"]
-
-
-async def test_reads_real_tool_calls() -> None:
-    call = {
-        "id": "c1",
-        "type": "function",
-        "function": {"name": "update_booking", "arguments": json.dumps({"confirm": "yes", "phone": "null"})},
-    }
-    endpoint = FakeEndpoint([_completion(None, [call])])
-    runner, base_url = await _serve(endpoint)
-    llm = LlmClient(base_url=base_url, model="local", api_key="x", timeout_s=5.0)
-    try:
-        assert await llm.extract_booking("yes", [], "confirming") == BookingExtraction(confirm="yes")
-    finally:
-        await llm.aclose()
-        await runner.cleanup()
+    understand_request, answer_request = endpoint.requests
+    # The stable prefix: the same system prompt (instructions + facts) on every request, the task after it.
+    assert understand_request["messages"][0] == answer_request["messages"][0]
+    assert understand_request["messages"][0]["content"] == PROMPT
+    assert understand_request["messages"][-1]["content"].startswith("UNDERSTAND")
+    assert "Agent: Hi! How can I help?" in understand_request["messages"][-1]["content"]
+    assert answer_request["messages"][-1]["content"].startswith("ANSWER")
+    # llama.cpp (a loopback endpoint) takes the JSON schema inside json_object and compiles it to a grammar.
+    assert understand_request["response_format"] == {"type": "json_object", "schema": SCHEMA}
+    assert understand_request["max_tokens"] == 60
+    assert understand_request["repeat_penalty"] == 1.0
+    assert "tools" not in understand_request
 
 
 async def test_warm_up_waits_longer_than_the_call_timeout() -> None:
-    endpoint = FakeEndpoint([_completion('{"intent": "greeting", "confidence": 1}')] * 2, delay_s=1.0)
+    endpoint = FakeEndpoint([_completion('{"intent": "greeting"}')] * 2, delay_s=1.0)
     runner, base_url = await _serve(endpoint)
-    llm = LlmClient(base_url=base_url, model="local", api_key="x", timeout_s=0.5)
+    llm = _client(base_url, 0.5)
     try:
         assert await llm.warm_up(timeout_s=10.0)
         assert not await llm.warm_up(timeout_s=0.2)
@@ -228,16 +226,31 @@ async def test_warm_up_waits_longer_than_the_call_timeout() -> None:
         await runner.cleanup()
 
 
-async def test_unreadable_or_slow_output_raises_llm_unavailable() -> None:
+async def test_unreadable_or_slow_output_raises_llm_unavailable_with_its_reason() -> None:
     endpoint = FakeEndpoint([_completion("I'm not sure, could you repeat that?"), _completion("late")], 0.0)
     runner, base_url = await _serve(endpoint)
-    llm = LlmClient(base_url=base_url, model="local", api_key="x", timeout_s=0.5)
+    llm = _client(base_url, 0.5)
     try:
-        with pytest.raises(LlmUnavailable, match="unreadable"):
-            await llm.route("mumble", [], "new call")
+        with pytest.raises(LlmUnavailable, match="unreadable") as unreadable:
+            await llm.understand("mumble", "", "new call")
+        assert unreadable.value.reason == "unreadable"
         endpoint.delay_s = 1.0
-        with pytest.raises(LlmUnavailable):
-            await llm.extract_booking("mumble", [], "new call")
+        with pytest.raises(LlmUnavailable) as slow:
+            await llm.answer("mumble")
+        assert slow.value.reason == "timeout"
     finally:
         await llm.aclose()
         await runner.cleanup()
+
+
+async def test_unreachable_endpoint_raises_llm_unavailable() -> None:
+    llm = _client(f"http://127.0.0.1:{free_port()}/v1", 5.0)
+    try:
+        assert not await llm.healthy()
+        with pytest.raises(LlmUnavailable, match="cannot reach"):
+            await llm.understand("hello", "", "new call")
+    finally:
+        await llm.aclose()
+        await llm.aclose()  # idempotent
+    with pytest.raises(LlmUnavailable, match="closed"):
+        await llm.answer("hello")

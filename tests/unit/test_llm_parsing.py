@@ -1,4 +1,4 @@
-"""Unit tests of the lenient parser that reads small-LLM output into routing and booking models."""
+"""Unit tests of the lenient parser that reads small-LLM JSON into the understanding and answer models."""
 
 from __future__ import annotations
 
@@ -7,18 +7,14 @@ import pytest
 from agent.dialog.llm_parsing import (
     BookingExtraction,
     LlmOutputError,
-    RouteDecision,
-    clamp_confidence,
+    SpokenAnswer,
+    Understanding,
     extract_json_object,
     normalize_intent,
-    parse_booking_text,
-    parse_route_text,
-    tool_arguments,
+    parse_json_answer,
 )
 
 pytestmark = pytest.mark.unit
-
-TOOL = "update_booking"
 
 
 @pytest.mark.parametrize(
@@ -68,45 +64,6 @@ def test_normalize_intent_maps_labels_onto_known_intents(label: object, expected
     assert normalize_intent(label) == expected
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (0.42, 0.42),
-        (-3, 0.0),
-        (1.0, 1.0),
-        (85, 0.85),
-        ("85%", 0.85),
-        ("0.6", 0.6),
-        (250, 1.0),
-        ("high", 0.0),
-        (None, 0.0),
-        (True, 0.0),
-        (float("nan"), 0.0),
-    ],
-)
-def test_clamp_confidence_keeps_zero_to_one(value: object, expected: float) -> None:
-    assert clamp_confidence(value) == pytest.approx(expected)
-
-
-def test_route_decision_coerces_unknown_intents_and_clamps() -> None:
-    decision = RouteDecision.model_validate({"intent": "buy_pizza", "confidence": 7})
-    assert decision == RouteDecision(intent="unknown", confidence=0.07)
-
-
-def test_parse_route_text_reads_json_with_prose() -> None:
-    text = 'The intent is clearly booking.\n```json\n{"intent": "book_service", "confidence": "90%"}\n```'
-    assert parse_route_text(text) == RouteDecision(intent="book_service", confidence=0.9)
-
-
-def test_parse_route_text_accepts_a_bare_intent_name() -> None:
-    assert parse_route_text("escalation").intent == "escalation"
-
-
-def test_parse_route_text_rejects_garbage() -> None:
-    with pytest.raises(LlmOutputError):
-        parse_route_text("I am not sure what you mean, faq or inventory?")
-
-
 def test_booking_extraction_normalises_nullish_values() -> None:
     extraction = BookingExtraction.model_validate(
         {
@@ -147,41 +104,40 @@ def test_booking_extraction_maps_test_drive_wording() -> None:
     assert (extraction.appointment_type, extraction.vehicle) == ("test_drive", "RAV4")
 
 
-def test_parse_booking_text_reads_a_qwen_tool_call() -> None:
-    text = (
-        "<tool_call>\n"
-        '{"name": "update_booking", "arguments": {"appointment_type": "service", "service": "oil change", '
-        '"date_text": "next Tuesday at 10 in the morning", "name": "John Smith", "phone": null, '
-        '"email": null, "vehicle": null, "confirm": null}}\n'
-        "</tool_call>"
+def test_understanding_reads_intent_aliases_and_drops_nullish_details() -> None:
+    understood = Understanding.model_validate(
+        {"intent": "Book Service", "service": "Oil change", "when": "null", "name": "", "extra": 1}
     )
-    assert parse_booking_text(text, TOOL) == BookingExtraction(
-        appointment_type="service",
-        service="oil change",
-        date_text="next Tuesday at 10 in the morning",
-        name="John Smith",
-    )
+    assert understood == Understanding(intent="book_service", service="Oil change")
+    assert Understanding.model_validate({"intent": "buy_pizza"}).intent == "unknown"
 
 
-def test_parse_booking_text_reads_string_encoded_arguments() -> None:
-    text = (
-        '{"name": "update_booking", "arguments": "{\\"name\\": \\"Maria Lopez\\", \\"confirm\\": \\"no\\"}"}'
-    )
-    assert parse_booking_text(text, TOOL) == BookingExtraction(name="Maria Lopez", confirm="no")
+def test_understanding_as_a_booking_takes_its_type_and_yes_no_from_the_intent() -> None:
+    drive = Understanding(intent="book_test_drive", vehicle="RAV4", when="Friday at 2").booking()
+    assert (drive.appointment_type, drive.vehicle, drive.date_text) == ("test_drive", "RAV4", "Friday at 2")
+    assert Understanding(intent="affirm").booking().confirm == "yes"
+    assert Understanding(intent="deny").booking().confirm == "no"
 
 
-def test_parse_booking_text_reads_bare_arguments() -> None:
-    text = "Extracted: {'service': 'tire rotation', 'date_text': 'tomorrow afternoon'}"
-    assert parse_booking_text(text, TOOL) == BookingExtraction(
-        service="tire rotation", date_text="tomorrow afternoon"
-    )
+@pytest.mark.parametrize(
+    ("data", "known", "reply"),
+    [
+        ({"reply": "We're open until 6."}, True, "We're open until 6."),
+        ({"reply": "NOT_IN_FACTS"}, False, None),
+        ({"reply": "not in facts"}, False, None),
+        ({"reply": ""}, False, None),
+        ({"known": False, "reply": "Maybe on Tuesdays."}, False, "Maybe on Tuesdays."),
+        ({}, False, None),
+    ],
+)
+def test_spoken_answer_is_known_only_with_words_that_are_not_the_marker(
+    data: dict[str, object], known: bool, reply: str | None
+) -> None:
+    answer = SpokenAnswer.model_validate(data)
+    assert (answer.known, answer.reply) == (known, reply)
 
 
-def test_parse_booking_text_rejects_prose() -> None:
+def test_parse_json_answer_reads_fenced_json_and_rejects_prose() -> None:
+    assert parse_json_answer('```json\n{"intent": "faq",}\n```') == {"intent": "faq"}
     with pytest.raises(LlmOutputError):
-        parse_booking_text("Sure, I can help you book an oil change!", TOOL)
-
-
-def test_tool_arguments_unwraps_openai_style_function_objects() -> None:
-    obj = {"type": "function", "function": {"name": TOOL, "arguments": '{"email": "a@b.co"}'}}
-    assert tool_arguments(obj, TOOL) == {"email": "a@b.co"}
+        parse_json_answer("Sure, I can help you book an oil change!")

@@ -267,8 +267,13 @@ async def _update_for(brain: Brain, state: ConversationState) -> SlotUpdate:
     update = await brain.extract(state.booking_text or text, state)
     if state.booking_text and update.service is None and update.vehicle is None:
         whole = await brain.extract(text, state)
+        named = {k: v for k, v in whole.found_by.items() if k in ("service", "vehicle", "vehicle_words")}
         update = replace(
-            update, service=whole.service, vehicle=whole.vehicle, vehicle_words=whole.vehicle_words
+            update,
+            service=whole.service,
+            vehicle=whole.vehicle,
+            vehicle_words=whole.vehicle_words,
+            found_by={**update.found_by, **named},
         )
     return update
 
@@ -282,9 +287,15 @@ def make_booking_node(
         slots, reply = await turn.run()
         answers = [await faq.side_answer(request) for request in state.side_requests]
         offer = PendingOffer(kind="anything_else", asked_at_turn=state.turn_count)
-        fell_back = update.source == "offline-fallback"
+        found_by = update.found_by or dict.fromkeys(update.values(), update.source)
+        understood_by = state.understood_by
+        if update.source == "offline-fallback":
+            understood_by = "offline-fallback"
+        elif "llm" in found_by.values():
+            understood_by = "llm"
         return {
-            "understood_by": "offline-fallback" if fell_back else state.understood_by,
+            "understood_by": understood_by,
+            "slots_found_by": found_by,
             "booking_slots": slots,
             "customer": turn.customer,
             "booked_codes": [*state.booked_codes, *([turn.booked_code] if turn.booked_code else [])],

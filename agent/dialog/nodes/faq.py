@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from agent.dialog.booking_slots import QUESTIONS
+from agent.dialog.brain import Brain
 from agent.dialog.nlu.faq_index import FAQ_MIN_SCORE
 from agent.dialog.nlu.inventory_query import parse_inventory_query
 from agent.dialog.nlu.moves import asks_to_wait
@@ -45,15 +46,17 @@ class Answer:
     service_type_id: int | None = None
     inventory_ids: tuple[int, ...] = ()
     ended: bool = False
+    written_by: str = "templates"  # our templates and the FAQ table, or the llm (from the dealership's data)
 
     def said(self) -> str:
         return f"{self.body} {self.follow_up}".strip()
 
 
 class FaqTurn:
-    def __init__(self, tools: DealershipTools, dealership_name: str) -> None:
+    def __init__(self, tools: DealershipTools, dealership_name: str, brain: Brain | None = None) -> None:
         self.tools = tools
         self.dealership_name = dealership_name
+        self.brain = brain
 
     async def answer(self, state: ConversationState, text: str) -> Answer:
         """The reply to a question, a thank-you, a goodbye, or a yes/no to the agent's last offer."""
@@ -87,6 +90,10 @@ class FaqTurn:
         found = await self._one(intent, text)
         if found is not None:
             return found
+        if intent in ("faq", "unknown") and self.brain is not None:
+            written = await self.brain.answer_question(text, state)
+            if written:
+                return Answer(written, _ANYTHING_ELSE, offer="anything_else", written_by="llm")
         if intent == "greeting":
             return Answer(f"Hi there! {_HELP} What can I do for you?")
         return Answer(f"Sorry, I'm not sure about that one. {_HELP} Or I can connect you with a person.")
@@ -180,6 +187,12 @@ def make_faq_node(
                 service_type_id=found.service_type_id,
                 inventory_ids=list(found.inventory_ids),
             )
-        return {"draft_reply": reply, "ended": found.ended, "current_agent": "faq", "pending_offer": offer}
+        return {
+            "draft_reply": reply,
+            "ended": found.ended,
+            "current_agent": "faq",
+            "pending_offer": offer,
+            "reply_by": found.written_by,
+        }
 
     return faq

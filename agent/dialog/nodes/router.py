@@ -152,6 +152,8 @@ def make_router_node(
             "confidence": routing.confidence,
             "current_agent": "router",
             "understood_by": routing.source,
+            "slots_found_by": {},
+            "reply_by": "templates",
             "side_requests": side,
             "booking_text": booking_text,
         }
