@@ -223,7 +223,7 @@ class LlmBrain(Brain):
         if extraction.vehicle and _heard(extraction.vehicle, text):
             vehicle = find_vehicle(extraction.vehicle, knowledge.inventory)
         name = None
-        if extraction.name and (awaiting == "name" or _heard(extraction.name, text)):
+        if extraction.name and _heard(extraction.name, text):  # asked or not: the caller's own words
             name = parse_name(extraction.name, expecting_name=True)
         phone = None
         if extraction.phone and awaiting == "phone" and not has_number_loop(text):

@@ -133,6 +133,8 @@ async def test_a_name_the_model_copies_from_the_conversation_is_not_taken() -> N
     assert update.name is None
     asked = await brain.extract("well folks call me Maria Lopez", _state("name"))
     assert asked.name == "Maria Lopez"
+    brain, _ = _brain(name="Coolant Flush")  # the 0.5B model, asked for a name, gave the service's
+    assert (await brain.extract("uh yeah so the thing is", _state("name"))).name is None
 
 
 async def test_route_asks_the_model_only_when_the_offline_brain_is_unsure() -> None:
