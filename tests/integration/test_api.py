@@ -265,8 +265,15 @@ async def test_llm_brain_falls_back_to_offline_when_the_llm_is_down(tmp_path: Pa
     settings = agent_settings(tmp_path, brain="llm", llm_base_url="http://127.0.0.1:1/v1", llm_timeout_s=2)
     async with running_agent(settings) as agent:
         session = (await agent.new_session())["session_id"]
-        body = await agent.say(session, "I'd like to book an oil change next Tuesday at 10 am")
+        unsure = await agent.say(session, "hmm the thing with the blinky dashboard doohickey")
+        sure = await agent.say(session, "I'd like to book an oil change next Tuesday at 10 am")
         health = await (await agent.http.get("/health")).json()
-    assert body["understood_by"] == "offline-fallback"
-    assert body["slots"]["service_type"] == "Oil change" and body["slots"]["preferred_date"] == "2026-12-01"
+        exposed = await (await agent.http.get("/metrics")).text()
+    # What the offline brain is sure of never waits for the model; what it is not sure of asks the model, and
+    # a model that is down is an offline fallback, said so in the reply and counted with its reason.
+    assert sure["understood_by"] == "offline" and sure["slots_found_by"]["service"] == "offline"
+    assert sure["slots"]["service_type"] == "Oil change" and sure["slots"]["preferred_date"] == "2026-12-01"
+    assert unsure["understood_by"] == "offline-fallback", unsure
+    assert 'agent_brain_fallbacks_total{reason="unreachable",step="route"}' in exposed
+    assert 'agent_brain_turns_total{brain="offline-fallback"}' in exposed
     assert health["brain"] == "llm"
