@@ -35,6 +35,11 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
+def _stem(word: str) -> str:
+    """Enough of a word to match its other forms ("closes", "closed", "close")."""
+    return word[:5]
+
+
 def content_words(text: str) -> set[str]:
     """Words that carry meaning (four letters or more, not a stopword), lower case."""
     return {w for w in _WORD.findall(text.lower()) if len(w) >= 4 and w not in _STOPWORDS}
@@ -68,6 +73,7 @@ def grounded(question: str, fact: str, reply: str, facts: str) -> str | None:
         return "fact_off_topic"
     if not invents_nothing(reply, facts):
         return "unsupported_figure"
-    if content_words(reply) - content_words(facts) - asked - _ANSWER_WORDS:
+    known = {_stem(word) for word in content_words(facts) | asked | _ANSWER_WORDS}
+    if any(_stem(word) not in known for word in content_words(reply)):
         return "unsupported_words"
     return None
