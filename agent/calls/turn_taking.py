@@ -67,18 +67,25 @@ def is_digit_loop(text: str) -> bool:
 _PHONE_LIKE = re.compile(r"\b(number|phone)\b|\d{3}[\s,.-]+\d{2,}|(\d[\s,.-]+){4,}\d", re.IGNORECASE)
 
 
+# Letters inside a run of digits: Whisper's spelling of a spoken "oh" it could not place ("555-VID-114-9876").
+_LETTERS_IN_DIGITS = re.compile(
+    r"\d[\s-]*\b(?!(?:oh|zero|one|two|three|four|five|six|seven|eight|nine|double|triple)\b)[a-z]{2,5}\b[\s-]*\d",
+    re.IGNORECASE,
+)
+
+
 def garbled_number(text: str, awaiting: str | None) -> bool:
     """A phone number that did not come out whole: asked for one (or five digits or more were heard) and
-    it is not ten digits, or Whisper looped on it. Worth a second, more accurate decode."""
+    it is not ten clean digits, or Whisper looped on it. Worth a second, more accurate decode."""
     digits = _digits_heard(text)
     if digits == 0 or (awaiting != "phone" and (digits < 5 or not _PHONE_LIKE.search(text))):
         return False
-    return digits != 10 or is_digit_loop(text)
+    return not whole_number(text)
 
 
 def whole_number(text: str) -> bool:
-    """Ten digits, no loop: a phone number as a caller says it."""
-    return _digits_heard(text) == 10 and not is_digit_loop(text)
+    """Ten digits, no loop, no letters among them: a phone number as a caller says it."""
+    return _digits_heard(text) == 10 and not is_digit_loop(text) and not _LETTERS_IN_DIGITS.search(text)
 
 
 def _digits_heard(text: str) -> int:

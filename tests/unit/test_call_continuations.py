@@ -83,6 +83,8 @@ class NumberSTT(BurstSTT):
     ("text", "awaiting", "garbled"),
     [
         ("555-VID-142468", "phone", True),
+        ("It's 555-VID-114-9876.", "phone", True),  # ten digits, but an "oh" Whisper spelled as letters
+        ("555 014 and 9876", "phone", True),  # ten digits with a word in them: worth a second look too
         ("5, 5, 5, 5, 5, 5, 5, 5, 5, 5", "phone", True),  # a loop, though ten digits
         ("555-014-9876.", "phone", False),
         ("I don't have it handy.", "phone", False),  # nothing number-like: nothing to decode again
