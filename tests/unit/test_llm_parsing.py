@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent.dialog.llm import response_format
 from agent.dialog.llm_parsing import (
     BookingExtraction,
     LlmOutputError,
@@ -141,3 +142,10 @@ def test_parse_json_answer_reads_fenced_json_and_rejects_prose() -> None:
     assert parse_json_answer('```json\n{"intent": "faq",}\n```') == {"intent": "faq"}
     with pytest.raises(LlmOutputError):
         parse_json_answer("Sure, I can help you book an oil change!")
+
+
+def test_the_output_schema_goes_to_llama_cpp_as_a_grammar_and_to_hosted_endpoints_as_json_schema() -> None:
+    schema = {"type": "object", "properties": {"intent": {"type": "string"}}, "required": ["intent"]}
+    assert response_format(schema, llama_cpp=True) == {"type": "json_object", "schema": schema}
+    hosted = response_format(schema, llama_cpp=False)
+    assert hosted["type"] == "json_schema" and hosted["json_schema"]["schema"] == schema
