@@ -36,6 +36,7 @@ _ASKS_FOR_A_DETAIL: Final = frozenset(
 )
 
 _YES_NO_QUESTIONS: Final = frozenset({"confirm", "caller_id"})
+_REMEMBERED_SESSIONS: Final = 256
 
 _ASKING = {
     "confirm": "a yes/no confirmation of the booking",
@@ -94,7 +95,9 @@ class LlmBrain(Brain):
         self._tools = tools
         self._facts = facts
         self._warm_up: asyncio.Task[bool] | None = None
-        self._asked: tuple[tuple[str, int, str], Understanding | None] | None = None
+        # Per session, the model's answer about its latest utterance (route and extract share it); calls in
+        # one process interleave, so one slot for the whole process would make them ask twice.
+        self._asked: dict[str, tuple[tuple[int, str], Understanding | None]] = {}
 
     @classmethod
     def from_settings(
@@ -169,9 +172,8 @@ class LlmBrain(Brain):
         return speakable(answer.reply)
 
     def _understood(self, text: str, state: ConversationState) -> Understanding | None:
-        if self._asked is not None and self._asked[0] == (state.session_id, state.turn_count, text):
-            return self._asked[1]
-        return None
+        asked = self._asked.get(state.session_id)
+        return asked[1] if asked is not None and asked[0] == (state.turn_count, text) else None
 
     def _worth_asking(self, offline: SlotUpdate, text: str, state: ConversationState) -> bool:
         """A booking asked for a detail, our parsers found none, and the caller said more than a word or two."""
@@ -185,9 +187,9 @@ class LlmBrain(Brain):
 
     async def _understand(self, text: str, state: ConversationState, step: str) -> Understanding | None:
         """One model request per utterance (route and extract share it); None when the model failed."""
-        key = (state.session_id, state.turn_count, text)
-        if self._asked is not None and self._asked[0] == key:
-            return self._asked[1]
+        asked = self._asked.get(state.session_id)
+        if asked is not None and asked[0] == (state.turn_count, text):
+            return asked[1]
         try:
             understood: Understanding | None = await self._client.understand(
                 text, _last_agent_words(state), describe_context(state)
@@ -195,7 +197,10 @@ class LlmBrain(Brain):
         except LlmUnavailable as exc:
             self._fell_back(step, exc.reason, str(exc))
             understood = None
-        self._asked = (key, understood)
+        self._asked.pop(state.session_id, None)
+        self._asked[state.session_id] = ((state.turn_count, text), understood)
+        while len(self._asked) > _REMEMBERED_SESSIONS:
+            self._asked.pop(next(iter(self._asked)))  # the session asked longest ago
         return understood
 
     def _fell_back(self, step: str, reason: str, detail: str) -> None:

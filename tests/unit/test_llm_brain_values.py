@@ -175,3 +175,13 @@ async def test_answers_resting_on_a_fact_line_are_spoken_and_anything_invented_i
     for question, fact, reply in refused:
         brain, _ = _brain(reply=reply, fact=fact)
         assert await brain.answer_question(question, state) is None, reply
+
+
+async def test_two_calls_interleaving_do_not_make_the_model_answer_twice() -> None:
+    brain, model = _brain(intent="book_service", service="Wiper blade replacement")
+    said = "my windshield streaks something awful whenever it rains"
+    first, second = ConversationState(session_id="a"), ConversationState(session_id="b")
+    await brain.route(said, first)
+    await brain.route(said, second)  # another call's turn, between the first call's route and extract
+    update = await brain.extract(said, first)
+    assert update.found_by.get("service") == "llm" and model.calls == 2
