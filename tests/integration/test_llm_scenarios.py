@@ -15,11 +15,15 @@ from tests.integration.agent_harness import agent_settings, running_agent
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
 
 SCENARIOS = load_scenarios()
+# The first request to a fresh server evaluates the agent's ~3,000-token prompt prefix (about a minute on 2
+# cores, longer while other tests run) behind the agent's own warm-up: a turn may wait that long once, and a
+# timeout would be a fallback, which these tests refuse.
+TIMEOUT_S = 300
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
 async def test_llm_brain_scenario(scenario: dict[str, Any], tmp_path: Path, llm_base_url: str) -> None:
-    settings = agent_settings(tmp_path, brain="llm", llm_base_url=llm_base_url, llm_timeout_s=60)
+    settings = agent_settings(tmp_path, brain="llm", llm_base_url=llm_base_url, llm_timeout_s=TIMEOUT_S)
     async with running_agent(settings) as agent, aiohttp.ClientSession() as http:
         base_url = str(agent.http.make_url("")).rstrip("/")
         result = await run_scenario(http, base_url, scenario, notification_timeout_s=10)
@@ -31,7 +35,9 @@ async def test_llm_brain_scenario(scenario: dict[str, Any], tmp_path: Path, llm_
 
 
 async def _service_heard(tmp_path: Path, brain: str, llm_base_url: str) -> dict[str, Any]:
-    settings = agent_settings(tmp_path / brain, brain=brain, llm_base_url=llm_base_url, llm_timeout_s=60)
+    settings = agent_settings(
+        tmp_path / brain, brain=brain, llm_base_url=llm_base_url, llm_timeout_s=TIMEOUT_S
+    )
     async with running_agent(settings) as agent:
         session = await (await agent.http.post("/api/sessions", json={})).json()
         turn = {"session_id": session["session_id"], "message": "I need to bring my car in for service."}
@@ -56,7 +62,7 @@ async def test_the_model_hears_a_service_our_parsers_do_not_and_is_credited(
 async def test_a_question_the_data_does_not_hold_gets_no_invented_price(
     tmp_path: Path, llm_base_url: str
 ) -> None:
-    settings = agent_settings(tmp_path, brain="llm", llm_base_url=llm_base_url, llm_timeout_s=60)
+    settings = agent_settings(tmp_path, brain="llm", llm_base_url=llm_base_url, llm_timeout_s=TIMEOUT_S)
     async with running_agent(settings) as agent:
         session = await (await agent.http.post("/api/sessions", json={})).json()
         for question in (
