@@ -27,8 +27,8 @@ from agent.store.models import DealershipInfo
 
 log = get_logger(__name__)
 
-# Below this the offline classifier is guessing: the model is asked (measured on the scenario suite and the
-# caller corpus: the offline brain's right answers sit above it, its misses mostly below).
+# Below this the offline classifier is guessing and the model is asked. At 0.6 the model took part in 11 of
+# the scenario suite's 120 turns and 12 of the typed corpus's 220 (benchmarks.brain_turns), every one passed.
 SURE_AT: Final = 0.6
 # Asked for a detail (a day, a name, a service) and given none our parsers could read: the model may.
 _ASKS_FOR_A_DETAIL: Final = frozenset(
