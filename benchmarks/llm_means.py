@@ -12,18 +12,12 @@ import argparse
 import asyncio
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agent.dialog.llm import LlmClient
-from agent.dialog.llm_prompt import system_prompt, understand_schema
-from agent.dialog.tools.dealership import DealershipKnowledge
 from agent.log import configure_logging
-from agent.store.models import DealershipInfo, FaqEntry, InventoryVehicle, ServiceType
+from agent.qa.seeded_prompts import seeded_prompts
 
-SEED = Path(__file__).resolve().parents[1] / "fixtures" / "dealership.yaml"
 UTTERANCES = [
     "Hi, I'd like to book an oil change for my car.",
     "What are your hours on Saturday?",
@@ -42,39 +36,6 @@ QUESTIONS = [
 ]
 
 
-def knowledge_and_info() -> tuple[DealershipKnowledge, DealershipInfo]:
-    seed = yaml.safe_load(SEED.read_text())
-    knowledge = DealershipKnowledge(
-        services=tuple(
-            ServiceType(i, r["name"], r["duration_min"], r["price_min"], r["price_max"])
-            for i, r in enumerate(seed["service_types"], start=1)
-        ),
-        inventory=tuple(
-            InventoryVehicle(
-                i,
-                v["stock_number"],
-                v["make"],
-                v["model"],
-                v["year"],
-                v.get("trim", ""),
-                v["color"],
-                v["price"],
-                v["mileage"],
-                v["is_new"],
-                True,
-            )
-            for i, v in enumerate(seed["inventory"], start=1)
-        ),
-        faq=tuple(
-            FaqEntry(i, f["category"], f["question"], f["answer"]) for i, f in enumerate(seed["faq"], 1)
-        ),
-    )
-    info = DealershipInfo(
-        **{k: seed["dealership"][k] for k in ("name", "address", "phone", "email", "website")}
-    )
-    return knowledge, info
-
-
 async def timed(label: str, calls: list[Any]) -> None:
     seconds = []
     for call in calls:
@@ -87,8 +48,7 @@ async def timed(label: str, calls: list[Any]) -> None:
 
 
 async def bench(url: str, label: str) -> None:
-    knowledge, info = knowledge_and_info()
-    prompt, schema = system_prompt(info, knowledge), understand_schema(knowledge)
+    prompt, schema = await seeded_prompts()
     all_keys = {**schema, "required": list(schema["properties"])}
 
     def client(system: str, understand: dict[str, Any]) -> LlmClient:
