@@ -38,13 +38,13 @@ class Voice:
 
     stt: SpeechToText
     tts: TextToSpeech
-    number_stt: SpeechToText | None = None  # decodes again a number the fast model garbled
+    second_stt: SpeechToText | None = None  # the second opinion on numbers and unsure decodes
 
     async def aclose(self) -> None:
         await self.stt.aclose()
         await self.tts.aclose()
-        if self.number_stt is not None:
-            await self.number_stt.aclose()
+        if self.second_stt is not None:
+            await self.second_stt.aclose()
 
 
 @dataclass
@@ -59,7 +59,7 @@ class Runtime:
 
 def call_factory(settings: Settings, dialog: Dialog, voice: Voice, events: EventSink) -> CallFactory:
     """How this process builds every call (phone, browser, replay): the same parts and the same settings."""
-    parts = CallParts(dialog.conversations, voice.stt, voice.tts, events, number_stt=voice.number_stt)
+    parts = CallParts(dialog.conversations, voice.stt, voice.tts, events, second_stt=voice.second_stt)
     config = call_config(
         settings.voice,
         settings.stt,
@@ -108,7 +108,7 @@ async def _number_model(settings: SttSettings) -> SpeechToText | None:
         return None
     model = WhisperSTT(
         model=settings.stt_number_model,
-        threads=2,  # base is used rarely (a garbled number), on both cores, one decode at a time
+        threads=2,  # a second opinion on some turns, on both cores, one decode at a time
         workers=1,
         window_margin_s=settings.stt_window_margin_s or None,
     )

@@ -56,8 +56,15 @@ async def typed_channel(conversations: list[Conversation]) -> list[Outcome]:
     return outcomes
 
 
-async def replay_channel(conversations: list[Conversation], out_dir: Path) -> list[Outcome]:
-    settings = Settings(escalation_min_s=0.1, escalation_max_s=0.3, escalation_seed=3, log_level="error")
+async def replay_channel(
+    conversations: list[Conversation], out_dir: Path, log_level: str = "error"
+) -> list[Outcome]:
+    settings = Settings(
+        escalation_min_s=0.1,
+        escalation_max_s=0.3,
+        escalation_seed=3,
+        log_level=log_level,
+    )
     voice = await open_voice(settings.stt, settings.tts)
     outcomes = []
     try:
@@ -235,7 +242,7 @@ async def bench(args: argparse.Namespace) -> None:
             if channel == "typed":
                 results[channel] = await typed_channel(conversations)
             elif channel == "replay":
-                results[channel] = await replay_channel(conversations, Path(tmp))
+                results[channel] = await replay_channel(conversations, Path(tmp), args.log_level)
             else:
                 results[channel] = await sip_channel(conversations, args.gap)
     by_name = {conversation.name: conversation for conversation in conversations}
@@ -252,6 +259,9 @@ def main() -> None:
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="one conversation")
     parser.add_argument("--transcripts", action="store_true", help="print what failing conversations said")
     parser.add_argument(
+        "--log-level", default="error", help="the agent's log level (info shows second opinions)"
+    )
+    parser.add_argument(
         "--gap", type=float, default=12.0, help="sip: silence after a turn without a typed reply"
     )
     args = parser.parse_args()
@@ -259,7 +269,7 @@ def main() -> None:
         from benchmarks.phone_calls import enter_loopback_namespace
 
         enter_loopback_namespace("benchmarks.caller_corpus")
-    configure_logging("error")
+    configure_logging(args.log_level)
     asyncio.run(bench(args))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -18,6 +19,7 @@ from agent.calls.events import (
 )
 from agent.calls.handoff import HandoffConfig, HumanHandoff
 from agent.calls.io import CallIO
+from agent.calls.second_opinion import answer_instead
 from agent.calls.speech_out import SpeechHandle
 from agent.calls.thinking import acknowledged
 from agent.calls.turn_record import BargeIn, TurnRecord
@@ -106,6 +108,8 @@ class Coordinator:
         self._quiet_since = 0.0
         self._continuations = Continuations(conversations, session_id)
         self.awaiting: str | None = None  # the booking slot the dialog asked for: the listener is patient
+        # The listener's second model, for a turn the dialog did not understand (None: no second model).
+        self.hear_again: Callable[[UserTurn], Awaitable[str | None]] | None = None
         self.report = CallReport()
 
     # What the agent says -----------------------------------------------------------------------------------
@@ -191,6 +195,9 @@ class Coordinator:
                 result = await acknowledged(
                     turn_done, self._turns.thinking_ack_after_s, partial(self.speak, THINKING_ACK)
                 )
+                if not result.caught and self.hear_again is not None:
+                    again = await self.hear_again(turn)
+                    utterance, result = await answer_instead(self._conversations, utterance, result, again)
         except Exception:  # a store or database failure: the caller hears so, and the call goes on
             log.exception("turn_failed", caller_text=turn.text[:80])
             self.speak(TURN_FAILED_REPLY)
@@ -264,22 +271,9 @@ class Coordinator:
             self._call_over.set()
         self.report.transfer_failed = self._handoff.failed
 
-    # The keypad --------------------------------------------------------------------------------------------
-    async def keypad(self) -> None:
-        """DTMF: '0' alone asks for a person; digits then '#' (or ten of them) are read as a number."""
-        digits = ""
-        async for key in self._io.dtmf():
-            if key.digit == "0" and not digits:
-                await self._keyed_turn("I'd like to speak to a person")
-            elif key.digit == "#" or len(digits + key.digit) >= 10:
-                digits += key.digit if key.digit != "#" else ""
-                if digits:
-                    await self._keyed_turn(digits)
-                digits = ""
-            elif key.digit.isdigit():
-                digits += key.digit
-
-    async def _keyed_turn(self, text: str) -> None:
+    # The keypad (agent/calls/keypad.py) ------------------------------------------------------------------
+    async def keyed_turn(self, text: str) -> None:
+        """What the caller typed, answered as if said."""
         if self._agent_talking():
             assert self._speaking is not None
             await self._speaking.interrupt()

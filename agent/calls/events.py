@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,10 @@ class UserTurn:
     speech_s: float  # how long the caller spoke
     avg_logprob: float = 0.0
     continues: UserTurn | None = None
+    audio: npt.NDArray[np.int16] | None = field(
+        default=None, repr=False, compare=False
+    )  # 16 kHz, for hearing again
+    second_opinion: bool = False  # the second model already decoded it
 
 
 @dataclass(frozen=True)

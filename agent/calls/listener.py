@@ -28,7 +28,8 @@ from agent.calls.events import (
 )
 from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
-from agent.calls.turn_taking import TurnTakingConfig, garbled_number, required_silence, whole_number
+from agent.calls.second_opinion import better_decode, loops, wants_second_opinion, words_of
+from agent.calls.turn_taking import TurnTakingConfig, required_silence
 from agent.log import get_logger
 from agent.speech.stt import SpeechToText, Transcript
 
@@ -79,6 +80,8 @@ class PendingTurn:
             waited_s=waited,
             speech_s=self.speech_s,
             avg_logprob=transcript.avg_logprob,
+            audio=self.audio,
+            second_opinion=transcript.second_opinion,
         )
 
 
@@ -134,11 +137,11 @@ class Listener:
         *,
         awaiting: Callable[[], str | None] = lambda: None,
         call_over: asyncio.Event | None = None,
-        number_stt: SpeechToText | None = None,
+        second_stt: SpeechToText | None = None,
     ) -> None:
         self._io = io
         self._stt = stt
-        self._number_stt = number_stt
+        self._second_stt = second_stt
         self._config = config
         self._emit = emit
         self._awaiting = awaiting
@@ -261,17 +264,30 @@ class Listener:
     async def _transcribe(self, audio: Int16Array) -> Transcript:
         async with self._io.working():
             heard = await self._stt.transcribe(audio, hint=self._config.stt_hint)
-            if self._number_stt is None or not garbled_number(heard.text, self._awaiting()):
+            if self._second_stt is None or not wants_second_opinion(heard, self._awaiting()):
                 return heard
-            again = await self._number_stt.transcribe(audio, hint=self._config.stt_hint)
-        better = whole_number(again.text)
+            again = await self._second_stt.transcribe(audio, hint=self._config.stt_hint)
+        kept = replace(better_decode(heard, again), second_opinion=True)
         log.info(
-            "number_decoded_again",
-            first=heard.text[-60:],
-            again=again.text[-60:],
-            kept="again" if better else "first",
+            "stt_second_opinion",
+            first=heard.text[-80:],
+            first_logprob=round(heard.avg_logprob, 2),
+            again=again.text[-80:],
+            again_logprob=round(again.avg_logprob, 2),
+            kept="again" if kept.text == again.text else "first",
         )
-        return again if better else heard
+        return kept
+
+    async def hear_again(self, turn: UserTurn) -> str | None:
+        """The second model's words for a turn the dialog did not understand, when they differ from what was
+        heard (None: no second model, already asked, or it heard the same)."""
+        if self._second_stt is None or turn.audio is None or turn.second_opinion:
+            return None
+        async with self._io.working():
+            again = await self._second_stt.transcribe(turn.audio, hint=self._config.stt_hint)
+        differs = words_of(again.text) != words_of(turn.text)
+        log.info("stt_heard_again", first=turn.text[-80:], again=again.text[-80:], differs=differs)
+        return again.text.strip() if differs and not again.empty and not loops(again.text) else None
 
     async def aclose(self) -> None:
         """Cancel a decode in flight, close the echo canceller and the interim decoder (idempotent)."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from agent.calls.coordinator import CallReport, Coordinator
 from agent.calls.handoff import HandoffConfig
 from agent.calls.io import CallIO
+from agent.calls.keypad import read_keypad
 from agent.calls.listener import Listener, ListenerConfig
 from agent.calls.time_limit import TIME_LIMIT_REPLY, CallTimeLimit
 from agent.calls.turn_record import BargeIn, TurnRecord
@@ -30,7 +31,7 @@ class CallParts:
     stt: SpeechToText
     tts: TextToSpeech
     events: EventSink
-    number_stt: SpeechToText | None = None  # a second, more accurate decode of a garbled number
+    second_stt: SpeechToText | None = None  # the second opinion on numbers and unsure decodes
 
 
 @dataclass(frozen=True)
@@ -119,12 +120,13 @@ class CallSession:
             self._parts.stt,
             self._config.listener,
             time_limit.handle,
-            number_stt=self._parts.number_stt,
+            second_stt=self._parts.second_stt,
             awaiting=lambda: coordinator.awaiting,
             call_over=call_over,
         )
+        coordinator.hear_again = listener.hear_again
         log.info("call_answered", caller_id=self.io.caller_id)
-        keypad = asyncio.create_task(coordinator.keypad(), name="dtmf")
+        keypad = asyncio.create_task(read_keypad(self.io, coordinator.keyed_turn), name="dtmf")
         try:
             coordinator.speak(f"{self._config.recording_notice} {self._greeting or ''}".strip())
             await listener.run()

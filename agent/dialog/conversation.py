@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
 import weakref
@@ -44,6 +45,18 @@ class TurnResult:
     @property
     def reply(self) -> str:
         return self.state.reply
+
+    @property
+    def caught(self) -> bool:
+        """False when the answer says the words were not understood (a call may then listen again)."""
+        return not NOT_CAUGHT.search(self.state.reply)
+
+
+# How the dialog says it did not understand (booking_prompts, booking, faq, respond).
+NOT_CAUGHT = re.compile(
+    r"\bSorry, (?:I didn't catch that|I'm not sure about that one|could you say that again|which one was that"
+    r"|I'm not getting it|I'm having trouble with the number|I didn't get your name|which car was that)"
+)
 
 
 def state_event(state: ConversationState) -> dict[str, Any]:

@@ -38,6 +38,7 @@ class Transcript:
     rejected: str | None = None
     raw_text: str = ""  # the decode before the guard, for logs and tuning
     inference_s: float = 0.0
+    second_opinion: bool = False  # a second model decoded it too (agent/calls/second_opinion.py)
 
     @property
     def empty(self) -> bool:

@@ -26,6 +26,8 @@ PHONES = [
     ("five hundred fifty five oh one four twenty two thirty three", "5550142233"),
     ("area code five five five, then oh one four two two three three", "5550142233"),
     ("it's for my 2019 civic and my number is 555 014 2233", "5550142233"),
+    ("555, A14, 1234.", "5550141234"),  # "oh one four": Whisper wrote the "oh" as a letter
+    ("call 555-014-1234 a 2", "5550141234"),  # a whole number already: the "a" after it is a word
 ]
 
 

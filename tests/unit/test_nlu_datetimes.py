@@ -182,3 +182,26 @@ def test_timezone_aware_now_is_accepted() -> None:
 def test_very_long_input_does_not_crash() -> None:
     parse_when("tuesday at ten " * 5000, NOW)
     parse_when("9" * 100_000, NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Tuesday, December 4th at 9 in the morning",
+            date(2026, 12, 1),
+        ),  # the 4th is a Friday: "1st" misheard
+        ("Thursday, December 4th", date(2026, 12, 3)),
+        ("Tuesday, December 1st", date(2026, 12, 1)),  # weekday and date agree
+        ("Friday the 4th", date(2026, 12, 4)),
+        ("Tuesday, December 15th", date(2026, 12, 15)),  # agree, two weeks out
+    ],
+)
+def test_a_weekday_and_a_date_that_disagree_become_the_nearest_day_of_that_weekday(
+    text: str, expected: date
+) -> None:
+    assert parse_when(text, NOW).day == expected
+
+
+def test_a_weekday_that_would_move_the_day_into_the_past_leaves_the_date() -> None:
+    assert parse_when("Monday, November 26th", NOW).day == date(2026, 11, 26)  # Monday the 23rd is past

@@ -73,8 +73,11 @@ def _is_loop(run: list[str]) -> bool:
 def _phone_runs(text: str) -> list[list[str]]:
     tokens = _PHONE_TOKEN.findall(text.lower()[:_MAX_CHARS])
     runs: list[list[str]] = [[]]
-    for tok in tokens:
-        if tok.isdigit() or tok in _PHONE_WORDS:
+    for i, tok in enumerate(tokens):
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if tok == "a" and after.isdigit() and runs[-1] and len(_phone_run_digits(runs[-1])) < 10:
+            runs[-1].append("oh")  # an "oh" among digits that Whisper wrote as a letter ("555, A14, 1234")
+        elif tok.isdigit() or tok in _PHONE_WORDS:
             runs[-1].append(tok)
         elif tok in _PHONE_SEPARATORS or (tok in _PHONE_FILLERS and runs[-1]):
             continue

@@ -172,6 +172,21 @@ def _weekday_rule(m: re.Match[str], today: dt.date) -> dt.date | None:
     return base
 
 
+_WEEKDAY_WORD = re.compile(rf"\b(?P<wd>{_WD})s?\b")
+
+
+def _weekday_said(norm: str, day: dt.date, today: dt.date) -> dt.date:
+    """A date said with a weekday it does not fall on ("Tuesday, December 4th": a Friday) is the day of that
+    weekday nearest to it, within three days: a misheard "1st" is likelier than a misheard "Tuesday", and the
+    read-back says both weekday and date, so the caller hears which day it is. Farther apart: the date."""
+    named = {_WEEKDAYS[m.group("wd")] for m in _WEEKDAY_WORD.finditer(norm)}
+    if len(named) != 1 or day.weekday() in named:
+        return day
+    shift = (named.pop() - day.weekday() + 3) % 7 - 3  # -3 .. +3 days
+    nearest = day + dt.timedelta(days=shift)
+    return nearest if nearest >= today else day
+
+
 def _count(word: str) -> int:
     return 1 if word in ("a", "an", "one") else int(word)
 
@@ -364,6 +379,8 @@ def parse_when(text: str, now: dt.datetime) -> WhenParse:
             time_span = relative_span
     if day is None and re.search(rf"\b(?:{_MON})\b.*\d|\d.*\b(?:{_MON})\b", norm):
         day, day_span = _dateparser_day(norm.replace("#", " "), now)
+    if day is not None:
+        day = _weekday_said(norm, day, today)
     if day is not None and day < today:
         day, day_span = None, None
     day_range, range_span = find_day_range(norm, today) if day is None else (None, None)

@@ -1,0 +1,137 @@
+"""Which turns the accurate model hears again, and which of the two decodes the dialog then gets."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from agent.calls.factory import CallFactory
+from agent.calls.second_opinion import better_decode, wants_second_opinion
+from agent.calls.session import CallParts
+from agent.dialog.conversation import TurnResult
+from agent.dialog.state import ConversationState
+from agent.speech.stt import SpeechToText, Transcript
+from telephony.replay import CallerTurn, ReplayCall
+from tests.unit.test_call_session import (
+    Events,
+    ScriptedConversations,
+    ToneTTS,
+    burst,
+    scripted_config,
+    silence,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def heard(text: str, logprob: float = -0.1) -> Transcript:
+    return Transcript(text, 0.0, logprob, 1.0, "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "awaiting", "wanted"),
+    [
+        ("555-114-9876.", "phone", True),  # looks whole: still checked ("oh" heard as "one")
+        ("555-VID-142468.", "phone", True),
+        ("Hi, my number is 555-014-881, and I need an oil change.", None, True),
+        ("It's Laura Young, 555-014-6602.", None, True),  # volunteered with a name
+        ("Lotha King.", "name", False),
+        ("Do you have a used 2019 Camry under 25,000?", None, False),
+        ("I don't have it handy.", "phone", False),
+        ("", "phone", False),  # nothing heard (the guard dropped it): nothing to hear better
+    ],
+)
+def test_which_turns_get_a_second_opinion(text: str, awaiting: str | None, wanted: bool) -> None:
+    assert wants_second_opinion(heard(text), awaiting) is wanted
+
+
+def test_a_number_is_taken_from_the_second_decode_only_when_it_is_whole() -> None:
+    first = heard("555- here 1-4, 2-2-1-1.")
+    assert better_decode(first, heard("555-014-2211.")).text == "555-014-2211."
+    assert better_decode(first, heard("5x5, 014, 6161.")) is first
+    assert better_decode(first, heard("500, 500, 500, 500, 5")) is first
+    assert better_decode(first, heard("555-014-2211, 555-014-2211, 555-014-2211")) is first
+    assert better_decode(first, heard("")) is first
+
+
+class FixedSTT(SpeechToText):
+    """Hears the same words every time, with the given confidence; counts its calls."""
+
+    name = "fixed"
+
+    def __init__(self, text: str, logprob: float) -> None:
+        self.text, self.logprob, self.calls = text, logprob, 0
+
+    async def transcribe(self, samples16k: object, *, hint: str | None = None) -> Transcript:
+        self.calls += 1
+        return heard(self.text, self.logprob)
+
+
+async def test_a_turn_without_a_number_is_decoded_once() -> None:
+    convo = ScriptedConversations(["Thanks, and your phone number?"], awaiting="name")
+    fast, accurate = FixedSTT("Walter King.", -1.07), FixedSTT("Water King.", -0.1)
+    call = ReplayCall([CallerTurn(np.concatenate([burst(1.2), silence(2.5)]))], max_call_s=60)
+    parts = CallParts(convo, fast, ToneTTS(), Events(), second_stt=accurate)
+    await asyncio.wait_for(CallFactory(parts, scripted_config()).session(call).run(), 60)
+    assert convo.turns == ["Walter King."]
+    assert accurate.calls == 0
+
+
+async def call_at_readback(fast: FixedSTT, accurate: FixedSTT, replies: list[str]) -> ScriptedConversations:
+    convo = ScriptedConversations(replies, awaiting="confirm")
+    call = ReplayCall([CallerTurn(np.concatenate([burst(1.5), silence(2.5)]))], max_call_s=60)
+    parts = CallParts(convo, fast, ToneTTS(), Events(), second_stt=accurate)
+    await asyncio.wait_for(CallFactory(parts, scripted_config()).session(call).run(), 60)
+    return convo
+
+
+async def test_words_the_dialog_did_not_understand_are_heard_again_before_the_caller_is_asked() -> None:
+    fast = FixedSTT("Actually, make it a pyro location instead.", -0.39)  # sure enough: no second opinion
+    accurate = FixedSTT("Actually, make it a tire rotation instead.", -0.23)
+    replies = [
+        "Sorry, I didn't catch that. Let me read that back: an oil change ...",
+        "Got it: a tire rotation.",
+    ]
+    convo = await call_at_readback(fast, accurate, replies)
+    assert convo.turns == [
+        "Actually, make it a pyro location instead.",
+        "Actually, make it a tire rotation instead.",
+    ]
+    assert convo.taken_back == ["turn-1"]  # the first answer was undone, and only the second one is said
+    assert accurate.calls == 1
+
+
+async def test_heard_the_same_again_the_first_answer_stands() -> None:
+    fast = FixedSTT("Blorp.", -0.3)
+    accurate = FixedSTT("blorp", -0.2)
+    convo = await call_at_readback(fast, accurate, ["Sorry, I didn't catch that. Is that right?"])
+    assert convo.turns == ["Blorp."] and convo.taken_back == []
+
+
+async def test_an_understood_turn_is_not_heard_again() -> None:
+    fast, accurate = FixedSTT("Yes.", -0.3), FixedSTT("Yasuo.", -0.2)
+    convo = await call_at_readback(fast, accurate, ["You're all set."])
+    assert convo.turns == ["Yes."] and accurate.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("reply", "caught"),
+    [
+        ("Sorry, I didn't catch that. What day works best for an oil change?", False),
+        (
+            "Sorry, I'm not sure about that one. I can help with service. Or I can connect you with a person.",
+            False,
+        ),
+        ("Sorry, could you say that again?", False),
+        ("Sorry, which one was that? I have Monday at noon or 2.", False),
+        ("Sorry, I'm having trouble with the number. If it's easier, you can type it.", False),
+        ("Sorry, I didn't get your name. Could you spell it for me, letter by letter?", False),
+        ("Got it. What's the best phone number to reach you?", True),
+        ("Sorry to hear about the noise. We can look at it Monday at 9. Does that work?", True),
+    ],
+)
+def test_a_turn_is_not_caught_when_its_answer_says_so(reply: str, caught: bool) -> None:
+    state = ConversationState(session_id="s", reply=reply)
+    assert TurnResult(state, 1.0).caught is caught
