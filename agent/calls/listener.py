@@ -28,7 +28,7 @@ from agent.calls.events import (
 )
 from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
-from agent.calls.second_opinion import better_decode, loops, wants_second_opinion, words_of
+from agent.calls.second_opinion import better_decode, loops, second_opinion_reason, words_of
 from agent.calls.turn_taking import TurnTakingConfig, required_silence
 from agent.log import get_logger
 from agent.speech.stt import SpeechToText, Transcript
@@ -264,12 +264,14 @@ class Listener:
     async def _transcribe(self, audio: Int16Array) -> Transcript:
         async with self._io.working():
             heard = await self._stt.transcribe(audio, hint=self._config.stt_hint)
-            if self._second_stt is None or not wants_second_opinion(heard, self._awaiting()):
+            reason = second_opinion_reason(heard, self._awaiting())
+            if self._second_stt is None or reason is None:
                 return heard
             again = await self._second_stt.transcribe(audio, hint=self._config.stt_hint)
-        kept = replace(better_decode(heard, again), second_opinion=True)
+        kept = replace(better_decode(heard, again, reason), second_opinion=True)
         log.info(
             "stt_second_opinion",
+            reason=reason,
             first=heard.text[-80:],
             first_logprob=round(heard.avg_logprob, 2),
             again=again.text[-80:],

@@ -1,41 +1,55 @@
-"""A second, more accurate Whisper decode for what the fast model gets wrong most: phone numbers.
+"""A second, more accurate Whisper decode for what the fast model gets wrong most: phone numbers and names.
 
 Whisper tiny.en is right on most of what callers say and twice as fast as base, but on the caller corpus it
-hears "oh one four" as "one one four" (and the number still looks whole), drops a digit or loops on one. Base
-hears numbers better and everything else worse (see README, STT), so it is asked about every turn with a phone
-number in it, asked for or said in passing, and kept when it heard ten clean digits. The listener also lets it
-hear again a turn the dialog did not understand (`Listener.hear_again`) before the caller is asked to repeat.
-Names were tried too (base's decode kept when it was surer than tiny.en's): it fixed one name of the corpus
-and broke another ("Lisa Moore" -> "Lisa Moa", base 0.6 surer), so it is not done.
+hears "oh one four" as "one one four" (and the number still looks whole), drops a digit or loops on one, and
+makes up names it is unsure of ("Lotha King"). Base hears those better and everything else worse (see README,
+STT), so it is asked about:
+- every turn with a phone number in it, asked for or said in passing: kept when it heard ten clean digits;
+- a name, asked for, that tiny.en was unsure of: the hearing with the more common names is kept (US census
+  shares, `agent/dialog/nlu/name_frequency.py`); base's own confidence is no guide: it was surer of "Lisa Moa"
+  than tiny.en of "Lisa Moore".
+The listener also lets it hear again a turn the dialog did not understand (`Listener.hear_again`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Literal
 
 from agent.calls.continuations import Utterance
 from agent.calls.turn_taking import garbled_number, is_digit_loop
 from agent.dialog.conversation import Conversations, TurnResult
 from agent.dialog.nlu.contacts import parse_phone
+from agent.dialog.nlu.name_frequency import likelier_name
 from agent.log import get_logger
 from agent.speech.stt import Transcript
 
 log = get_logger(__name__)
 
+Reason = Literal["number", "name"]
+UNSURE_OF_A_NAME_BELOW = -0.5  # tiny.en's mean token log-probability: below it, a name is heard again
 
-def wants_second_opinion(heard: Transcript, awaiting: str | None) -> bool:
-    """A turn with a phone number in it (asked for one, or one heard in passing), whole or garbled."""
+
+def second_opinion_reason(heard: Transcript, awaiting: str | None) -> Reason | None:
+    """Why base should hear this turn too, or None when tiny.en's words stand."""
     if heard.empty:
-        return False  # silence, noise or Whisper's inventions: nothing a caller said to hear better
-    return garbled_number(heard.text, awaiting) or parse_phone(heard.text) is not None
+        return None  # silence, noise or Whisper's inventions: nothing a caller said to hear better
+    if garbled_number(heard.text, awaiting) or parse_phone(heard.text) is not None:
+        return "number"  # asked for one, or one heard in passing, whole or garbled
+    if awaiting == "name" and heard.avg_logprob < UNSURE_OF_A_NAME_BELOW:
+        return "name"
+    return None
 
 
-def better_decode(first: Transcript, again: Transcript) -> Transcript:
-    """The second decode when it holds a whole phone number (and does not loop), else the first."""
-    if again.empty or loops(again.text) or is_digit_loop(again.text) or parse_phone(again.text) is None:
+def better_decode(first: Transcript, again: Transcript, reason: Reason) -> Transcript:
+    """For a number, the second decode when it holds a whole one; for a name, the likelier name."""
+    if again.empty or loops(again.text) or is_digit_loop(again.text):
         return first
-    return again
+    if reason == "number":
+        return again if parse_phone(again.text) is not None else first
+    likelier = likelier_name(first.text, again.text)
+    return again if likelier == again.text != first.text else first
 
 
 def loops(text: str) -> bool:

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from agent.calls.factory import CallFactory
-from agent.calls.second_opinion import better_decode, wants_second_opinion
+from agent.calls.second_opinion import better_decode, second_opinion_reason
 from agent.calls.session import CallParts
 from agent.dialog.conversation import TurnResult
+from agent.dialog.nlu.name_frequency import UNHEARD_OF, name_share
 from agent.dialog.state import ConversationState
 from agent.speech.stt import SpeechToText, Transcript
 from telephony.replay import CallerTurn, ReplayCall
@@ -31,29 +32,48 @@ def heard(text: str, logprob: float = -0.1) -> Transcript:
 
 
 @pytest.mark.parametrize(
-    ("text", "awaiting", "wanted"),
+    ("text", "logprob", "awaiting", "reason"),
     [
-        ("555-114-9876.", "phone", True),  # looks whole: still checked ("oh" heard as "one")
-        ("555-VID-142468.", "phone", True),
-        ("Hi, my number is 555-014-881, and I need an oil change.", None, True),
-        ("It's Laura Young, 555-014-6602.", None, True),  # volunteered with a name
-        ("Lotha King.", "name", False),
-        ("Do you have a used 2019 Camry under 25,000?", None, False),
-        ("I don't have it handy.", "phone", False),
-        ("", "phone", False),  # nothing heard (the guard dropped it): nothing to hear better
+        ("555-114-9876.", -0.1, "phone", "number"),  # looks whole: still checked ("oh" heard as "one")
+        ("555-VID-142468.", -0.1, "phone", "number"),
+        ("Hi, my number is 555-014-881, and I need an oil change.", -0.1, None, "number"),
+        ("It's Laura Young, 555-014-6602.", -0.1, None, "number"),  # volunteered with a name
+        ("Lotha King.", -1.07, "name", "name"),
+        ("Sarah Miller.", -0.21, "name", None),  # sure of itself: tiny.en's words stand
+        ("Yup.", -0.6, "confirm", None),  # unsure, but no name asked for
+        ("Do you have a used 2019 Camry under 25,000?", -0.1, None, None),
+        ("I don't have it handy.", -0.1, "phone", None),
+        ("", -2.0, "phone", None),  # nothing heard (the guard dropped it): nothing to hear better
     ],
 )
-def test_which_turns_get_a_second_opinion(text: str, awaiting: str | None, wanted: bool) -> None:
-    assert wants_second_opinion(heard(text), awaiting) is wanted
+def test_which_turns_get_a_second_opinion(
+    text: str, logprob: float, awaiting: str | None, reason: str
+) -> None:
+    assert second_opinion_reason(heard(text, logprob), awaiting) == reason
 
 
 def test_a_number_is_taken_from_the_second_decode_only_when_it_is_whole() -> None:
     first = heard("555- here 1-4, 2-2-1-1.")
-    assert better_decode(first, heard("555-014-2211.")).text == "555-014-2211."
-    assert better_decode(first, heard("5x5, 014, 6161.")) is first
-    assert better_decode(first, heard("500, 500, 500, 500, 5")) is first
-    assert better_decode(first, heard("555-014-2211, 555-014-2211, 555-014-2211")) is first
-    assert better_decode(first, heard("")) is first
+    assert better_decode(first, heard("555-014-2211."), "number").text == "555-014-2211."
+    assert better_decode(first, heard("5x5, 014, 6161."), "number") is first
+    assert better_decode(first, heard("500, 500, 500, 500, 5"), "number") is first
+    assert better_decode(first, heard("555-014-2211, 555-014-2211, 555-014-2211"), "number") is first
+    assert better_decode(first, heard(""), "number") is first
+
+
+@pytest.mark.parametrize(
+    ("first", "again", "kept"),
+    [
+        ("Lolter King.", "Walter King,", "Walter King,"),
+        ("Lotha King.", "Walter King,", "Walter King,"),
+        ("Lisa Moore,", "Lisa Moa.", "Lisa Moore,"),  # base was the surer of the two, and wrong
+        ("My name is Sarah Miller.", "My name is Sea Meva.", "My name is Sarah Miller."),
+        ("George Hill.", "Georgia.", "George Hill."),
+        ("Paul Martin.", "Paul Martin, Paul Martin, Paul Martin, Paul Martin", "Paul Martin."),
+    ],
+)
+def test_of_two_hearings_of_a_name_the_likelier_name_is_kept(first: str, again: str, kept: str) -> None:
+    assert better_decode(heard(first, -0.9), heard(again, -0.2), "name").text == kept
 
 
 class FixedSTT(SpeechToText):
@@ -69,9 +89,18 @@ class FixedSTT(SpeechToText):
         return heard(self.text, self.logprob)
 
 
-async def test_a_turn_without_a_number_is_decoded_once() -> None:
+async def test_an_unsure_name_reaches_the_dialog_as_the_likelier_name() -> None:
     convo = ScriptedConversations(["Thanks, and your phone number?"], awaiting="name")
-    fast, accurate = FixedSTT("Walter King.", -1.07), FixedSTT("Water King.", -0.1)
+    fast, accurate = FixedSTT("Lotha King.", -1.07), FixedSTT("Walter King.", -0.8)
+    call = ReplayCall([CallerTurn(np.concatenate([burst(1.2), silence(2.5)]))], max_call_s=60)
+    parts = CallParts(convo, fast, ToneTTS(), Events(), second_stt=accurate)
+    await asyncio.wait_for(CallFactory(parts, scripted_config()).session(call).run(), 60)
+    assert convo.turns == ["Walter King."]
+
+
+async def test_a_name_heard_with_confidence_is_decoded_once() -> None:
+    convo = ScriptedConversations(["Thanks, and your phone number?"], awaiting="name")
+    fast, accurate = FixedSTT("Walter King.", -0.3), FixedSTT("Water King.", -0.1)
     call = ReplayCall([CallerTurn(np.concatenate([burst(1.2), silence(2.5)]))], max_call_s=60)
     parts = CallParts(convo, fast, ToneTTS(), Events(), second_stt=accurate)
     await asyncio.wait_for(CallFactory(parts, scripted_config()).session(call).run(), 60)
@@ -135,3 +164,8 @@ async def test_an_understood_turn_is_not_heard_again() -> None:
 def test_a_turn_is_not_caught_when_its_answer_says_so(reply: str, caught: bool) -> None:
     state = ConversationState(session_id="s", reply=reply)
     assert TurnResult(state, 1.0).caught is caught
+
+
+def test_name_shares_come_from_the_census_lists() -> None:
+    assert name_share("Walter") > 0.3 and name_share("moore") > 0.3
+    assert name_share("lolter") == UNHEARD_OF
