@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.audio.frames import AudioFrame, Reframer
+from agent.audio.level import rms
 from agent.audio.processing import ProcessingConfig
 from agent.audio.resample import StreamResampler
 from agent.audio.vad import SpeechEnded, VadConfig, VadState, VoiceActivityDetector
@@ -61,6 +62,7 @@ class PendingTurn:
     stt_started: float
     speech_s: float
     stt_ms: float | None = None
+    last_look: bool = False  # decoded again with the sounds that came after the speech end
 
     def taken_if_over(self, now_s: float, config: TurnTakingConfig, awaiting: str | None) -> UserTurn | None:
         """The turn, once Whisper is done and the caller has been quiet long enough for what they said."""
@@ -205,7 +207,9 @@ class Listener:
             await self._emit(SpeechSustained(now, now - started))
         if self._pending is not None and not self._vad.speaking:
             turn = self._pending.taken_if_over(now, self._config.turns, self._awaiting())
-            if turn is not None:
+            if turn is not None and self._worth_a_last_look(turn):
+                self._look_again()
+            elif turn is not None:
                 self._pending = None
                 self._utterance.close()
                 self._speech_started_s = None
@@ -260,6 +264,34 @@ class Listener:
         self._pending = PendingTurn(
             audio, event.at_s, event.detected_at_s, task, time.perf_counter(), event.speech_duration_s
         )
+
+    def _worth_a_last_look(self, turn: UserTurn) -> bool:
+        """A turn that looked unfinished ("555-014-987") and waited in vain for the rest, when something was heard
+        in that wait that was too short to count as speech (a final "six"): worth one more decode with it."""
+        assert self._pending is not None
+        config = self._config.turns
+        if (
+            self._pending.last_look
+            or required_silence(config, turn.text, self._awaiting()) <= config.end_silence_s
+        ):
+            return False
+        tail = self._utterance.audio()[self._pending.audio.size :]
+        frames = tail[: tail.size - tail.size % 320].reshape(-1, 320)  # 20 ms each
+        return any(rms(frame) >= self._config.vad.energy_threshold for frame in frames)
+
+    def _look_again(self) -> None:
+        assert self._pending is not None
+        audio, before = self._utterance.audio(), self._pending.audio.size
+        task = asyncio.create_task(self._transcribe(audio), name="stt-last-look")
+        self._pending = replace(
+            self._pending,
+            audio=audio,
+            stt_task=task,
+            stt_started=time.perf_counter(),
+            stt_ms=None,
+            last_look=True,
+        )
+        log.info("stt_last_look", tail_s=round((audio.size - before) / STT_RATE, 2))
 
     async def _transcribe(self, audio: Int16Array) -> Transcript:
         async with self._io.working():

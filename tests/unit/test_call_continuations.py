@@ -149,3 +149,28 @@ async def test_a_filler_in_the_pause_does_not_stop_the_answer() -> None:
     await asyncio.wait_for(session.run(), 60)
     assert stt.calls == 2  # the "um" was heard, and the utterance decoded again whole
     assert convo.turns == ["Actually,"] and session.barge_ins == []
+
+
+async def test_a_last_digit_too_short_to_count_as_speech_is_heard_in_a_last_look() -> None:
+    # "555, 014, 987" and then a short "six" the VAD does not take for speech: the number waits for the rest,
+    # and once the wait is over the whole utterance, that "six" included, is decoded again
+    convo = ScriptedConversations(["Thanks. Let me read that back."], awaiting="phone")
+    stt = BurstSTT()
+    said = np.concatenate([burst(0.8), silence(0.5), burst(0.8), silence(0.6), burst(0.02), silence(3.0)])
+    call = ReplayCall([CallerTurn(said)], max_call_s=60)
+    await asyncio.wait_for(
+        CallFactory(CallParts(convo, stt, ToneTTS(), Events()), scripted_config()).session(call).run(), 60
+    )
+    assert convo.turns == ["five five five oh one four nine eight seven six"]
+
+
+async def test_a_number_left_unfinished_in_silence_is_not_decoded_again() -> None:
+    convo = ScriptedConversations(["Sorry, what's the rest of the number?"], awaiting="phone")
+    stt = BurstSTT()
+    said = np.concatenate([burst(0.8), silence(0.5), burst(0.8), silence(3.0)])
+    call = ReplayCall([CallerTurn(said)], max_call_s=60)
+    await asyncio.wait_for(
+        CallFactory(CallParts(convo, stt, ToneTTS(), Events()), scripted_config()).session(call).run(), 60
+    )
+    assert convo.turns == ["five five five oh one four"]
+    assert stt.calls == 2  # each group once as it ended, nothing more
