@@ -80,6 +80,7 @@ def test_match_service_against_the_seed_catalogue() -> None:
         ("oil change", "oil change"),
         ("my AC is blowing warm", "air conditioning"),
         ("check engine light is on", "check engine"),
+        ("I need to tie a rotation Friday at 2", "tire rotation"),  # Whisper on a real SIP call of the corpus
     ]:
         found = match_service(text, services)
         assert found is not None, text
