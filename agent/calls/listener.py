@@ -29,7 +29,7 @@ from agent.calls.events import (
 )
 from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
-from agent.calls.second_opinion import better_decode, loops, second_opinion_reason, words_of
+from agent.calls.second_opinion import hear_with_second_opinion, loops, words_of
 from agent.calls.turn_taking import TurnTakingConfig, required_silence
 from agent.log import get_logger
 from agent.speech.stt import SpeechToText, Transcript
@@ -295,22 +295,11 @@ class Listener:
 
     async def _transcribe(self, audio: Int16Array) -> Transcript:
         async with self._io.working():
-            heard = await self._stt.transcribe(audio, hint=self._config.stt_hint)
-            reason = second_opinion_reason(heard, self._awaiting())
-            if self._second_stt is None or reason is None:
-                return heard
-            again = await self._second_stt.transcribe(audio, hint=self._config.stt_hint)
-        kept = replace(better_decode(heard, again, reason), second_opinion=True)
-        log.info(
-            "stt_second_opinion",
-            reason=reason,
-            first=heard.text[-80:],
-            first_logprob=round(heard.avg_logprob, 2),
-            again=again.text[-80:],
-            again_logprob=round(again.avg_logprob, 2),
-            kept="again" if kept.text == again.text else "first",
-        )
-        return kept
+            if self._second_stt is None:
+                return await self._stt.transcribe(audio, hint=self._config.stt_hint)
+            return await hear_with_second_opinion(
+                self._stt, self._second_stt, audio, self._awaiting(), self._config.stt_hint
+            )
 
     async def hear_again(self, turn: UserTurn) -> str | None:
         """The second model's words for a turn the dialog did not understand, when they differ from what was

@@ -4,7 +4,9 @@ Whisper tiny.en is right on most of what callers say and twice as fast as base, 
 hears "oh one four" as "one one four" (and the number still looks whole), drops a digit or loops on one, and
 makes up names it is unsure of ("Lotha King"). Base hears those better and everything else worse (see README,
 STT), so it is asked about:
-- every turn with a phone number in it, asked for or said in passing: kept when it heard ten clean digits;
+- every turn with a phone number in it, asked for or said in passing: kept when it heard ten clean digits (while
+  the dialog waits for a number, base decodes first, and tiny.en only when base heard no whole number: one
+  decode instead of two on the turn that has one);
 - a name, asked for, that tiny.en was unsure of: the hearing with the more common names is kept (US census
   shares, `agent/dialog/nlu/name_frequency.py`); base's own confidence is no guide: it was surer of "Lisa Moa"
   than tiny.en of "Lisa Moore".
@@ -17,13 +19,16 @@ import re
 from dataclasses import replace
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from agent.calls.continuations import Utterance
 from agent.calls.turn_taking import garbled_number, is_digit_loop
 from agent.dialog.conversation import Conversations, TurnResult
 from agent.dialog.nlu.contacts import parse_phone
 from agent.dialog.nlu.name_frequency import likelier_name
 from agent.log import get_logger
-from agent.speech.stt import Transcript
+from agent.speech.stt import SpeechToText, Transcript
 
 log = get_logger(__name__)
 
@@ -44,12 +49,57 @@ def second_opinion_reason(heard: Transcript, awaiting: str | None) -> Reason | N
 
 def better_decode(first: Transcript, again: Transcript, reason: Reason) -> Transcript:
     """For a number, the second decode when it holds a whole one; for a name, the likelier name."""
-    if again.empty or loops(again.text) or is_digit_loop(again.text):
-        return first
     if reason == "number":
-        return again if parse_phone(again.text) is not None else first
+        return again if holds_a_whole_number(again) else first
+    if again.empty or loops(again.text):
+        return first
     likelier = likelier_name(first.text, again.text)
     return again if likelier == again.text != first.text else first
+
+
+async def hear_with_second_opinion(
+    fast: SpeechToText,
+    accurate: SpeechToText,
+    audio: npt.NDArray[np.int16],
+    awaiting: str | None,
+    hint: str | None,
+) -> Transcript:
+    """One utterance decoded by tiny.en (`fast`) and, where this module says so, by base (`accurate`) too."""
+    if awaiting == "phone":  # a number is the likely answer: base first, it is the one kept when it hears one
+        first = await accurate.transcribe(audio, hint=hint)
+        if holds_a_whole_number(first):
+            return replace(first, second_opinion=True)
+        heard = await fast.transcribe(audio, hint=hint)
+        log.info(
+            "stt_second_opinion",
+            reason="number",
+            first=first.text[-80:],
+            again=heard.text[-80:],
+            kept="again",
+        )
+        return replace(heard, second_opinion=True)
+    heard = await fast.transcribe(audio, hint=hint)
+    reason = second_opinion_reason(heard, awaiting)
+    if reason is None:
+        return heard
+    again = await accurate.transcribe(audio, hint=hint)
+    kept = replace(better_decode(heard, again, reason), second_opinion=True)
+    log.info(
+        "stt_second_opinion",
+        reason=reason,
+        first=heard.text[-80:],
+        first_logprob=round(heard.avg_logprob, 2),
+        again=again.text[-80:],
+        again_logprob=round(again.avg_logprob, 2),
+        kept="again" if kept.text == again.text else "first",
+    )
+    return kept
+
+
+def holds_a_whole_number(heard: Transcript) -> bool:
+    """Ten clean digits of a phone number, not Whisper looping on them."""
+    text = heard.text
+    return bool(text) and not loops(text) and not is_digit_loop(text) and parse_phone(text) is not None
 
 
 def loops(text: str) -> bool:

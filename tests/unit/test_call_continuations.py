@@ -127,6 +127,7 @@ async def test_a_number_heard_whole_is_checked_by_the_accurate_model_which_wins(
     ).session(call)
     await asyncio.wait_for(session.run(), 60)
     assert convo.turns == ["555-014-9876."] and accurate.calls == 1
+    assert fast.calls == 0  # the dialog waits for a number: base decodes first, and it heard one
 
 
 async def test_agreeing_again_after_a_booking_was_written_gets_no_answer_of_its_own() -> None:
