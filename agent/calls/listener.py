@@ -87,6 +87,12 @@ class PendingTurn:
         )
 
 
+def _frame_levels(audio: Int16Array) -> npt.NDArray[np.float64]:
+    """The RMS level (0..1) of each whole 20 ms frame of 16 kHz audio."""
+    frames = audio[: audio.size - audio.size % 320].reshape(-1, 320)
+    return np.array([rms(frame) for frame in frames], dtype=np.float64)
+
+
 class Utterance:
     """The caller's audio: a rolling pre-roll while they are quiet, the whole utterance while they speak, and the
     last closed turn's audio (with what came after it) while the caller may still go on with it."""
@@ -207,7 +213,7 @@ class Listener:
             await self._emit(SpeechSustained(now, now - started))
         if self._pending is not None and not self._vad.speaking:
             turn = self._pending.taken_if_over(now, self._config.turns, self._awaiting())
-            if turn is not None and self._worth_a_last_look(turn):
+            if turn is not None and self._worth_a_last_look():
                 self._look_again()
             elif turn is not None:
                 self._pending = None
@@ -265,19 +271,21 @@ class Listener:
             audio, event.at_s, event.detected_at_s, task, time.perf_counter(), event.speech_duration_s
         )
 
-    def _worth_a_last_look(self, turn: UserTurn) -> bool:
-        """A turn that looked unfinished ("555-014-987") and waited in vain for the rest, when something was heard
-        in that wait that was too short to count as speech (a final "six"): worth one more decode with it."""
+    def _worth_a_last_look(self) -> bool:
+        """Speech-like sound after the decoded audio that was too short for the VAD to count as speech (a final
+        "six" after "987", its "s" no voice to webrtcvad): the turn is worth one more decode with it. Speech-like:
+        two 20 ms frames at least half as loud as the utterance's loud frames (noise between words is not)."""
         assert self._pending is not None
-        config = self._config.turns
-        if (
-            self._pending.last_look
-            or required_silence(config, turn.text, self._awaiting()) <= config.end_silence_s
-        ):
+        if self._pending.last_look:
             return False
-        tail = self._utterance.audio()[self._pending.audio.size :]
-        frames = tail[: tail.size - tail.size % 320].reshape(-1, 320)  # 20 ms each
-        return any(rms(frame) >= self._config.vad.energy_threshold for frame in frames)
+        tail = _frame_levels(self._utterance.audio()[self._pending.audio.size :])
+        if tail.size < 2:
+            return False
+        levels = _frame_levels(self._pending.audio)
+        loud = max(
+            self._config.vad.energy_threshold, 0.5 * float(np.percentile(levels, 90)) if levels.size else 0.0
+        )
+        return int(np.sum(tail >= loud)) >= 2
 
     def _look_again(self) -> None:
         assert self._pending is not None

@@ -157,7 +157,7 @@ async def test_a_last_digit_too_short_to_count_as_speech_is_heard_in_a_last_look
     # and once the wait is over the whole utterance, that "six" included, is decoded again
     convo = ScriptedConversations(["Thanks. Let me read that back."], awaiting="phone")
     stt = BurstSTT()
-    said = np.concatenate([burst(0.8), silence(0.5), burst(0.8), silence(0.6), burst(0.02), silence(3.0)])
+    said = np.concatenate([burst(0.8), silence(0.5), burst(0.8), silence(0.6), burst(0.04), silence(3.0)])
     call = ReplayCall([CallerTurn(said)], max_call_s=60)
     await asyncio.wait_for(
         CallFactory(CallParts(convo, stt, ToneTTS(), Events()), scripted_config()).session(call).run(), 60
@@ -175,3 +175,15 @@ async def test_a_number_left_unfinished_in_silence_is_not_decoded_again() -> Non
     )
     assert convo.turns == ["five five five oh one four"]
     assert stt.calls == 2  # each group once as it ended, nothing more
+
+
+async def test_a_sound_too_short_for_speech_right_after_a_whole_number_is_heard_in_a_last_look() -> None:
+    # Whisper made a whole number of "... 987" (a made-up last digit); the short "six" after it is no speech to
+    # the VAD: the turn is decoded once more with it before it is taken
+    convo = ScriptedConversations(["Thanks. Let me read that back."], awaiting="phone")
+    stt = BurstSTT({2: "555-014-9870.", 3: "555-014-9876."})
+    said = np.concatenate([burst(0.8), silence(0.5), burst(0.8), silence(0.25), burst(0.04), silence(3.0)])
+    call = ReplayCall([CallerTurn(said)], max_call_s=60)
+    parts = CallParts(convo, stt, ToneTTS(), Events())
+    await asyncio.wait_for(CallFactory(parts, scripted_config()).session(call).run(), 60)
+    assert convo.turns == ["555-014-9876."]
