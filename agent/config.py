@@ -120,8 +120,8 @@ class SttSettings(Section):
     stt_window_margin_s: float = Field(default=7.0, ge=0.0, le=30.0)
     # While a caller speaks, their words so far go to the console this often (0: only final transcripts).
     interim_transcript_every_s: float = Field(default=1.0, ge=0.0, le=10.0)
-    # The second opinion (agent/calls/second_opinion.py): a turn with a phone number in it, or one the dialog did
-    # not understand, is decoded again by this more accurate model; "off": never.
+    # The second opinion (agent/calls/second_opinion.py): a turn with a phone number in it, a name the fast model
+    # was unsure of, or a turn the dialog did not understand, is decoded by this more accurate model; "off": never.
     stt_number_model: Literal["base.en", "off"] = "base.en"
 
 

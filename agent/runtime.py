@@ -38,7 +38,7 @@ class Voice:
 
     stt: SpeechToText
     tts: TextToSpeech
-    second_stt: SpeechToText | None = None  # the second opinion on numbers and unsure decodes
+    second_stt: SpeechToText | None = None  # the second opinion: numbers, unsure names, turns not understood
 
     async def aclose(self) -> None:
         await self.stt.aclose()

@@ -31,7 +31,7 @@ class CallParts:
     stt: SpeechToText
     tts: TextToSpeech
     events: EventSink
-    second_stt: SpeechToText | None = None  # the second opinion on numbers and unsure decodes
+    second_stt: SpeechToText | None = None  # the second opinion: numbers, unsure names, turns not understood
 
 
 @dataclass(frozen=True)
