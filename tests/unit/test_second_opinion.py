@@ -89,31 +89,28 @@ class FixedSTT(SpeechToText):
         return heard(self.text, self.logprob)
 
 
-async def test_an_unsure_name_reaches_the_dialog_as_the_likelier_name() -> None:
-    convo = ScriptedConversations(["Thanks, and your phone number?"], awaiting="name")
-    fast, accurate = FixedSTT("Lotha King.", -1.07), FixedSTT("Walter King.", -0.8)
-    call = ReplayCall([CallerTurn(np.concatenate([burst(1.2), silence(2.5)]))], max_call_s=60)
-    parts = CallParts(convo, fast, ToneTTS(), Events(), second_stt=accurate)
-    await asyncio.wait_for(CallFactory(parts, scripted_config()).session(call).run(), 60)
-    assert convo.turns == ["Walter King."]
-
-
-async def test_a_name_heard_with_confidence_is_decoded_once() -> None:
-    convo = ScriptedConversations(["Thanks, and your phone number?"], awaiting="name")
-    fast, accurate = FixedSTT("Walter King.", -0.3), FixedSTT("Water King.", -0.1)
-    call = ReplayCall([CallerTurn(np.concatenate([burst(1.2), silence(2.5)]))], max_call_s=60)
-    parts = CallParts(convo, fast, ToneTTS(), Events(), second_stt=accurate)
-    await asyncio.wait_for(CallFactory(parts, scripted_config()).session(call).run(), 60)
-    assert convo.turns == ["Walter King."]
-    assert accurate.calls == 0
-
-
-async def call_at_readback(fast: FixedSTT, accurate: FixedSTT, replies: list[str]) -> ScriptedConversations:
-    convo = ScriptedConversations(replies, awaiting="confirm")
+async def one_turn_call(
+    fast: FixedSTT, accurate: FixedSTT, replies: list[str], awaiting: str = "confirm"
+) -> ScriptedConversations:
+    """One caller turn to a scripted dialog waiting for `awaiting`, heard by `fast` with `accurate` beside it."""
+    convo = ScriptedConversations(replies, awaiting=awaiting)
     call = ReplayCall([CallerTurn(np.concatenate([burst(1.5), silence(2.5)]))], max_call_s=60)
     parts = CallParts(convo, fast, ToneTTS(), Events(), second_stt=accurate)
     await asyncio.wait_for(CallFactory(parts, scripted_config()).session(call).run(), 60)
     return convo
+
+
+async def test_an_unsure_name_reaches_the_dialog_as_the_likelier_name() -> None:
+    fast, accurate = FixedSTT("Lotha King.", -1.07), FixedSTT("Walter King.", -0.8)
+    convo = await one_turn_call(fast, accurate, ["Thanks, and your phone number?"], awaiting="name")
+    assert convo.turns == ["Walter King."]
+
+
+async def test_a_name_heard_with_confidence_is_decoded_once() -> None:
+    fast, accurate = FixedSTT("Walter King.", -0.3), FixedSTT("Water King.", -0.1)
+    convo = await one_turn_call(fast, accurate, ["Thanks, and your phone number?"], awaiting="name")
+    assert convo.turns == ["Walter King."]
+    assert accurate.calls == 0
 
 
 async def test_words_the_dialog_did_not_understand_are_heard_again_before_the_caller_is_asked() -> None:
@@ -123,7 +120,7 @@ async def test_words_the_dialog_did_not_understand_are_heard_again_before_the_ca
         "Sorry, I didn't catch that. Let me read that back: an oil change ...",
         "Got it: a tire rotation.",
     ]
-    convo = await call_at_readback(fast, accurate, replies)
+    convo = await one_turn_call(fast, accurate, replies)
     assert convo.turns == [
         "Actually, make it a pyro location instead.",
         "Actually, make it a tire rotation instead.",
@@ -135,13 +132,13 @@ async def test_words_the_dialog_did_not_understand_are_heard_again_before_the_ca
 async def test_heard_the_same_again_the_first_answer_stands() -> None:
     fast = FixedSTT("Blorp.", -0.3)
     accurate = FixedSTT("blorp", -0.2)
-    convo = await call_at_readback(fast, accurate, ["Sorry, I didn't catch that. Is that right?"])
+    convo = await one_turn_call(fast, accurate, ["Sorry, I didn't catch that. Is that right?"])
     assert convo.turns == ["Blorp."] and convo.taken_back == []
 
 
 async def test_an_understood_turn_is_not_heard_again() -> None:
     fast, accurate = FixedSTT("Yes.", -0.3), FixedSTT("Yasuo.", -0.2)
-    convo = await call_at_readback(fast, accurate, ["You're all set."])
+    convo = await one_turn_call(fast, accurate, ["You're all set."])
     assert convo.turns == ["Yes."] and accurate.calls == 0
 
 
