@@ -186,7 +186,11 @@ def _progress(outcome: Outcome) -> None:
 
 
 def report(
-    channel: str, outcomes: list[Outcome], conversations: dict[str, Conversation], show_transcripts: bool
+    channel: str,
+    outcomes: list[Outcome],
+    conversations: dict[str, Conversation],
+    show_transcripts: bool,
+    show_missed: bool = False,
 ) -> None:
     """The channel's figures, then each failing conversation with the first thing that went wrong."""
     passed = sum(o.passed for o in outcomes)
@@ -222,6 +226,14 @@ def report(
                 groups.setdefault(getattr(conversations[outcome.name], key), []).append(outcome)
             shares = ", ".join(f"{k} {sum(o.passed for o in v)}/{len(v)}" for k, v in sorted(groups.items()))
             print(f"  passed by {label:<19}{shares}")
+    if show_missed and channel != "typed":
+        print("  caller words not heard, by caller turn:")
+        for outcome in outcomes:
+            for index, words in sorted(outcome.missed.items()):
+                said = conversations[outcome.name].turns[index].text
+                print(f"    {outcome.name}#{index + 1}: {' '.join(words)!r} of {said!r}")
+            if outcome.missed:
+                print(f"      heard: {' | '.join(turn.heard for turn in outcome.transcript)}")
     failing = [o for o in outcomes if not o.passed]
     if failing:
         print(f"  failing conversations ({len(failing)}):")
@@ -247,7 +259,7 @@ async def bench(args: argparse.Namespace) -> None:
                 results[channel] = await sip_channel(conversations, args.gap)
     by_name = {conversation.name: conversation for conversation in conversations}
     for channel, outcomes in results.items():
-        report(channel, outcomes, by_name, args.transcripts)
+        report(channel, outcomes, by_name, args.transcripts, args.missed)
 
 
 def main() -> None:
@@ -258,6 +270,7 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=None, help="an even spread of N conversations")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="one conversation")
     parser.add_argument("--transcripts", action="store_true", help="print what failing conversations said")
+    parser.add_argument("--missed", action="store_true", help="print each caller turn's words not heard")
     parser.add_argument(
         "--log-level", default="error", help="the agent's log level (info shows second opinions)"
     )

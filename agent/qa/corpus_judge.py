@@ -189,6 +189,7 @@ class Outcome:
     client_ms: list[float] = field(default_factory=list)  # typed: each turn's request to answer
     llm_turns: list[bool] = field(default_factory=list)  # typed: the LLM brain understood or wrote the turn
     fallbacks: int = 0  # typed: turns the offline brain answered because the LLM could not
+    missed: dict[int, list[str]] = field(default_factory=dict)  # caller turn (0-based) -> its words not heard
 
     @property
     def passed(self) -> bool:
@@ -212,10 +213,16 @@ def caller_turn_of_each_reply(conversation: Conversation, turns: list[AgentTurn]
 
 def score(conversation: Conversation, outcome: Outcome) -> None:
     """Fill in word recall, turns answered twice and turns to a booking from the outcome's transcript."""
-    said = [word for turn in conversation.turns for word in recall_words(turn.text)]
+    said_by_turn = [(index, word) for index, turn in enumerate(conversation.turns) for word in recall_words(turn.text)]
+    said = [word for _, word in said_by_turn]
     heard = [word for turn in outcome.transcript for word in recall_words(turn.heard)]
+    recalled = {ref for ref, _ in align(said, heard)}
     outcome.words_said = len(said)
-    outcome.words_recalled = len(align(said, heard))
+    outcome.words_recalled = len(recalled)
+    outcome.missed = {}
+    for position, (index, word) in enumerate(said_by_turn):
+        if position not in recalled:
+            outcome.missed.setdefault(index, []).append(word)
     owners = caller_turn_of_each_reply(conversation, outcome.transcript)
     replies_per_turn: dict[int, int] = {}
     for owner in owners:
