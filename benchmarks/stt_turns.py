@@ -14,15 +14,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
 from agent.audio.resample import resample
 from agent.audio.wav import read_wav
+from agent.config import Settings
 from agent.dialog.nlu.contacts import parse_phone
 from agent.log import configure_logging
 from agent.qa.corpus_judge import align, recall_words
 from agent.qa.corpus_manifest import CorpusTurn, load_corpus
+from agent.runtime import open_runtime
 from agent.speech.stt import WhisperSTT
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -33,7 +36,22 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def decode_all(model: str, margin: float, threads: int, turns: list[CorpusTurn]) -> None:
+async def dealership_hint() -> str:
+    """The Whisper prompt a call uses: the seeded dealership's name, services, makes and models."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings().replace(database_path=Path(tmp) / "hint.db")
+        async with open_runtime(settings, events=DiscardEvents()) as runtime:
+            return runtime.dialog.stt_hint
+
+
+class DiscardEvents:
+    async def publish(self, session_id: str, event: dict[str, object]) -> None:
+        return None
+
+
+async def decode_all(
+    model: str, margin: float, threads: int, turns: list[CorpusTurn], hint: str | None
+) -> None:
     stt = WhisperSTT(model=model, threads=threads, workers=1, window_margin_s=margin or None)
     await stt.load()
     said = recalled = numbers = numbers_right = 0
@@ -43,7 +61,7 @@ async def decode_all(model: str, margin: float, threads: int, turns: list[Corpus
         for turn in turns:
             samples, rate = read_wav(FIXTURES / turn.wav)
             started = time.perf_counter()
-            heard = await stt.transcribe(resample(samples, rate, 16000))
+            heard = await stt.transcribe(resample(samples, rate, 16000), hint=hint)
             times.append((time.perf_counter() - started) * 1000)
             reference = recall_words(turn.text)
             said += len(reference)
@@ -58,7 +76,7 @@ async def decode_all(model: str, margin: float, threads: int, turns: list[Corpus
     finally:
         await stt.aclose()
     print(
-        f"{model:8s} margin {margin:4.1f} s  threads {threads}  turns {len(turns):3d}  "
+        f"{model:8s} margin {margin:4.1f} s  threads {threads}  hint {'yes' if hint else 'no '}  turns {len(turns):3d}  "
         f"word recall {100 * recalled / max(1, said):5.1f} %  numbers right {numbers_right}/{numbers}  "
         f"decode p50 {statistics.median(times):4.0f} ms  p95 {percentile(times, 0.95):4.0f} ms",
         flush=True,
@@ -71,8 +89,9 @@ async def bench(args: argparse.Namespace) -> None:
     turns = load_corpus().turns
     if args.numbers_only:
         turns = [turn for turn in turns if parse_phone(turn.text) is not None]
+    hint = await dealership_hint() if args.hint else None
     for margin in args.margin or [7.0]:
-        await decode_all(args.model, margin, args.threads, turns)
+        await decode_all(args.model, margin, args.threads, turns, hint)
 
 
 def main() -> None:
@@ -82,6 +101,7 @@ def main() -> None:
     parser.add_argument("--model", choices=["tiny.en", "base"], default="tiny.en")
     parser.add_argument("--margin", type=float, action="append", help="encoder margin in seconds (0: 30 s)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--hint", action="store_true", help="with the dealership's Whisper prompt, as calls")
     parser.add_argument("--numbers-only", action="store_true", help="only the turns with a phone number")
     args = parser.parse_args()
     configure_logging("error")

@@ -82,7 +82,7 @@ async def hear_with_second_opinion(
     reason = second_opinion_reason(heard, awaiting)
     if reason is None:
         return heard
-    again = await accurate.transcribe(audio, hint=hint)
+    again = await accurate.transcribe(audio, hint=None if reason == "number" else hint)  # digits: no prompt
     kept = replace(better_decode(heard, again, reason), second_opinion=True)
     log.info(
         "stt_second_opinion",

@@ -213,7 +213,9 @@ def caller_turn_of_each_reply(conversation: Conversation, turns: list[AgentTurn]
 
 def score(conversation: Conversation, outcome: Outcome) -> None:
     """Fill in word recall, turns answered twice and turns to a booking from the outcome's transcript."""
-    said_by_turn = [(index, word) for index, turn in enumerate(conversation.turns) for word in recall_words(turn.text)]
+    said_by_turn = [
+        (index, word) for index, turn in enumerate(conversation.turns) for word in recall_words(turn.text)
+    ]
     said = [word for _, word in said_by_turn]
     heard = [word for turn in outcome.transcript for word in recall_words(turn.heard)]
     recalled = {ref for ref, _ in align(said, heard)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -83,21 +84,41 @@ class FixedSTT(SpeechToText):
 
     def __init__(self, text: str, logprob: float) -> None:
         self.text, self.logprob, self.calls = text, logprob, 0
+        self.hints: list[str | None] = []
 
     async def transcribe(self, samples16k: object, *, hint: str | None = None) -> Transcript:
         self.calls += 1
+        self.hints.append(hint)
         return heard(self.text, self.logprob)
 
 
 async def one_turn_call(
-    fast: FixedSTT, accurate: FixedSTT, replies: list[str], awaiting: str = "confirm"
+    fast: FixedSTT,
+    accurate: FixedSTT,
+    replies: list[str],
+    awaiting: str = "confirm",
+    stt_hint: str | None = None,
 ) -> ScriptedConversations:
     """One caller turn to a scripted dialog waiting for `awaiting`, heard by `fast` with `accurate` beside it."""
     convo = ScriptedConversations(replies, awaiting=awaiting)
     call = ReplayCall([CallerTurn(np.concatenate([burst(1.5), silence(2.5)]))], max_call_s=60)
     parts = CallParts(convo, fast, ToneTTS(), Events(), second_stt=accurate)
-    await asyncio.wait_for(CallFactory(parts, scripted_config()).session(call).run(), 60)
+    config = scripted_config()
+    config = replace(config, listener=replace(config.listener, stt_hint=stt_hint))
+    await asyncio.wait_for(CallFactory(parts, config).session(call).run(), 60)
     return convo
+
+
+async def test_a_number_is_heard_without_the_dealerships_prompt_which_costs_digits() -> None:
+    fast, accurate = FixedSTT("555-014-9876.", -0.3), FixedSTT("555-014-9876.", -0.2)
+    hint = "Riverside Motors: oil change, tire rotation. Toyotas. Camry, Highlander."
+    convo = await one_turn_call(fast, accurate, ["Thanks."], awaiting="phone", stt_hint=hint)
+    assert convo.turns == ["555-014-9876."]
+    assert accurate.hints == [None]
+    # the same call waiting for a name: the prompt spells the dealership's words
+    fast = FixedSTT("Walter King.", -0.3)
+    await one_turn_call(fast, accurate, ["Thanks."], awaiting="name", stt_hint=hint)
+    assert fast.hints == [hint]
 
 
 async def test_an_unsure_name_reaches_the_dialog_as_the_likelier_name() -> None:
