@@ -117,9 +117,15 @@ async def answer_instead(
     conversations: Conversations, utterance: Utterance, result: TurnResult, heard_again: str | None
 ) -> tuple[Utterance, TurnResult]:
     """A turn the dialog did not understand, heard again by the more accurate model before the caller is asked
-    to repeat: the new words are answered instead when there are any and the first answer can be undone."""
+    to repeat: the new words are answered instead when the dialog understands them and the first answer can be
+    undone. When it understands neither, the first hearing is answered after all: the fast model hears more
+    words right (a real call: "Um, I don't know my number off hand." heard again as "ROM, ... of hand.")."""
     session_id = result.state.session_id
     if not heard_again or await conversations.take_back(session_id, result.turn_id) is None:
         return utterance, result
-    log.info("turn_heard_again", first=utterance.text[-80:], again=heard_again[-80:])
-    return replace(utterance, text=heard_again), await conversations.handle_turn(session_id, heard_again)
+    again = await conversations.handle_turn(session_id, heard_again)
+    understood = again.caught or await conversations.take_back(session_id, again.turn_id) is None
+    log.info("turn_heard_again", first=utterance.text[-80:], again=heard_again[-80:], understood=again.caught)
+    if understood:
+        return replace(utterance, text=heard_again), again
+    return utterance, await conversations.handle_turn(session_id, utterance.text)

@@ -109,6 +109,19 @@ async def one_turn_call(
     return convo
 
 
+async def test_when_the_second_hearing_is_not_understood_either_the_first_words_are_answered() -> None:
+    fast = FixedSTT("Um, I don't know my number off hand.", -0.39)
+    accurate = FixedSTT("ROM, I don't know my number of hand.", -0.5)
+    replies = [
+        "Sorry, I didn't catch that. What's the best number?",
+        "Sorry, I didn't catch that.",
+        "Sorry, ...",
+    ]
+    convo = await one_turn_call(fast, accurate, replies)
+    assert convo.turns == [fast.text, accurate.text, fast.text]  # the second hearing was tried, then undone
+    assert convo.taken_back == ["turn-1", "turn-2"]
+
+
 async def test_a_number_is_heard_without_the_dealerships_prompt_which_costs_digits() -> None:
     fast, accurate = FixedSTT("555-014-9876.", -0.3), FixedSTT("555-014-9876.", -0.2)
     hint = "Riverside Motors: oil change, tire rotation. Toyotas. Camry, Highlander."
