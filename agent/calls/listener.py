@@ -29,7 +29,7 @@ from agent.calls.events import (
 )
 from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
-from agent.calls.second_opinion import hear_with_second_opinion, loops, words_of
+from agent.calls.second_opinion import NUMBER_PROMPT, hear_with_second_opinion, loops, words_of
 from agent.calls.turn_taking import TurnTakingConfig, required_silence
 from agent.log import get_logger
 from agent.speech.stt import SpeechToText, Transcript
@@ -342,9 +342,7 @@ class Listener:
 
     async def _transcribe(self, audio: Int16Array) -> Transcript:
         awaiting = self._awaiting()
-        # The dealership's words (models, services) as a Whisper prompt cost digits: on the corpus's 39 phone
-        # numbers tiny.en heard 22 right with it and 27 without (base 36 and 37): none while a number is due.
-        hint = None if awaiting == "phone" else self._config.stt_hint
+        hint = NUMBER_PROMPT if awaiting == "phone" else self._config.stt_hint  # see NUMBER_PROMPT
         async with self._io.working():
             if self._second_stt is None:
                 return await self._stt.transcribe(audio, hint=hint)

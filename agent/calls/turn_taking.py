@@ -23,6 +23,8 @@ _QUESTION = re.compile(
     re.IGNORECASE,
 )
 _EMAIL_SO_FAR = re.compile(r"\be-?mail\b[^.?!]*\b(is|it's)\b", re.IGNORECASE)
+# Whisper's hearing of "five five five" on its own, the first group of a number ("Bye bye bye.", "Bye, bye!").
+_BYE_BYE = re.compile(r"(bye\b[\s,.!-]*){2,}", re.IGNORECASE)
 _TRAILING_FILLER = re.compile(r"\b(and|or|but|so|um|uh|er)\s*$", re.IGNORECASE)
 _BACKCHANNEL = re.compile(
     r"^\s*(mm+[- ]?hmm+|uh[- ]?huh|mhm+|hmm+|mm+|okay|ok|yeah|yep|right|sure|i see|got it|uh|um|ah|oh)[.!,]*\s*$",
@@ -106,6 +108,8 @@ def required_silence(config: TurnTakingConfig, transcript: str, awaiting: str | 
         return config.patient_silence_s
     if _digits_heard(bare) >= 10:  # a whole phone number, whatever was asked: nothing more is coming
         return config.end_silence_s
+    if awaiting == "phone" and _BYE_BYE.fullmatch(bare + " "):
+        return config.patient_silence_s  # "five five five" misheard: the rest of the number decides
     if awaiting == "phone" and re.search(
         r"\d|\b(oh|zero|one|two|three|four|five|six|seven|eight|nine)\b", bare
     ):

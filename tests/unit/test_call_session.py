@@ -299,6 +299,11 @@ async def test_goodbye_hangs_up_and_dtmf_zero_asks_for_a_person() -> None:
         ("5, 5, 5, 5, 5, 5, 5, 5, 5, 5", "phone", True),
         ("555 555 555 555 555 555 555 555 555", None, True),
         ("555 555 5555", "phone", False),
+        # "five five five" alone, heard as a goodbye while the number is due: the rest of the number decides
+        ("Bye bye bye.", "phone", True),
+        ("Bye, bye!", "phone", True),
+        ("Bye, bye!", None, False),
+        ("Okay, bye.", "phone", False),
     ],
 )
 def test_required_silence(text: str, awaiting: str | None, patient: bool) -> None:

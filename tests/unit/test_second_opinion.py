@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agent.calls.factory import CallFactory
-from agent.calls.second_opinion import better_decode, second_opinion_reason
+from agent.calls.second_opinion import NUMBER_PROMPT, better_decode, second_opinion_reason
 from agent.calls.session import CallParts
 from agent.dialog.conversation import TurnResult
 from agent.dialog.nlu.name_frequency import UNHEARD_OF, name_share
@@ -122,12 +122,12 @@ async def test_when_the_second_hearing_is_not_understood_either_the_first_words_
     assert convo.taken_back == ["turn-1", "turn-2"]
 
 
-async def test_a_number_is_heard_without_the_dealerships_prompt_which_costs_digits() -> None:
+async def test_a_number_is_heard_with_a_number_for_a_prompt_not_the_dealerships_words() -> None:
     fast, accurate = FixedSTT("555-014-9876.", -0.3), FixedSTT("555-014-9876.", -0.2)
     hint = "Riverside Motors: oil change, tire rotation. Toyotas. Camry, Highlander."
     convo = await one_turn_call(fast, accurate, ["Thanks."], awaiting="phone", stt_hint=hint)
     assert convo.turns == ["555-014-9876."]
-    assert accurate.hints == [None]
+    assert accurate.hints == [NUMBER_PROMPT]
     # the same call waiting for a name: the prompt spells the dealership's words
     fast = FixedSTT("Walter King.", -0.3)
     await one_turn_call(fast, accurate, ["Thanks."], awaiting="name", stt_hint=hint)
