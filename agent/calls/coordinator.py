@@ -173,23 +173,29 @@ class Coordinator:
                     self.report.barge_ins[-1].resumed = True
                 self.speak(interrupted.unheard_text())
             return
-        heard = interrupted.heard_text() if interrupted is not None else None
-        self._queue_answer(turn, heard)
+        self._queue_answer(turn, interrupted)
 
-    def _queue_answer(self, turn: UserTurn, heard: str | None = None) -> None:
-        self._turn_task = asyncio.create_task(self._answer(turn, heard, self._turn_task), name="turn")
+    def _queue_answer(self, turn: UserTurn, interrupted: SpeechHandle | None = None) -> None:
+        self._turn_task = asyncio.create_task(self._answer(turn, interrupted, self._turn_task), name="turn")
 
-    async def _answer(self, turn: UserTurn, heard: str | None, previous: asyncio.Task[None] | None) -> None:
+    async def _answer(
+        self, turn: UserTurn, interrupted: SpeechHandle | None, previous: asyncio.Task[None] | None
+    ) -> None:
         if previous is not None:  # turns are answered in order; never block the listening loop on it
             await asyncio.gather(previous, return_exceptions=True)
         try:
             async with self._io.working():
                 utterance = await self._continuations.utterance(turn, self.report.turns)
-                if heard is not None and not utterance.joined:  # the history keeps what the caller heard
-                    await self._conversations.record_heard(self._session_id, heard)
-                if not utterance.text:  # the caller only agreed again with what was just done
-                    if utterance.say_first:
-                        self.speak(utterance.say_first)
+                if (
+                    interrupted is not None and not utterance.joined
+                ):  # the history keeps what the caller heard
+                    await self._conversations.record_heard(self._session_id, interrupted.heard_text())
+                if not utterance.text:  # the caller only agreed again with what was just done ...
+                    # ... and a reply they talked over while agreeing ("Yes, [the read-back starts] use that
+                    # one.") is said again whole: stopping there left the caller in silence.
+                    repeated = utterance.say_first or (interrupted.text if interrupted is not None else "")
+                    if repeated:
+                        self.speak(repeated)
                     return
                 turn_done = self._conversations.handle_turn(self._session_id, utterance.text)
                 result = await acknowledged(

@@ -141,6 +141,23 @@ async def test_agreeing_again_after_a_booking_was_written_gets_no_answer_of_its_
     assert "Anything else?" not in tts.said
 
 
+async def test_a_reply_talked_over_by_an_agreement_that_adds_nothing_is_said_again_whole() -> None:
+    # "Yes, [the read-back starts] use that one.": the caller talked over the reply, so it is said again, not
+    # dropped (the agent used to fall silent there, the caller waiting for a read-back that never came)
+    readback = (
+        "Let me read that back: an oil change on Friday at 9 in the morning, for Amy Brown. Is that right?"
+    )
+    convo = ScriptedConversations([readback, "Anything else?"])
+    convo.revocable = False
+    stt = BurstSTT({"short": "Yes.", 1: "use that one.", 2: "Yes, use that one."})
+    tts = ToneTTS()
+    session, _call, _ = session_for([paused_sentence(0.7)], convo, stt, tts)
+    await asyncio.wait_for(session.run(), 60)
+    assert convo.turns == ["Yes."]
+    assert session.barge_ins  # the caller did talk over the read-back
+    assert tts.said.count("Let me read that back:") == 2 and "Anything else?" not in tts.said
+
+
 async def test_a_filler_in_the_pause_does_not_stop_the_answer() -> None:
     convo = ScriptedConversations(["Go on.", "Sure."])
     stt = BurstSTT({"short": "Actually,", 2: "Actually,"})  # Whisper drops the "um" of the second burst
