@@ -33,10 +33,10 @@ from agent.speech.stt import SpeechToText, Transcript
 log = get_logger(__name__)
 
 Reason = Literal["number", "name"]
-# Whisper's prompt while a phone number is due, in place of the dealership's words, which cost digits. Measured on
-# the corpus's 39 numbers (benchmarks/stt_turns.py and its fragments cut at the caller's pauses): tiny.en heard 28
-# right with this prompt, 27 with none, 22 with the dealership's; base 38, 37, 36; and with no prompt at all base
-# heard "five five five" alone as "Bye bye bye." 19 times in 68 fragments, 13 with a prompt.
+# Whisper's prompt while a phone number is due (the listener's choice), in place of the dealership's words, which
+# cost digits. Measured on the corpus's 39 numbers (benchmarks/stt_turns.py, and fragments cut at the caller's
+# pauses): tiny.en heard 28 right with this prompt, 27 with none, 22 with the dealership's; base 38, 37, 36; with
+# no prompt at all base heard "five five five" alone as "Bye bye bye." in 19 of 68 fragments, 13 with a prompt.
 NUMBER_PROMPT = "My number is 555-014-2233."
 UNSURE_OF_A_NAME_BELOW = -0.5  # tiny.en's mean token log-probability: below it, a name is heard again
 
@@ -87,7 +87,9 @@ async def hear_with_second_opinion(
     reason = second_opinion_reason(heard, awaiting)
     if reason is None:
         return heard
-    again = await accurate.transcribe(audio, hint=NUMBER_PROMPT if reason == "number" else hint)
+    # The dealership's words stay the prompt for a number said in passing: base heard "the Sienna on Friday at 4
+    # ..., my number is ..." as "the CNR" with a number for a prompt, and the car is as much of the booking.
+    again = await accurate.transcribe(audio, hint=hint)
     kept = replace(better_decode(heard, again, reason), second_opinion=True)
     log.info(
         "stt_second_opinion",
