@@ -87,6 +87,19 @@ class PendingTurn:
         )
 
 
+def speech_after(decoded: Int16Array, utterance: Int16Array, energy_threshold: float) -> bool:
+    """Speech-like sound in `utterance` after the `decoded` audio that was too short for the VAD to count as speech
+    (a final "six" after "987", its "s" no voice to webrtcvad): the turn is worth one more decode with it.
+    Speech-like: two 20 ms frames at least half as loud as the utterance's loud frames (noise between words is not).
+    """
+    tail = _frame_levels(utterance[decoded.size :])
+    if tail.size < 2:
+        return False
+    levels = _frame_levels(decoded)
+    loud = max(energy_threshold, 0.5 * float(np.percentile(levels, 90)) if levels.size else 0.0)
+    return int(np.sum(tail >= loud)) >= 2
+
+
 @dataclass(frozen=True)
 class EarlyDecode:
     """A decode started inside the VAD's end-of-speech grace: the turn's own if the caller stays quiet."""
@@ -287,15 +300,14 @@ class Listener:
             self._early.task.cancel()
             self._early = None
         elif (
-            state is VadState.STOPPING
-            and self._early is None
-            and self._pending is None
-            and self._early_frames
-            and self._vad.silent_frames >= self._early_frames
+            state is VadState.STOPPING and self._early is None and self._pending is None and self._early_due()
         ):
             audio = self._utterance.audio()
             task = asyncio.create_task(self._transcribe(audio), name="stt-early")
             self._early = EarlyDecode(audio, self._io.now(), task, time.perf_counter())
+
+    def _early_due(self) -> bool:
+        return bool(self._early_frames) and self._vad.silent_frames >= self._early_frames
 
     def _begin_endpointing(self, event: SpeechEnded) -> None:
         early, self._early = self._early, None
@@ -311,20 +323,10 @@ class Listener:
         )
 
     def _worth_a_last_look(self) -> bool:
-        """Speech-like sound after the decoded audio that was too short for the VAD to count as speech (a final
-        "six" after "987", its "s" no voice to webrtcvad): the turn is worth one more decode with it. Speech-like:
-        two 20 ms frames at least half as loud as the utterance's loud frames (noise between words is not)."""
         assert self._pending is not None
         if self._pending.last_look:
             return False
-        tail = _frame_levels(self._utterance.audio()[self._pending.audio.size :])
-        if tail.size < 2:
-            return False
-        levels = _frame_levels(self._pending.audio)
-        loud = max(
-            self._config.vad.energy_threshold, 0.5 * float(np.percentile(levels, 90)) if levels.size else 0.0
-        )
-        return int(np.sum(tail >= loud)) >= 2
+        return speech_after(self._pending.audio, self._utterance.audio(), self._config.vad.energy_threshold)
 
     def _look_again(self) -> None:
         assert self._pending is not None
