@@ -186,9 +186,8 @@ class Coordinator:
         try:
             async with self._io.working():
                 utterance = await self._continuations.utterance(turn, self.report.turns)
-                if (
-                    interrupted is not None and not utterance.joined
-                ):  # the history keeps what the caller heard
+                # the history keeps what the caller heard of a reply they talked over
+                if interrupted is not None and not utterance.joined:
                     await self._conversations.record_heard(self._session_id, interrupted.heard_text())
                 if not utterance.text:  # the caller only agreed again with what was just done ...
                     # ... and a reply they talked over while agreeing ("Yes, [the read-back starts] use that
