@@ -25,28 +25,20 @@ from agent.dialog.nlu.contacts import parse_phone
 from agent.log import configure_logging
 from agent.qa.corpus_judge import align, recall_words
 from agent.qa.corpus_manifest import CorpusTurn, load_corpus
+from agent.qa.voice_replay import EventLog
 from agent.runtime import open_runtime
 from agent.speech.stt import WhisperSTT
+from benchmarks.brain_turns import percentile
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 async def dealership_hint() -> str:
     """The Whisper prompt a call uses: the seeded dealership's name, services, makes and models."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings().replace(database_path=Path(tmp) / "hint.db")
-        async with open_runtime(settings, events=DiscardEvents()) as runtime:
+        async with open_runtime(settings, events=EventLog()) as runtime:
             return runtime.dialog.stt_hint
-
-
-class DiscardEvents:
-    async def publish(self, session_id: str, event: dict[str, object]) -> None:
-        return None
 
 
 async def decode_all(
