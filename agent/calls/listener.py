@@ -29,7 +29,7 @@ from agent.calls.events import (
 )
 from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
-from agent.calls.second_opinion import NUMBER_PROMPT, hear_with_second_opinion, loops, words_of
+from agent.calls.second_opinion import NUMBER_PROMPT, hear_again, hear_with_second_opinion
 from agent.calls.turn_taking import TurnTakingConfig, required_silence
 from agent.log import get_logger
 from agent.speech.stt import SpeechToText, Transcript
@@ -88,15 +88,17 @@ class PendingTurn:
 
 
 def speech_after(decoded: Int16Array, utterance: Int16Array, energy_threshold: float) -> bool:
-    """Speech-like sound in `utterance` after the `decoded` audio that was too short for the VAD to count as speech
-    (a final "six" after "987", its "s" no voice to webrtcvad): the turn is worth one more decode with it.
-    Speech-like: two 20 ms frames at least half as loud as the utterance's loud frames (noise between words is not).
+    """Sound in `utterance` after the `decoded` audio that the VAD did not count as speech: a final "six" after
+    "987" (its "s" no voice to webrtcvad), the quiet last syllable of "High-lan-[der]". The turn is worth one more
+    decode with it. Sound: two 20 ms frames over the VAD's energy threshold and over either half the
+    utterance's loud frames or four times its quiet ones (a line's steady noise, 10-20 dB under the voice, is not).
     """
     tail = _frame_levels(utterance[decoded.size :])
-    if tail.size < 2:
-        return False
     levels = _frame_levels(decoded)
-    loud = max(energy_threshold, 0.5 * float(np.percentile(levels, 90)) if levels.size else 0.0)
+    if tail.size < 2 or levels.size == 0:
+        return False
+    above_quiet = 4 * float(np.percentile(levels, 10))
+    loud = max(energy_threshold, min(0.5 * float(np.percentile(levels, 90)), above_quiet))
     return int(np.sum(tail >= loud)) >= 2
 
 
@@ -351,15 +353,11 @@ class Listener:
             return await hear_with_second_opinion(self._stt, self._second_stt, audio, awaiting, hint)
 
     async def hear_again(self, turn: UserTurn) -> str | None:
-        """The second model's words for a turn the dialog did not understand, when they differ from what was
-        heard (None: no second model, already asked, or it heard the same)."""
-        if self._second_stt is None or turn.audio is None or turn.second_opinion:
+        """The second model's words for a turn the dialog did not understand (see `second_opinion.hear_again`)."""
+        if self._second_stt is None:
             return None
         async with self._io.working():
-            again = await self._second_stt.transcribe(turn.audio, hint=self._config.stt_hint)
-        differs = words_of(again.text) != words_of(turn.text)
-        log.info("stt_heard_again", first=turn.text[-80:], again=again.text[-80:], differs=differs)
-        return again.text.strip() if differs and not again.empty and not loops(again.text) else None
+            return await hear_again(self._second_stt, turn, self._config.stt_hint)
 
     async def aclose(self) -> None:
         """Cancel the decodes in flight, close the echo canceller and the interim decoder (idempotent)."""

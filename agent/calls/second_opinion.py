@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.calls.continuations import Utterance
+from agent.calls.events import UserTurn
 from agent.calls.turn_taking import garbled_number, is_digit_loop
 from agent.dialog.conversation import Conversations, TurnResult
 from agent.dialog.nlu.contacts import parse_phone
@@ -101,6 +102,17 @@ async def hear_with_second_opinion(
         kept="again" if kept.text == again.text else "first",
     )
     return kept
+
+
+async def hear_again(accurate: SpeechToText, turn: UserTurn, hint: str | None) -> str | None:
+    """The second model's words for a turn the dialog did not understand, when they differ from what was heard
+    (None: already asked, or it heard the same or nothing)."""
+    if turn.audio is None or turn.second_opinion:
+        return None
+    again = await accurate.transcribe(turn.audio, hint=hint)
+    differs = words_of(again.text) != words_of(turn.text)
+    log.info("stt_heard_again", first=turn.text[-80:], again=again.text[-80:], differs=differs)
+    return again.text.strip() if differs and not again.empty and not loops(again.text) else None
 
 
 def holds_a_whole_number(heard: Transcript) -> bool:
