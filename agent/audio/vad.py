@@ -113,11 +113,6 @@ class VoiceActivityDetector:
         return self._state in (VadState.SPEAKING, VadState.STOPPING)
 
     @property
-    def silent_frames(self) -> int:
-        """Consecutive frames without speech up to now (while STOPPING: how long the pause has lasted)."""
-        return self._silence_run
-
-    @property
     def time_s(self) -> float:
         """Virtual time: total duration of the frames processed since the last reset."""
         return self._time_s

@@ -102,16 +102,6 @@ def speech_after(decoded: Int16Array, utterance: Int16Array, energy_threshold: f
     return int(np.sum(tail >= loud)) >= 2
 
 
-@dataclass(frozen=True)
-class EarlyDecode:
-    """A decode started inside the VAD's end-of-speech grace: the turn's own if the caller stays quiet."""
-
-    audio: Int16Array
-    at_s: float
-    task: asyncio.Task[Transcript]
-    started: float
-
-
 def _frame_levels(audio: Int16Array) -> npt.NDArray[np.float64]:
     """The RMS level (0..1) of each whole 20 ms frame of 16 kHz audio."""
     frames = audio[: audio.size - audio.size % 320].reshape(-1, 320)
@@ -182,8 +172,6 @@ class Listener:
         self._vad = VoiceActivityDetector(config.vad)
         self._utterance = Utterance(round(config.turns.continuation_window_s * 1000 / 20))
         self._pending: PendingTurn | None = None
-        self._early: EarlyDecode | None = None
-        self._early_frames = round(config.turns.early_decode_s / 0.02)
         self._speech_started_s: float | None = None
         self._closed: UserTurn | None = None  # the last turn taken, while the caller may still go on from it
         self._played_at_close = 0  # agent samples heard when that turn was closed
@@ -233,8 +221,6 @@ class Listener:
             await self._speech_started(vad_event.at_s)
         elif isinstance(vad_event, SpeechEnded):
             self._begin_endpointing(vad_event)
-        else:
-            self._decode_early_or_drop()
         self._update_interim(vad_event)
         now = self._io.now()
         started = self._speech_started_s
@@ -293,31 +279,7 @@ class Listener:
     async def _publish_interim(self, text: str) -> None:
         await self._emit(InterimText(text))
 
-    def _decode_early_or_drop(self) -> None:
-        """Whisper starts on the utterance once the caller has been quiet for `early_decode_s`, overlapping the
-        rest of the VAD's grace; the caller going on within the grace drops that decode (withdrawn from the
-        worker if it has not started)."""
-        state = self._vad.state
-        if state is VadState.SPEAKING and self._early is not None:
-            self._early.task.cancel()
-            self._early = None
-        elif (
-            state is VadState.STOPPING and self._early is None and self._pending is None and self._early_due()
-        ):
-            audio = self._utterance.audio()
-            task = asyncio.create_task(self._transcribe(audio), name="stt-early")
-            self._early = EarlyDecode(audio, self._io.now(), task, time.perf_counter())
-
-    def _early_due(self) -> bool:
-        return bool(self._early_frames) and self._vad.silent_frames >= self._early_frames
-
     def _begin_endpointing(self, event: SpeechEnded) -> None:
-        early, self._early = self._early, None
-        if early is not None:  # the caller stayed quiet: the decode already under way is the turn's
-            self._pending = PendingTurn(
-                early.audio, event.at_s, early.at_s, early.task, early.started, event.speech_duration_s
-            )
-            return
         audio = self._utterance.audio()
         task = asyncio.create_task(self._transcribe(audio), name="stt")
         self._pending = PendingTurn(
@@ -362,11 +324,9 @@ class Listener:
     async def aclose(self) -> None:
         """Cancel the decodes in flight, close the echo canceller and the interim decoder (idempotent)."""
         pending, self._pending = self._pending, None
-        early, self._early = self._early, None
-        for task in (pending.stt_task if pending else None, early.task if early else None):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        if pending is not None:
+            pending.stt_task.cancel()
+            await asyncio.gather(pending.stt_task, return_exceptions=True)
         if self._echo is not None:
             await self._echo.aclose()
             self._echo = None

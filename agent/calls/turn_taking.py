@@ -44,9 +44,6 @@ class TurnTakingConfig:
     # ("mm-hmm", a question about it), which is a new turn or a barge-in, not the rest of the old one.
     continuation_max_heard_s: float = 0.7
     resume_after_false_interruption: bool = True
-    # Whisper starts on the utterance after this much of the VAD's 0.3 s end-of-speech grace (0: at its end):
-    # the decode overlaps the rest of the grace, and is dropped if the caller goes on within it.
-    early_decode_s: float = 0.16
     thinking_ack_after_s: float | None = None  # an answer this late is preceded by THINKING_ACK (None: never)
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import pytest
 
 from agent.calls.factory import CallFactory
+from agent.calls.listener import speech_after
 from agent.calls.session import CallParts
 from agent.calls.turn_taking import TurnTakingConfig, garbled_number
+from agent.speech.stt import Transcript
 from telephony.replay import CallerTurn, ReplayCall
 from tests.unit.test_call_session import (
     BurstSTT,
@@ -182,6 +185,36 @@ async def test_a_last_digit_too_short_to_count_as_speech_is_heard_in_a_last_look
     assert convo.turns == ["five five five oh one four nine eight seven six"]
 
 
+class TrailingSyllableSTT(BurstSTT):
+    """Hears "a Holland" when the audio stops with the loud part of the word, "a Highlander" when the quiet last
+    syllable after it (frames well under the loud ones) is in the audio too."""
+
+    async def transcribe(self, samples16k: Any, *, hint: str | None = None) -> Transcript:
+        self.calls += 1
+        audio = np.asarray(samples16k)
+        frames = audio[: audio.size // 320 * 320].reshape(-1, 320).astype(np.float32)
+        levels = np.sqrt((frames**2).mean(axis=1))
+        last_loud = int(np.flatnonzero(levels > 1000)[-1])
+        quiet_after = bool(np.any((levels[last_loud + 1 :] > 300) & (levels[last_loud + 1 :] < 1000)))
+        car = "Highlander" if quiet_after else "Holland"
+        return Transcript(f"I'd like to test drive a {car}.", 0.0, -0.1, audio.size / 16000, "en")
+
+
+async def test_a_quiet_last_syllable_after_the_speech_ended_is_heard_in_a_last_look() -> None:
+    # "High-lan" loud, a dip, "-der" at a fifth of the level: too short and (to webrtcvad) unvoiced to be speech,
+    # and under half the loud frames; it is still four times the quiet, so the turn is decoded once more with it
+    convo = ScriptedConversations(["The Highlander, sure. What day works for you?"])
+    stt = TrailingSyllableSTT()
+    syllable = (burst(0.04) // 5).astype(np.int16)
+    said = np.concatenate([burst(1.5), silence(0.4), syllable, silence(3.0)])
+    call = ReplayCall([CallerTurn(said)], max_call_s=60)
+    await asyncio.wait_for(
+        CallFactory(CallParts(convo, stt, ToneTTS(), Events()), scripted_config()).session(call).run(), 60
+    )
+    assert convo.turns == ["I'd like to test drive a Highlander."]
+    assert stt.calls == 2
+
+
 async def test_a_number_left_unfinished_in_silence_is_not_decoded_again() -> None:
     convo = ScriptedConversations(["Sorry, what's the rest of the number?"], awaiting="phone")
     stt = BurstSTT()
@@ -204,3 +237,12 @@ async def test_a_sound_too_short_for_speech_right_after_a_whole_number_is_heard_
     parts = CallParts(convo, stt, ToneTTS(), Events())
     await asyncio.wait_for(CallFactory(parts, scripted_config()).session(call).run(), 60)
     assert convo.turns == ["555-014-9876."]
+
+
+def test_a_lines_steady_noise_after_the_speech_is_no_sound_worth_a_last_look() -> None:
+    noise = np.random.default_rng(7).normal(0, 1100, 16000 * 3).astype(np.int16)  # ~10 dB under the voice
+    decoded = np.concatenate([noise[:4800], burst(1.5) + noise[4800:28800], noise[28800:30720]])
+    utterance = np.concatenate([decoded, noise[30720:40000]])
+    assert not speech_after(decoded, utterance, energy_threshold=0.012)
+    syllable = (burst(0.06) // 2).astype(np.int16) + noise[40000:40960]
+    assert speech_after(decoded, np.concatenate([utterance, syllable, noise[41000:44000]]), 0.012)
