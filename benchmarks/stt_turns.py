@@ -2,6 +2,7 @@
 heard whole and right, and decode time.
 
     python -m benchmarks.stt_turns --model tiny.en --margin 7 [--margin 3] [--numbers-only] [--threads 1]
+    python -m benchmarks.stt_turns --short 0.8 [--hint]     # the short answers, with and without the prompt
 
 What the second opinion and the fitted encoder window (`agent/speech/whisper_window.py`) trade: a smaller
 margin is a cheaper encoder pass; too small and Whisper repeats itself or drops the end of the audio. The
@@ -17,6 +18,8 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from agent.audio.resample import resample
 from agent.audio.wav import read_wav
@@ -39,6 +42,15 @@ async def dealership_hint() -> str:
         settings = Settings().replace(database_path=Path(tmp) / "hint.db")
         async with open_runtime(settings, events=EventLog()) as runtime:
             return runtime.dialog.stt_hint
+
+
+def sound_s(wav: Path) -> float:
+    """From the first to the last 20 ms frame over the VAD's energy threshold (0.012 of full scale)."""
+    samples, rate = read_wav(wav)
+    audio = resample(samples, rate, 16000)
+    frames = audio[: audio.size // 320 * 320].reshape(-1, 320).astype(np.float64) / 32768
+    loud = np.flatnonzero(np.sqrt((frames**2).mean(axis=1)) >= 0.012)
+    return float((loud[-1] - loud[0] + 1) * 0.02) if loud.size else 0.0
 
 
 async def decode_all(
@@ -81,6 +93,8 @@ async def bench(args: argparse.Namespace) -> None:
     turns = load_corpus().turns
     if args.numbers_only:
         turns = [turn for turn in turns if parse_phone(turn.text) is not None]
+    if args.short:
+        turns = [turn for turn in turns if sound_s(FIXTURES / turn.wav) < args.short]
     hint = await dealership_hint() if args.hint else None
     for margin in args.margin or [7.0]:
         await decode_all(args.model, margin, args.threads, turns, hint)
@@ -95,6 +109,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--hint", action="store_true", help="with the dealership's Whisper prompt, as calls")
     parser.add_argument("--numbers-only", action="store_true", help="only the turns with a phone number")
+    parser.add_argument(
+        "--short", type=float, default=None, metavar="S", help="only turns with under S s of sound"
+    )
     args = parser.parse_args()
     configure_logging("error")
     asyncio.run(bench(args))

@@ -29,7 +29,7 @@ from agent.calls.events import (
 )
 from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
-from agent.calls.second_opinion import NUMBER_PROMPT, hear_again, hear_with_second_opinion
+from agent.calls.second_opinion import hear_again, hear_with_second_opinion, whisper_prompt
 from agent.calls.turn_taking import TurnTakingConfig, required_silence
 from agent.log import get_logger
 from agent.speech.stt import SpeechToText, Transcript
@@ -308,7 +308,7 @@ class Listener:
 
     async def _transcribe(self, audio: Int16Array) -> Transcript:
         awaiting = self._awaiting()
-        hint = NUMBER_PROMPT if awaiting == "phone" else self._config.stt_hint  # see NUMBER_PROMPT
+        hint = whisper_prompt(awaiting, audio.size / STT_RATE, self._config.stt_hint)
         async with self._io.working():
             if self._second_stt is None:
                 return await self._stt.transcribe(audio, hint=hint)

@@ -39,7 +39,21 @@ Reason = Literal["number", "name"]
 # pauses): tiny.en heard 28 right with this prompt, 27 with none, 22 with the dealership's; base 38, 37, 36; with
 # no prompt at all base heard "five five five" alone as "Bye bye bye." in 19 of 68 fragments, 13 with a prompt.
 NUMBER_PROMPT = "My number is 555-014-2233."
+# A short answer ("Yes.", "Correct.") is heard with no prompt at all: the dealership's words make Whisper tiny.en
+# write "Yeee-ha." and "Corrector." (`python -m benchmarks.stt_turns --short 0.8 [--hint]`: on the corpus's 58 turns
+# with under 0.8 s of sound, none of them a service or a car, 98.8 % of the words with no prompt, 94.2 % with it).
+SHORT_ANSWER_S = 1.0  # the utterance's audio, its pre-roll and the end-of-speech grace included
 UNSURE_OF_A_NAME_BELOW = -0.5  # tiny.en's mean token log-probability: below it, a name is heard again
+
+
+def whisper_prompt(awaiting: str | None, audio_s: float, dealership: str | None) -> str | None:
+    """Whisper's prompt for one utterance: a number while one is due, nothing for a short answer (unless a service
+    or a car is the answer expected: their names are the dealership's words), else the dealership's words."""
+    if awaiting == "phone":
+        return NUMBER_PROMPT
+    if audio_s < SHORT_ANSWER_S and awaiting not in ("service", "vehicle"):
+        return None
+    return dealership
 
 
 def second_opinion_reason(heard: Transcript, awaiting: str | None) -> Reason | None:

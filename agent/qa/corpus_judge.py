@@ -67,7 +67,12 @@ _ORDINALS = {
         )
     )
 }
-_SAME = {"ok": "okay", "alright": "all right"}
+_SAME = {"ok": "okay", "alright": "all right", "yup": "yep"}
+# An address as Whisper writes it ("lisa.moore@gmail.com", "gmail.com") is the words the caller said ("lisa dot
+# moore at gmail dot com"); the dots of "a.m." and "J.O.N." are no words.
+_ADDRESS = re.compile(
+    r"[a-z0-9._%+-]*[a-z0-9]@[a-z0-9.-]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|edu|us)\b"
+)
 
 
 def _numbers(tokens: list[str]) -> list[str]:
@@ -118,9 +123,10 @@ def recall_words(text: str) -> list[str]:
     """Words as compared for recall: lower case, no punctuation, numbers as single digits, no fillers.
 
     Number words and digits fold together ("five five five" = "555" = "5 5 5", "two thirty" = "2:30"),
-    ordinals too ("first" = "1st" = "1": Whisper writes both "December 1" and "December 1st"), and spelled letters join ("J, O, N" = "J-O-N" = "jon").
+    ordinals too ("first" = "1st" = "1": Whisper writes both "December 1" and "December 1st"), spelled letters join ("J, O, N" = "J-O-N" = "jon"), and a written address is read out ("gmail.com" = "gmail dot com").
     """
-    cleaned = re.sub(r"(?<=[a-z])\.(?=[a-z])", "", text.lower()).replace("-", " ").replace(":", " ")
+    spoken = _ADDRESS.sub(lambda m: m.group().replace(".", " dot ").replace("@", " at "), text.lower())
+    cleaned = re.sub(r"(?<=[a-z])\.(?=[a-z])", "", spoken).replace("-", " ").replace(":", " ")
     cleaned = re.sub(r"(?<=\d),(?=\d{3})", "", cleaned)
     cleaned = re.sub(r"\$(\d+)", r"\1 dollars", cleaned)
     tokens: list[str] = []

@@ -42,6 +42,9 @@ def conversation(*says: str, **expect: object) -> Conversation:
         ("at 10 in the morning", "at ten in the morning"),
         ("twenty five", "25"),
         ("ok", "Okay."),
+        ("Yep.", "Yup!"),
+        ("lisa dot moore at gmail dot com", "lisa.moore@gmail.com"),
+        ("at gmail dot com", "at gmail.com."),
     ],
 )
 def test_recall_words_fold_what_whisper_writes_differently(said: str, transcribed: str) -> None:
@@ -50,6 +53,7 @@ def test_recall_words_fold_what_whisper_writes_differently(said: str, transcribe
 
 def test_recall_words_keep_what_differs() -> None:
     assert recall_words("Wednesday at 3") != recall_words("Tuesday at 3")
+    assert recall_words("lisa dot moore at gmail dot com") != recall_words("LisaDarp Moore at gmail.com")
     assert recall_words("555 014 9876") != recall_words("555 014 9877")
 
 

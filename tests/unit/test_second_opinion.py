@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agent.calls.factory import CallFactory
-from agent.calls.second_opinion import NUMBER_PROMPT, better_decode, second_opinion_reason
+from agent.calls.second_opinion import NUMBER_PROMPT, better_decode, second_opinion_reason, whisper_prompt
 from agent.calls.session import CallParts
 from agent.dialog.conversation import TurnResult
 from agent.dialog.nlu.name_frequency import UNHEARD_OF, name_share
@@ -200,3 +200,13 @@ def test_a_turn_is_not_caught_when_its_answer_says_so(reply: str, caught: bool) 
 def test_name_shares_come_from_the_census_lists() -> None:
     assert name_share("Walter") > 0.3 and name_share("moore") > 0.3
     assert name_share("lolter") == UNHEARD_OF
+
+
+def test_a_short_answer_is_heard_without_the_dealerships_words_unless_they_are_the_answer() -> None:
+    dealership = "Riverside Motors: oil change, tire rotation. Camry, Highlander."
+    assert whisper_prompt(None, 0.7, dealership) is None  # "Yes." heard as "Yeee-ha." with the prompt
+    assert whisper_prompt("name", 0.9, dealership) is None
+    assert whisper_prompt("vehicle", 0.7, dealership) == dealership  # "The Highlander."
+    assert whisper_prompt("service", 0.7, dealership) == dealership
+    assert whisper_prompt(None, 2.5, dealership) == dealership
+    assert whisper_prompt("phone", 0.7, dealership) == NUMBER_PROMPT
