@@ -19,8 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
+from agent.audio.level import rms
 from agent.audio.resample import resample
 from agent.audio.wav import read_wav
 from agent.config import Settings
@@ -45,12 +44,12 @@ async def dealership_hint() -> str:
 
 
 def sound_s(wav: Path) -> float:
-    """From the first to the last 20 ms frame over the VAD's energy threshold (0.012 of full scale)."""
+    """From the first to the last 20 ms frame over the VAD's energy threshold (the agent's setting)."""
     samples, rate = read_wav(wav)
     audio = resample(samples, rate, 16000)
-    frames = audio[: audio.size // 320 * 320].reshape(-1, 320).astype(np.float64) / 32768
-    loud = np.flatnonzero(np.sqrt((frames**2).mean(axis=1)) >= 0.012)
-    return float((loud[-1] - loud[0] + 1) * 0.02) if loud.size else 0.0
+    threshold = Settings().voice.vad_energy_threshold
+    loud = [i for i in range(audio.size // 320) if rms(audio[i * 320 : (i + 1) * 320]) >= threshold]
+    return (loud[-1] - loud[0] + 1) * 0.02 if loud else 0.0
 
 
 async def decode_all(

@@ -322,7 +322,7 @@ class Listener:
             return await hear_again(self._second_stt, turn, self._config.stt_hint)
 
     async def aclose(self) -> None:
-        """Cancel the decodes in flight, close the echo canceller and the interim decoder (idempotent)."""
+        """Cancel a decode in flight, close the echo canceller and the interim decoder (idempotent)."""
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.stt_task.cancel()
