@@ -40,6 +40,8 @@ Int16Array = npt.NDArray[np.int16]
 STT_RATE = 16000
 PRE_ROLL_FRAMES = 15  # 300 ms of audio kept before the VAD confirms speech
 TICK_FRAMES = 12  # a Tick every 240 ms of call time
+TAIL_OVER_FRAMES = 5  # 100 ms under the tail level: the sound after a turn's speech has ended
+MAX_LAST_LOOKS = 2  # decodes again of a turn for the sounds after it (once more if a second one follows)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,24 @@ class PendingTurn:
     stt_started: float
     speech_s: float
     stt_ms: float | None = None
-    last_look: bool = False  # decoded again with the sounds that came after the speech end
+    tail_level: float = np.inf  # a frame after the decoded audio this loud is sound the VAD missed
+    tail_loud: int = 0  # such frames since the last decode began
+    tail_quiet: int = 0  # frames since the last of them
+    looks: int = 0  # decodes again with the sounds after the speech end
+
+    def hear_tail(self, level: float) -> None:
+        """One more 20 ms frame after the decoded audio, at this level."""
+        if level >= self.tail_level:
+            self.tail_loud, self.tail_quiet = self.tail_loud + 1, 0
+        else:
+            self.tail_quiet += 1
+
+    def worth_a_last_look(self, *, wait_over: bool) -> bool:
+        """Sound after the decoded audio (`tail_sound_level`), once its decode is done: decoded again as soon as
+        that sound has ended (inside the end-of-turn silence), or when the silence is over."""
+        if self.looks >= MAX_LAST_LOOKS or self.tail_loud < 2 or not self.stt_task.done():
+            return False
+        return wait_over or self.tail_quiet >= TAIL_OVER_FRAMES
 
     def taken_if_over(self, now_s: float, config: TurnTakingConfig, awaiting: str | None) -> UserTurn | None:
         """The turn, once Whisper is done and the caller has been quiet long enough for what they said."""
@@ -87,19 +106,17 @@ class PendingTurn:
         )
 
 
-def speech_after(decoded: Int16Array, utterance: Int16Array, energy_threshold: float) -> bool:
-    """Sound in `utterance` after the `decoded` audio that the VAD did not count as speech: a final "six" after
-    "987" (its "s" no voice to webrtcvad), the quiet last syllable of "High-lan-[der]". The turn is worth one more
-    decode with it. Sound: two 20 ms frames over the VAD's energy threshold and over either half the
-    utterance's loud frames or four times its quiet ones (a line's steady noise, 10-20 dB under the voice, is not).
-    """
-    tail = _frame_levels(utterance[decoded.size :])
+def tail_sound_level(decoded: Int16Array, energy_threshold: float) -> float:
+    """The level of a sound after `decoded` that the VAD did not count as speech, worth a last look (a final "six"
+    after "987", its "s" no voice to webrtcvad; the quiet last syllable of "High-lan-[der]"): two 20 ms frames
+    over the VAD's energy threshold and over either
+    half the utterance's loud frames or four times its quiet ones (a line's steady noise, 10-20 dB under the
+    voice, is not). Infinite for an utterance under one frame."""
     levels = _frame_levels(decoded)
-    if tail.size < 2 or levels.size == 0:
-        return False
+    if levels.size == 0:
+        return float(np.inf)
     above_quiet = 4 * float(np.percentile(levels, 10))
-    loud = max(energy_threshold, min(0.5 * float(np.percentile(levels, 90)), above_quiet))
-    return int(np.sum(tail >= loud)) >= 2
+    return max(energy_threshold, min(0.5 * float(np.percentile(levels, 90)), above_quiet))
 
 
 def _frame_levels(audio: Int16Array) -> npt.NDArray[np.float64]:
@@ -227,8 +244,12 @@ class Listener:
         if self._vad.speaking and started is not None and now - started >= self._config.turns.barge_in_min_s:
             await self._emit(SpeechSustained(now, now - started))
         if self._pending is not None and not self._vad.speaking:
+            if vad_event is None:
+                self._pending.hear_tail(rms(frame.samples))
+            if self._pending.worth_a_last_look(wait_over=False):
+                self._look_again()
             turn = self._pending.taken_if_over(now, self._config.turns, self._awaiting())
-            if turn is not None and self._worth_a_last_look():
+            if turn is not None and self._pending.worth_a_last_look(wait_over=True):
                 self._look_again()
             elif turn is not None:
                 self._pending = None
@@ -283,14 +304,14 @@ class Listener:
         audio = self._utterance.audio()
         task = asyncio.create_task(self._transcribe(audio), name="stt")
         self._pending = PendingTurn(
-            audio, event.at_s, event.detected_at_s, task, time.perf_counter(), event.speech_duration_s
+            audio,
+            event.at_s,
+            event.detected_at_s,
+            task,
+            time.perf_counter(),
+            event.speech_duration_s,
+            tail_level=tail_sound_level(audio, self._config.vad.energy_threshold),
         )
-
-    def _worth_a_last_look(self) -> bool:
-        assert self._pending is not None
-        if self._pending.last_look:
-            return False
-        return speech_after(self._pending.audio, self._utterance.audio(), self._config.vad.energy_threshold)
 
     def _look_again(self) -> None:
         assert self._pending is not None
@@ -302,9 +323,11 @@ class Listener:
             stt_task=task,
             stt_started=time.perf_counter(),
             stt_ms=None,
-            last_look=True,
+            tail_loud=0,
+            tail_quiet=0,
+            looks=self._pending.looks + 1,
         )
-        log.info("stt_last_look", tail_s=round((audio.size - before) / STT_RATE, 2))
+        log.info("stt_last_look", tail_s=round((audio.size - before) / STT_RATE, 2), look=self._pending.looks)
 
     async def _transcribe(self, audio: Int16Array) -> Transcript:
         awaiting = self._awaiting()
