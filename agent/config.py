@@ -157,6 +157,9 @@ class VoiceSettings(Section):
     # A turn whose answer is not ready this long after the caller stopped gets a short "One moment." first
     # (an LLM brain on a CPU); None: 1.2 s with the LLM brain, off with the offline one (0 turns it off).
     thinking_ack_after_s: float | None = Field(default=None, ge=0)
+    # The answer to a turn that sounds finished is worked out and synthesised while the end-of-turn silence runs,
+    # and said the moment the turn is taken (dropped unsaid if the caller goes on). Off: worked out after it.
+    prepare_answers: bool = True
 
 
 class CallSettings(Section):

@@ -56,6 +56,14 @@ class UserTurn:
 
 
 @dataclass(frozen=True)
+class TurnLikely:
+    """The caller's words are decoded and sound finished, but the end-of-turn silence still runs: the answer may
+    be worked out now and held, to be said the moment the same turn is taken (a `UserTurn` with these words)."""
+
+    turn: UserTurn
+
+
+@dataclass(frozen=True)
 class Continuation:
     """The caller started speaking again right after a turn of theirs was closed: it was not over."""
 
@@ -71,5 +79,5 @@ class Tick:
     caller_active: bool
 
 
-CallEvent = SpeechStarted | SpeechSustained | InterimText | UserTurn | Continuation | Tick
+CallEvent = SpeechStarted | SpeechSustained | InterimText | UserTurn | TurnLikely | Continuation | Tick
 EmitEvent = Callable[[CallEvent], Awaitable[None]]

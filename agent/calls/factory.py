@@ -40,6 +40,7 @@ def call_config(
                 barge_in_min_s=voice.barge_in_min_s,
                 continuation_window_s=voice.continuation_window_s,
                 thinking_ack_after_s=ack_after or None,
+                prepare_answers=voice.prepare_answers,
             ),
             processing=ProcessingConfig(voice.echo_cancellation, voice.noise_suppression),
             interim_every_s=stt.interim_transcript_every_s or None,

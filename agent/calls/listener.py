@@ -25,6 +25,7 @@ from agent.calls.events import (
     SpeechStarted,
     SpeechSustained,
     Tick,
+    TurnLikely,
     UserTurn,
 )
 from agent.calls.interim import InterimTranscripts
@@ -68,6 +69,7 @@ class PendingTurn:
     tail_loud: int = 0  # such frames since the last decode began
     tail_quiet: int = 0  # frames since the last of them
     looks: int = 0  # decodes again with the sounds after the speech end
+    announced: bool = False  # a TurnLikely was sent for this decode
 
     def hear_tail(self, level: float) -> None:
         """One more 20 ms frame after the decoded audio, at this level."""
@@ -85,20 +87,38 @@ class PendingTurn:
 
     def taken_if_over(self, now_s: float, config: TurnTakingConfig, awaiting: str | None) -> UserTurn | None:
         """The turn, once Whisper is done and the caller has been quiet long enough for what they said."""
-        if not self.stt_task.done():
+        if not self._decoded():
             return None
+        if now_s - self.end_s < required_silence(config, self.stt_task.result().text, awaiting):
+            return None
+        return self._turn(now_s)
+
+    def likely_turn(self, now_s: float, config: TurnTakingConfig, awaiting: str | None) -> UserTurn | None:
+        """The turn as it will be taken, once per decode, when it is decoded and sounds finished (only the short
+        end-of-turn silence is left to wait) and nothing has been heard after its speech."""
+        if self.announced or self.tail_loud or not self._decoded():
+            return None
+        text = self.stt_task.result().text
+        if not text.strip() or required_silence(config, text, awaiting) > config.end_silence_s:
+            return None
+        self.announced = True
+        return self._turn(now_s)
+
+    def _decoded(self) -> bool:
+        if not self.stt_task.done():
+            return False
         if self.stt_ms is None:
             self.stt_ms = (time.perf_counter() - self.stt_started) * 1000
+        return True
+
+    def _turn(self, now_s: float) -> UserTurn:
         transcript = self.stt_task.result()
-        waited = now_s - self.end_s
-        if waited < required_silence(config, transcript.text, awaiting):
-            return None
         return UserTurn(
             text=transcript.text.strip(),
             speech_end_s=self.end_s,
             detect_wait_s=self.detect_s - self.end_s,
-            stt_ms=self.stt_ms,
-            waited_s=waited,
+            stt_ms=self.stt_ms or 0.0,
+            waited_s=now_s - self.end_s,
             speech_s=self.speech_s,
             avg_logprob=transcript.avg_logprob,
             audio=self.audio,
@@ -259,6 +279,10 @@ class Listener:
                     turn, self._joining = replace(turn, continues=self._joining), None
                 self._closed, self._played_at_close = turn, self._io.played_samples
                 await self._emit(turn)
+            elif self._joining is None:
+                likely = self._pending.likely_turn(now, self._config.turns, self._awaiting())
+                if likely is not None:
+                    await self._emit(TurnLikely(likely))
 
     async def _speech_started(self, at_s: float) -> None:
         self._speech_started_s = at_s
@@ -326,6 +350,7 @@ class Listener:
             tail_loud=0,
             tail_quiet=0,
             looks=self._pending.looks + 1,
+            announced=False,
         )
         log.info("stt_last_look", tail_s=round((audio.size - before) / STT_RATE, 2), look=self._pending.looks)
 

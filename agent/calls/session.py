@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
-from agent.calls.coordinator import CallReport, Coordinator
+from agent.calls.coordinator import Coordinator
 from agent.calls.handoff import HandoffConfig
 from agent.calls.io import CallIO
 from agent.calls.keypad import read_keypad
 from agent.calls.listener import Listener, ListenerConfig
 from agent.calls.time_limit import TIME_LIMIT_REPLY, CallTimeLimit
-from agent.calls.turn_record import BargeIn, TurnRecord
+from agent.calls.turn_record import BargeIn, CallReport, TurnRecord
 from agent.dialog.conversation import Conversations, EventSink
 from agent.dialog.state import ConversationState
 from agent.log import bind_ids, get_logger
@@ -101,7 +101,7 @@ class CallSession:
             handoff=self._config.handoff,
             call_over=call_over,
         )
-        coordinator.awaiting = self._awaiting
+        coordinator.answers.awaiting = self._awaiting
         self._report = coordinator.report
 
         async def time_up() -> (
@@ -121,10 +121,10 @@ class CallSession:
             self._config.listener,
             time_limit.handle,
             second_stt=self._parts.second_stt,
-            awaiting=lambda: coordinator.awaiting,
+            awaiting=lambda: coordinator.answers.awaiting,
             call_over=call_over,
         )
-        coordinator.hear_again = listener.hear_again
+        coordinator.answers.hear_again = listener.hear_again
         log.info("call_answered", caller_id=self.io.caller_id)
         keypad = asyncio.create_task(read_keypad(self.io, coordinator.keyed_turn), name="dtmf")
         try:
@@ -148,6 +148,10 @@ class CallSession:
         log.info("call_ended", turns=len(self.turns), ended_by_agent=self.ended_by_agent)
 
     # What the call did ---------------------------------------------------------------------------------
+    @property
+    def report(self) -> CallReport:
+        return self._report
+
     @property
     def turns(self) -> list[TurnRecord]:
         return self._report.turns

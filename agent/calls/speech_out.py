@@ -34,7 +34,7 @@ class SpeechHandle:
     text: str
     io: CallIO
     tts: TextToSpeech
-    first_audio_s: float | None = None  # wall seconds from start to the first queued audio
+    first_audio_s: float | None = None  # wall seconds from start (a held answer: its release) to first audio
     interrupted: bool = False
     stalls: int = 0  # sentences that came after the caller had heard all before them (synthesis fell behind)
     _plan: list[str] = field(default_factory=list)
@@ -42,15 +42,29 @@ class SpeechHandle:
     _task: asyncio.Task[None] | None = None
     _cursor: int = 0  # output-stream sample where our next sentence starts
     _first_audio: asyncio.Event = field(default_factory=asyncio.Event)
+    _released: asyncio.Event = field(default_factory=asyncio.Event)  # unset: synthesised but held, not played
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)  # the first sentence is synthesised
+    ready_s: float | None = None  # wall seconds from start to the first sentence's audio, played or held
+    _started: float = 0.0  # perf_counter() when it was started, or released if it was held
 
-    def start(self) -> SpeechHandle:
-        self._cursor = self.io.played_samples + self.io.queued_samples
+    def start(self, *, hold: bool = False) -> SpeechHandle:
+        """Synthesise and play; with `hold`, synthesise the first sentence and play nothing until `release()`
+        (an answer prepared while the caller's end-of-turn silence still runs)."""
+        self._started = time.perf_counter()
+        if not hold:
+            self.release()
         self._plan = quick_first_chunk(split_sentences(normalise_for_speech(self.text)))
         self._task = asyncio.create_task(self._run(), name=f"speak-{self.io.call_id}")
         return self
 
+    def release(self) -> None:
+        """Play a held answer now: from here its audio follows what the call is playing."""
+        if not self._released.is_set():
+            self._started = time.perf_counter()
+            self._cursor = self.io.played_samples + self.io.queued_samples
+            self._released.set()
+
     async def _run(self) -> None:
-        started = time.perf_counter()
         resampler = StreamResampler(self.tts.sample_rate, self.io.output_rate)
         for sentence in self._plan:
             async with self.io.working():
@@ -61,8 +75,12 @@ class SpeechHandle:
             out = resampler.push(audio)
             if out.size == 0:
                 continue
+            if not self._ready.is_set():
+                self.ready_s = time.perf_counter() - self._started
+                self._ready.set()
+            await self._released.wait()
             if self.first_audio_s is None:  # when the caller can first hear it: the kept lead counts too
-                self.first_audio_s = time.perf_counter() - started + LEAD_S
+                self.first_audio_s = time.perf_counter() - self._started + LEAD_S
                 self._first_audio.set()
             if self._sentences and self.io.queued_samples == 0:  # everything before it was heard already
                 self.stalls += 1
@@ -70,6 +88,7 @@ class SpeechHandle:
             self._sentences.append(_Spoken(sentence, self._cursor, int(out.size)))
             self._cursor += int(out.size)
             await self._play(out)
+        await self._released.wait()
         tail = resampler.flush()
         if tail.size:
             self._cursor += int(tail.size)
@@ -93,6 +112,14 @@ class SpeechHandle:
         await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
 
+    async def wait_ready(self) -> None:
+        """Until the first sentence is synthesised (held or played), or the utterance ended without any."""
+        if self._task is None:
+            return
+        waiter = asyncio.ensure_future(self._ready.wait())
+        await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+
     async def wait(self) -> None:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
@@ -104,7 +131,8 @@ class SpeechHandle:
         self.interrupted = True
         assert self._task is not None
         self._task.cancel()
-        self.io.clear()
+        if self._released.is_set():  # a held answer has nothing on the line to clear
+            self.io.clear()
         await asyncio.gather(self._task, return_exceptions=True)
 
     def heard_text(self) -> str:

@@ -1,8 +1,8 @@
-"""What a call remembers of each caller turn (latency per stage) and of each barge-in."""
+"""What a call remembers: each caller turn (latency per stage), each barge-in, and what the call did."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -44,3 +44,18 @@ class BargeIn:
     at_s: float
     heard: str
     resumed: bool = False  # a false interruption ("mm-hmm", a cough): the reply went on
+
+
+@dataclass
+class CallReport:
+    """What a call did, for the calls table, operators and QA."""
+
+    turns: list[TurnRecord] = field(default_factory=list)
+    barge_ins: list[BargeIn] = field(default_factory=list)
+    notifications_spoken: list[str] = field(default_factory=list)
+    ended_by_agent: bool = False
+    transferred_to: str | None = None
+    transfer_failed: bool = False
+    continuations_joined: int = 0  # turns answered again as one with what the caller went on to say
+    answers_prepared: int = 0  # answers worked out in the end-of-turn silence, said when the turn was taken
+    prepared_unsaid: int = 0  # answers prepared and not said: the caller went on

@@ -45,6 +45,9 @@ class TurnTakingConfig:
     continuation_max_heard_s: float = 0.7
     resume_after_false_interruption: bool = True
     thinking_ack_after_s: float | None = None  # an answer this late is preceded by THINKING_ACK (None: never)
+    # The answer to a turn that sounds finished is worked out (dialog, first sentence's audio) while the
+    # end-of-turn silence still runs, and said the moment the turn is taken.
+    prepare_answers: bool = True
 
 
 THINKING_ACK = "One moment."

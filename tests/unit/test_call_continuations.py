@@ -20,6 +20,7 @@ from tests.unit.test_call_session import (
     ScriptedConversations,
     ToneTTS,
     burst,
+    loud_frames,
     scripted_config,
     session_for,
     silence,
@@ -233,15 +234,23 @@ class TrailingSyllableSTT(BurstSTT):
 async def test_a_quiet_last_syllable_after_the_speech_ended_is_heard_in_a_last_look() -> None:
     # "High-lan" loud, a dip, "-der" at a fifth of the level: too short and (to webrtcvad) unvoiced to be speech,
     # and under half the loud frames; it is still four times the quiet, so the turn is decoded once more with it
-    convo = ScriptedConversations(["The Highlander, sure. What day works for you?"])
+    # (the answer prepared for "a Holland" before the syllable came is taken back, never said)
+    convo = ScriptedConversations(["The Holland, sure?", "The Highlander, sure. What day works for you?"])
     stt = TrailingSyllableSTT()
+    tts = ToneTTS()
     syllable = (burst(0.04) // 5).astype(np.int16)
     said = np.concatenate([burst(1.5), silence(0.4), syllable, silence(3.0)])
     call = ReplayCall([CallerTurn(said)], max_call_s=60)
-    await asyncio.wait_for(
-        CallFactory(CallParts(convo, stt, ToneTTS(), Events()), scripted_config()).session(call).run(), 60
+    session = CallFactory(CallParts(convo, stt, tts, Events()), scripted_config()).session(call)
+    await asyncio.wait_for(session.run(), 60)
+    assert [turn.caller_text for turn in session.turns] == ["I'd like to test drive a Highlander."]
+    assert (
+        convo.turns[-1] == "I'd like to test drive a Highlander."
+        and len(convo.taken_back) == len(convo.turns) - 1
     )
-    assert convo.turns == ["I'd like to test drive a Highlander."]
+    assert [turn.agent_text for turn in session.turns] == ["The Highlander, sure. What day works for you?"]
+    heard_s = loud_frames(np.concatenate(call.log.agent)).sum() * 0.02  # ToneTTS: 0.25 s a word
+    assert heard_s < (5 + 8 + 3) * 0.25 - 0.3  # the greeting and the Highlander's answer, not the Holland's
     assert stt.calls == 2
 
 

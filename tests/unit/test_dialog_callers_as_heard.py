@@ -60,12 +60,16 @@ def _state(awaiting: str | None = None, **slots: object) -> ConversationState:
     return ConversationState(session_id="s", booking_slots=booking, turn_count=3)
 
 
-@pytest.mark.parametrize("heard", ["Yay!", "Corrector.", "Yeh.", "Yeah, yeah", "Correct.", "yup"])
+@pytest.mark.parametrize(
+    "heard", ["Yay!", "Corrector.", "Yeh.", "Yeah, yeah", "Correct.", "yup", "Yappo.", "Yeee!", "Yesss."]
+)
 def test_a_yes_as_the_recogniser_writes_it_is_a_yes_when_yes_or_no_was_asked(heard: str) -> None:
     assert parse_yes_no(heard, asked=True) == "yes"
 
 
-@pytest.mark.parametrize("heard", ["Now.", "Know.", "Nah.", "Naw", "Correction.", "Collect.", "Monday"])
+@pytest.mark.parametrize(
+    "heard", ["Now.", "Know.", "Nah.", "Naw", "Correction.", "Collect.", "Monday", "Yet.", "Year.", "You."]
+)
 def test_no_like_words_are_never_taken_for_yes(heard: str) -> None:
     assert parse_yes_no(heard, asked=True) != "yes"
 

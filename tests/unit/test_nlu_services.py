@@ -24,6 +24,7 @@ SERVICES = [
     ServiceType(7, "Battery replacement", 45, 149, 279, aliases=("dead battery", "new battery")),
     ServiceType(8, "Wheel alignment", 60, 99, 149, aliases=("alignment", "car pulls to one side")),
     ServiceType(9, "State inspection", 45, 25, 40, aliases=("emissions test", "inspection sticker")),
+    ServiceType(10, "Multi-point inspection", 30, 0, 0, aliases=("general checkup", "check up")),
 ]
 
 CASES = [
@@ -41,6 +42,8 @@ CASES = [
     ("the car won't start", "Battery replacement"),
     ("it's pulling to the left", "Wheel alignment"),
     ("I need my inspection sticker", "State inspection"),
+    ("just a general check-up", "Multi-point inspection"),
+    ("can you give it a check up before my road trip", "Multi-point inspection"),
 ]
 
 
@@ -54,7 +57,15 @@ def test_match_service(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["I want to buy a truck", "hello", "do you have any red cars", "", "what are your hours"]
+    "text",
+    [
+        "I want to buy a truck",
+        "hello",
+        "do you have any red cars",
+        "",
+        "what are your hours",
+        "Next Tuesday, No, Next Wednesday, Up 3 in the afternoon.",  # a real call's "at 3": no "check up"
+    ],
 )
 def test_match_service_none_for_unrelated_text(text: str) -> None:
     assert match_service(text, SERVICES) is None

@@ -38,6 +38,8 @@ _YES_CUES = re.compile(
 _YES_WORDS = ("yes", "yeah", "yep", "yup", "yah", "yay", "sure", "correct", "okay", "absolutely", "exactly")
 _NO_WORDS = ("no", "nope", "nah", "not", "know", "now", "never", "wrong", "incorrect", "negative", "don't")
 _SOFT_WORDS = frozenset({"oh", "um", "uh", "well", "that's", "it's", "is", "that", "very", "so"})
+# A yes as Whisper writes it from 8 kHz phone audio ("Yappo." for "Yep.", "Yeee!" for "Yes."), not "yet", "year".
+_YES_SOUND = re.compile(r"^(ye+[ahps]*|ya+[hpy]*o?|yu+p+|yip+)$")
 _BARE_ONLY = re.compile(r"^(right|good|great|fine|cool|awesome|excellent|works)$")
 
 _CORRECTION = re.compile(
@@ -101,6 +103,7 @@ def _sounds_like_yes(norm: str) -> bool:
             return False
         near = any(
             word == yes
+            or _YES_SOUND.match(word) is not None
             or (fuzz.ratio(word, yes) >= 80 and abs(len(word) - len(yes)) <= 2)
             or _a_longer(word, yes)
             for yes in _YES_WORDS

@@ -141,6 +141,8 @@ def _stem(word: str) -> str:
 def _words(text: str) -> list[str]:
     lowered = text.lower().replace("a/c", "ac").replace("&", " and ")
     lowered = re.sub(r"\btyre", "tire", lowered)
+    # "check up" is one word: with "check" a stop word, "up" alone matched "Up 3 in the afternoon" (Whisper's "at 3")
+    lowered = re.sub(r"\bcheck[\s-]+up\b", "checkup", lowered)
     # A lone letter ("Jon with no h", a spelled name) names no service.
     return [w for w in re.findall(r"[a-z0-9']+", lowered) if w not in _STOP and (len(w) > 1 or w.isdigit())]
 
