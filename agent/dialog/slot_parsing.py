@@ -151,6 +151,9 @@ class SlotParser:
         phone = parse_phone(text)
         same_time, same_day = keeps_same(text)
         code = parse_code(text) if awaiting == "code" or slots.action in ("cancel", "reschedule") else None
+        name = parse_name(text, expecting_name=expecting_name)
+        # the name said with the address ("Lisa Moore, and my email is lisa dot moore ...") repairs its "dot"
+        known_name = name or slots.customer_name or state.customer.name
         return SlotUpdate(
             appointment_type=kind or ("test_drive" if vehicle else None),
             service=matched_service[0] if matched_service else None,
@@ -160,10 +163,10 @@ class SlotParser:
             time=when.time,
             part_of_day=when.part_of_day,
             day_range=when.day_range,
-            name=parse_name(text, expecting_name=expecting_name),
+            name=name,
             name_part=name_part(text),
             phone=phone,
-            email=parse_email(text, name=slots.customer_name or state.customer.name),
+            email=parse_email(text, name=known_name),
             yes_no=parse_yes_no(text, asked=awaiting in _YES_NO_ASKED),
             correction=is_correction(text),
             confirmation_code=code if phone is None else None,

@@ -205,3 +205,11 @@ def test_a_garbled_guess_at_reschedule_beside_a_question_is_no_booking_to_change
     assert (
         plan_requests(Routing("faq", 0.6), sure, ConversationState(session_id="s"))[0].intent == "reschedule"
     )
+
+
+def test_a_name_said_with_the_address_repairs_its_misheard_dot(parser: SlotParser) -> None:
+    # "Lisa Moore, and my email is lisa dot moore at gmail dot com" over the phone band, as tiny.en heard it
+    said = "Lisa Moore, and my email is LisaDarp Moore at gmail.com."
+    update = parser.parse(said, _state("name"), NOW)
+    assert update.name == "Lisa Moore"
+    assert update.email == "lisa.moore@gmail.com"
