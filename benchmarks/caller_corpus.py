@@ -212,6 +212,9 @@ def report(
     median = f"{statistics.median(to_booking):.1f}" if to_booking else "n/a"
     print(f"  caller turns to a booking    median {median} over {len(to_booking)} completed bookings")
     print(f"  turns answered twice         {sum(o.answered_twice for o in outcomes)}")
+    if channel == "replay":
+        prepared, unsaid = sum(o.answers_prepared for o in outcomes), sum(o.prepared_unsaid for o in outcomes)
+        print(f"  answers prepared in the silence  {prepared} said, {unsaid} dropped (the caller went on)")
     latencies = [v for o in outcomes for v in o.voice_to_voice_ms]
     if latencies:
         where = "the agent's turn records" if channel == "replay" else "the caller's line"

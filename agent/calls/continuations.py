@@ -33,6 +33,12 @@ def words_after(whole: str, earlier: str) -> str:
     return whole[cut:].lstrip(" ,.;:!?-") if matched else whole
 
 
+def same_turn(a: UserTurn, b: UserTurn) -> bool:
+    """One caller turn, though maybe two objects: the words of the same speech (the listener's turn, and the copy
+    the coordinator answers with `continues` set to a prepared answer's turn the caller went on from)."""
+    return a is b or (a.speech_end_s == b.speech_end_s and a.text == b.text)
+
+
 def adds_nothing(whole: str, earlier: str) -> bool:
     """A continuation that was only a cough or a breath: the whole utterance says what the earlier turn did."""
     return _words(whole) == _words(earlier)
@@ -76,9 +82,14 @@ class Continuations:
 
     def holds(self, turn: UserTurn) -> bool:
         """True while the caller is going on from `turn`: its answer is not to be spoken yet."""
-        return any(waiting is turn for waiting in self._going_on_from)
+        return any(same_turn(waiting, turn) for waiting in self._going_on_from)
 
     def remember(self, answered: Answered) -> None:
+        """Keep an answered turn; one answered before (a prepared answer, now said) is replaced."""
+        for index, known in enumerate(self._answered):
+            if same_turn(known.turn, answered.turn):
+                self._answered[index] = answered
+                return
         self._answered.append(answered)
 
     def held_reply(self, turn: UserTurn) -> str | None:
@@ -115,13 +126,13 @@ class Continuations:
         return Utterance(turn.text, joined=True)
 
     def _settle(self, turn: UserTurn) -> None:
-        self._going_on_from = [waiting for waiting in self._going_on_from if waiting is not turn]
+        self._going_on_from = [waiting for waiting in self._going_on_from if not same_turn(waiting, turn)]
 
     def _find(self, turn: UserTurn) -> Answered | None:
         """The answered turn `turn` is, or goes on from (a continuation that added nothing was not answered)."""
         current: UserTurn | None = turn
         while current is not None:
-            found = next((answered for answered in self._answered if answered.turn is current), None)
+            found = next((answered for answered in self._answered if same_turn(answered.turn, current)), None)
             if found is not None:
                 return found
             current = current.continues

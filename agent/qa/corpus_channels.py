@@ -81,5 +81,6 @@ async def play_replay(
         for turn in result.turns
     ]
     outcome.voice_to_voice_ms = [turn.voice_to_voice_ms for turn in result.turns]
+    outcome.answers_prepared, outcome.prepared_unsaid = result.answers_prepared, result.prepared_unsaid
     score(conversation, outcome)
     return outcome

@@ -196,6 +196,8 @@ class Outcome:
     llm_turns: list[bool] = field(default_factory=list)  # typed: the LLM brain understood or wrote the turn
     fallbacks: int = 0  # typed: turns the offline brain answered because the LLM could not
     missed: dict[int, list[str]] = field(default_factory=dict)  # caller turn (0-based) -> its words not heard
+    answers_prepared: int = 0  # replay: answers prepared in the end-of-turn silence and said
+    prepared_unsaid: int = 0  # replay: ... and dropped unsaid because the caller went on
 
     @property
     def passed(self) -> bool:

@@ -56,6 +56,8 @@ class VoiceResult:
     barge_ins: list[Any] = field(default_factory=list)
     notifications: list[str] = field(default_factory=list)
     stt_wer: float | None = None
+    answers_prepared: int = 0  # said the moment the turn was taken
+    prepared_unsaid: int = 0  # dropped: the caller went on
 
     @property
     def passed(self) -> bool:
@@ -145,6 +147,8 @@ async def replay_scenario(
             result.turns = session.turns
             result.barge_ins = session.barge_ins
             result.notifications = session.notifications_spoken
+            result.answers_prepared = session.report.answers_prepared
+            result.prepared_unsaid = session.report.prepared_unsaid
             _judge(scenario, based, result, scenario_settings.store.database_path)
         agent_audio = np.concatenate(call.log.agent) if call.log.agent else np.zeros(0, np.int16)
         wav_path = out_dir / f"{scenario['name']}.agent.wav"

@@ -95,3 +95,20 @@ async def test_preparing_answers_can_be_turned_off() -> None:
     await asyncio.wait_for(session.run(), 30)
     assert convo.turns == ["I'd like to book an oil change."]
     assert session.report.answers_prepared == 0
+
+
+async def test_a_caller_who_goes_on_twice_is_answered_once_for_the_whole_utterance() -> None:
+    # a pause inside the silence (the prepared answer dropped), then a longer one after the turn was taken (a
+    # continuation): the turn answered after the first pause must still be joined to the rest (it was answered
+    # under a copy of the listener's turn, and found again by its speech, not by the object)
+    phrases = {
+        1: "I'd like to schedule a battery replacement.",
+        2: "I'd like to schedule a battery replacement for Friday.",
+        3: "I'd like to schedule a battery replacement for Friday at 1 in the afternoon.",
+    }
+    convo = ScriptedConversations(["What day?", "What time on Friday?", "Friday at 1 it is."])
+    said = np.concatenate([burst(0.8), silence(0.38), burst(0.5), silence(0.8), burst(0.9), silence(2.5)])
+    session, _call, _ = session_for([CallerTurn(said)], convo, BurstSTT(phrases), ToneTTS())
+    await asyncio.wait_for(session.run(), 30)
+    assert [t.caller_text for t in session.turns] == [phrases[3]]  # answered once, for all of it
+    assert convo.turns[-1] == phrases[3] and len(convo.taken_back) == len(convo.turns) - 1
