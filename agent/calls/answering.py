@@ -18,6 +18,7 @@ from agent.calls.thinking import acknowledged
 from agent.calls.turn_record import CallReport, TurnRecord
 from agent.calls.turn_taking import THINKING_ACK, TurnTakingConfig, is_false_interruption
 from agent.dialog.conversation import Conversations, EventSink, TurnResult
+from agent.dialog.nlu.confirmations import parse_yes_no
 from agent.dialog.state import ConversationState
 from agent.log import get_logger
 
@@ -116,22 +117,28 @@ class TurnAnswers:
         self._continuations.caller_went_on(turn)
 
     def likely(self, turn: UserTurn) -> None:
-        """Prepare the answer while the end-of-turn silence runs, when nothing else is under way and the turn is
-        not the answer to a read-back (a "yes" there books: the caller may yet say "... but make it 3")."""
+        """Prepare the answer while the end-of-turn silence runs, when nothing else is under way. A turn that goes
+        on from a dropped preparation is prepared whole (that one taken back first, as for any continuation)."""
         if self._preparer.busy and not self._preparer.matches(turn):
             self.caller_spoke()  # a last look heard other words
-        elif (
+        elif not self._preparer.busy and self._may_prepare(turn):
+            dropped, self._preparer.dropped = self._preparer.dropped, None
+            self._preparer.prepare(turn if dropped is None else replace(turn, continues=dropped))
+
+    def _may_prepare(self, turn: UserTurn) -> bool:
+        """Not while anything else is under way, and never a yes to a read-back: it books (or cancels), and the
+        caller may yet say "... but make it 3". A slow (LLM) brain answers in seconds, not in the silence."""
+        return (
             self._turns.prepare_answers
-            and self._turns.thinking_ack_after_s
-            is None  # a slow brain answers in seconds, not in the silence
-            and self._preparer.dropped is None
+            and self._turns.thinking_ack_after_s is None
             and self.interrupted is None
             and not self._voice.talking()
             and not self._voice.escalating
-            and self.awaiting != "confirm"
             and not self.busy
-        ):
-            self._preparer.prepare(turn)
+            and not (self.awaiting == "confirm" and parse_yes_no(turn.text, asked=True) == "yes")
+            # a cough after a turn adds nothing: that turn's answer stands
+            and not (turn.continues is not None and adds_nothing(turn.text, turn.continues.text))
+        )
 
     def caller_spoke(self) -> None:
         """The caller speaks again: an answer prepared for their last words is not said."""
@@ -148,7 +155,9 @@ class TurnAnswers:
             return
         self.caller_spoke()
         dropped, self._preparer.dropped = self._preparer.dropped, None
-        if dropped is not None and turn.continues is None:  # the caller went on from a prepared answer's turn
+        if (
+            dropped is not None
+        ):  # the caller went on from a prepared answer's turn (which goes on from any other)
             turn = replace(turn, continues=dropped)
         interrupted, self.interrupted = self.interrupted, None
         earlier = turn.continues

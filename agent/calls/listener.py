@@ -279,10 +279,8 @@ class Listener:
                     turn, self._joining = replace(turn, continues=self._joining), None
                 self._closed, self._played_at_close = turn, self._io.played_samples
                 await self._emit(turn)
-            elif self._joining is None:
-                likely = self._pending.likely_turn(now, self._config.turns, self._awaiting())
-                if likely is not None:
-                    await self._emit(TurnLikely(likely))
+            elif (likely := self._pending.likely_turn(now, self._config.turns, self._awaiting())) is not None:
+                await self._emit(TurnLikely(replace(likely, continues=self._joining)))
 
     async def _speech_started(self, at_s: float) -> None:
         self._speech_started_s = at_s

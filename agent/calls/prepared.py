@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from agent.calls.continuations import Answered, Continuations, Utterance
+from agent.calls.continuations import Answered, Continuations, Utterance, same_turn
 from agent.calls.events import UserTurn
 from agent.calls.speech_out import SpeechHandle
 from agent.dialog.conversation import TurnResult
@@ -78,13 +78,8 @@ class AnswerPreparer:
 
     def matches(self, turn: UserTurn) -> bool:
         """The preparation in flight is for `turn`: the same words of the same speech."""
-        prepared = self._turn
-        return (
-            prepared is not None
-            and prepared.text == turn.text
-            and prepared.speech_end_s == turn.speech_end_s
-            and turn.continues is None
-        )
+        prepared = self._turn  # (its `continues` may be a dropped preparation the caller went on from)
+        return prepared is not None and same_turn(prepared, turn)
 
     def take(self, turn: UserTurn) -> asyncio.Task[Prepared | None] | None:
         """The preparation for `turn`, to be said now; None when there is none for it."""

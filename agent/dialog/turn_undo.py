@@ -22,10 +22,11 @@ class LastTurn:
 
 
 def lasting(before: ConversationState, after: ConversationState) -> bool:
-    """A turn whose effects cannot be undone: a booking written or cancelled, a human asked for, the end."""
+    """A turn whose effects cannot be undone: a booking written or cancelled, a human asked for. A goodbye is not:
+    its one lasting effect, the hang-up, comes when it is said, so one still unsaid (an answer prepared in the
+    caller's silence: "Yeah. Bye." that was "Yeah, hi, uh, I want ...") can be taken back."""
     return (
-        after.ended
-        or (after.booking_slots.completed and not before.booking_slots.completed)
+        (after.booking_slots.completed and not before.booking_slots.completed)
         or len(after.pending_tasks) != len(before.pending_tasks)
         or after.escalation_in_progress != before.escalation_in_progress
         or after.human_agent_status != before.human_agent_status

@@ -77,13 +77,17 @@ async def test_a_prepared_answer_with_a_lasting_result_is_said_before_the_rest_i
     assert heard_words(call.log.agent) == pytest.approx(GREETING_WORDS + 1 + 3, abs=0.5)
 
 
-async def test_the_answer_to_a_read_back_is_not_prepared() -> None:
+@pytest.mark.parametrize(
+    ("said", "prepared"), [("Yes, that's right.", 0), ("Yappo.", 0), ("No, make it Monday instead.", 1)]
+)
+async def test_a_yes_to_a_read_back_is_not_prepared_a_change_is(said: str, prepared: int) -> None:
+    # a yes there books: "yes, [pause] but make it 3" must not have booked already
     convo = ScriptedConversations(["You're all set."], awaiting="confirm")
     turn = CallerTurn(np.concatenate([burst(1.2), silence(2.5)]))
-    session, _call, _ = session_for([turn], convo, stt(), ToneTTS())
+    session, _call, _ = session_for([turn], convo, BurstSTT({1: said}), ToneTTS())
     await asyncio.wait_for(session.run(), 30)
-    assert convo.turns == ["I'd like to book an oil change."]
-    assert session.report.answers_prepared == 0
+    assert convo.turns == [said]
+    assert session.report.answers_prepared == prepared
 
 
 async def test_preparing_answers_can_be_turned_off() -> None:
@@ -112,3 +116,17 @@ async def test_a_caller_who_goes_on_twice_is_answered_once_for_the_whole_utteran
     await asyncio.wait_for(session.run(), 30)
     assert [t.caller_text for t in session.turns] == [phrases[3]]  # answered once, for all of it
     assert convo.turns[-1] == phrases[3] and len(convo.taken_back) == len(convo.turns) - 1
+
+
+async def test_the_rest_of_a_sentence_after_a_short_answer_is_prepared_whole() -> None:
+    # "Actually," answered ("Okay.", heard whole), then the rest 1 s later: a continuation, prepared in its
+    # silence as the whole utterance (the first turn taken back), and the caller hears the answer to all of it
+    convo = ScriptedConversations(["Okay.", "Wednesday it is."])
+    tts = ToneTTS()
+    turn = CallerTurn(np.concatenate([burst(0.5), silence(1.0), burst(1.2), silence(2.5)]))
+    session, call, _ = session_for([turn], convo, stt(), tts)
+    await asyncio.wait_for(session.run(), 30)
+    assert convo.turns == ["Actually,", "Actually, make it Wednesday."] and convo.taken_back == ["turn-1"]
+    assert [t.caller_text for t in session.turns] == ["Actually, make it Wednesday."]
+    assert session.report.answers_prepared == 2 and session.report.prepared_unsaid == 0
+    assert heard_words(call.log.agent) == pytest.approx(GREETING_WORDS + 1 + 3, abs=0.5)
