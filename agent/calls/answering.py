@@ -151,13 +151,13 @@ class TurnAnswers:
         """A turn the listener took: its prepared answer said, or a cough ignored, or it is answered in order."""
         preparing = self._preparer.take(turn)
         if preparing is not None:
-            self._task = asyncio.create_task(self._say_prepared(turn, preparing), name="turn")
+            self._task = asyncio.create_task(self._say_prepared(turn, preparing, self._task), name="turn")
             return
         self.caller_spoke()
         dropped, self._preparer.dropped = self._preparer.dropped, None
         if (
             dropped is not None
-        ):  # the caller went on from a prepared answer's turn (which goes on from any other)
+        ):  # the caller went on from a prepared answer's turn (itself maybe a continuation)
             turn = replace(turn, continues=dropped)
         interrupted, self.interrupted = self.interrupted, None
         earlier = turn.continues
@@ -199,7 +199,11 @@ class TurnAnswers:
         if understood is not None:
             await self._say(turn, *understood)
 
-    async def _say_prepared(self, turn: UserTurn, preparing: asyncio.Task[Prepared | None]) -> None:
+    async def _say_prepared(
+        self, turn: UserTurn, preparing: asyncio.Task[Prepared | None], previous: asyncio.Task[None] | None
+    ) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
         prepared = (await asyncio.gather(preparing, return_exceptions=True))[0]
         if not isinstance(prepared, Prepared):  # the dialog failed while preparing: answered the usual way
             await self._answer(turn, None, None)

@@ -129,9 +129,8 @@ class PendingTurn:
 def tail_sound_level(decoded: Int16Array, energy_threshold: float) -> float:
     """The level of a sound after `decoded` that the VAD did not count as speech, worth a last look (a final "six"
     after "987", its "s" no voice to webrtcvad; the quiet last syllable of "High-lan-[der]"): two 20 ms frames
-    over the VAD's energy threshold and over either
-    half the utterance's loud frames or four times its quiet ones (a line's steady noise, 10-20 dB under the
-    voice, is not). Infinite for an utterance under one frame."""
+    over the VAD's energy threshold and over either half the utterance's loud frames or four times its quiet ones
+    (a line's steady noise, 10-20 dB under the voice, is not). Infinite for an utterance under one frame."""
     levels = _frame_levels(decoded)
     if levels.size == 0:
         return float(np.inf)

@@ -45,11 +45,8 @@ class AnswerPreparer:
         self._continuations = continuations
         self._turn: UserTurn | None = None
         self._task: asyncio.Task[Prepared | None] | None = None
-        self.dropped: UserTurn | None = (
-            None  # a prepared turn the caller went on from: the next turn continues it
-        )
-        self.said = 0  # prepared answers said
-        self.unsaid = 0  # prepared answers dropped because the caller went on
+        # a prepared turn the caller went on from: the next turn continues it
+        self.dropped: UserTurn | None = None
 
     @property
     def busy(self) -> bool:
@@ -57,7 +54,7 @@ class AnswerPreparer:
 
     def prepare(self, turn: UserTurn) -> None:
         """Work out the answer to `turn` (the dialog, then the first sentence's audio), to be said if it is taken.
-        One at a time: the coordinator drops one whose words changed (a last look) before another is prepared."""
+        One at a time: one whose words changed (a last look) is dropped before another is prepared."""
         if self._task is not None:
             return
         self._turn = turn
@@ -73,7 +70,11 @@ class AnswerPreparer:
             Answered(turn, utterance.text, result.turn_id, None, result.state.reply, spoken=False)
         )
         handle = self._voice(f"{utterance.say_first} {result.state.reply}".strip())
-        await handle.wait_ready()
+        try:
+            await handle.wait_ready()
+        except asyncio.CancelledError:  # the call is closing: what it synthesised is not held forever
+            await handle.interrupt()
+            raise
         return Prepared(turn, utterance, result, handle, (time.perf_counter() - started) * 1000)
 
     def matches(self, turn: UserTurn) -> bool:
@@ -86,7 +87,6 @@ class AnswerPreparer:
         if self._task is None or not self.matches(turn):
             return None
         task, self._task, self._turn = self._task, None, None
-        self.said += 1
         return task
 
     def drop(self, previous: asyncio.Task[None] | None) -> asyncio.Task[None] | None:
@@ -96,7 +96,6 @@ class AnswerPreparer:
         if task is None or turn is None:
             return None
         self._task, self._turn, self.dropped = None, None, turn
-        self.unsaid += 1
         log.info("prepared_answer_dropped", caller_text=turn.text[-80:])
         return asyncio.create_task(self._settle(task, previous), name="drop-prepared")
 
