@@ -86,6 +86,14 @@ def test_yay_at_the_read_back_confirms_whatever_the_brain_took_it_for() -> None:
     assert answer_to_booking_question("Yay!", Routing("greeting", 0.5), idle).intent == "greeting"
 
 
+def test_a_garbled_word_at_the_read_back_is_not_understood_rather_than_a_hello() -> None:
+    # over the phone "Yes." came out "Yyousa.", which the brain took for a greeting: the read-back then started
+    # with "Hi there! I can answer questions ..."; not understood, the call hears it again with Whisper base
+    at_read_back = _state("confirm", appointment_type="service")
+    assert answer_to_booking_question("Yyousa.", Routing("greeting", 0.6), at_read_back).intent == "unknown"
+    assert answer_to_booking_question("Hello?", Routing("greeting", 0.9), at_read_back).intent == "greeting"
+
+
 @pytest.mark.parametrize(
     "said",
     ["Five five five, zero one four, two five, sorry, two six one eight.", "555, 014, 25, Sorry, 2618."],

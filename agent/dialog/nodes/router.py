@@ -25,6 +25,7 @@ _QUESTIONS = {"faq", "inventory"}
 _ANSWERS_TO_OFFER = {"affirm", "deny", "unknown", "thanks", "goodbye", "provide_info"}
 _YES_NO_QUESTIONS = {"confirm", "caller_id"}
 _KEEPS_ROUTE = _BOOKING | {"escalation", "goodbye", "affirm", "deny"}
+_HELLO = re.compile(r"\b(hi|hello|hey|howdy|good (morning|afternoon|evening))\b", re.IGNORECASE)
 
 _QUESTION = re.compile(
     r"^\s*(what|where|when|how|why|which|who|do you|does|is there|are there|is it|are you|can you tell)\b",
@@ -73,6 +74,9 @@ def answer_to_booking_question(text: str, routing: Routing, state: ConversationS
     if len(text.split()) > 4 or is_correction(text):
         return routing
     answer = parse_yes_no(text, asked=True)
+    if answer is None and routing.intent == "greeting" and not _HELLO.search(text):
+        # "Yyousa." for a "Yes." over the phone is no hello: not understood, so the call hears it again (base)
+        return Routing("unknown", routing.confidence, routing.source)
     if answer is None:
         return routing
     return Routing("affirm" if answer == "yes" else "deny", max(routing.confidence, 0.9), routing.source)
