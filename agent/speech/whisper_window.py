@@ -30,6 +30,7 @@ END_TOLERANCE_S = 0.05
 MAX_DECODER_POSITIONS = 448
 LAST_TIMESTAMP_INDEX = 1500  # <|30.00|>
 LATE_TIMESTAMP_S = 1.0
+LEAD_SILENCE_S = 0.4  # digital silence put before an utterance for the encoder
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD_LOOP = re.compile(r"\b([A-Za-z]+)(?:[,\s]+\1\b){2,}[,]?")  # "S, S, S, S" (digits are never looped)
 MAX_PROMPT_TOKENS = 223  # what faster-whisper allows a prompt: half the decoder, less the start tokens  # a segment starting this close to the end of the audio is past it
@@ -112,6 +113,10 @@ def decode_fitted(
     import ctranslate2  # type: ignore[import-untyped]
     from faster_whisper.tokenizer import Tokenizer  # type: ignore[import-untyped]
 
+    # Digital silence before the speech too: cut by the VAD with 0.3 s of the line before it, a short "Yes." was
+    # "Yeee!" and "Yep." "Yappo." (measured on the caller corpus's turns as a call cuts them: short turns' words
+    # 89.7 -> 93.8 %, all turns' 94.6 -> 95.2 %, with the prompts calls use).
+    audio = np.concatenate([np.zeros(round(LEAD_SILENCE_S * SAMPLE_RATE), np.float32), audio])
     window = fitted_frames(audio.size, margin_s)
     if window is None:
         return None

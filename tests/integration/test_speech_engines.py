@@ -156,6 +156,31 @@ async def test_fitted_window_hears_a_short_answer_once(whisper: WhisperSTT) -> N
     assert heard.split().count("right") == 1, heard
 
 
+@pytest.mark.parametrize(
+    ("wav", "said"),
+    [
+        ("service_changed_at_readback/05.wav", "yes"),
+        ("faq_then_booking/05.wav", "yes"),
+        ("barge_in_wrong_day/02.wav", "frank young"),
+        ("shuttle_and_booking_espeak/02.wav", "henry ford"),
+    ],
+)
+async def test_a_short_answer_cut_as_a_call_cuts_it_is_heard(
+    whisper: WhisperSTT, wav: str, said: str
+) -> None:
+    """A short answer as the VAD hands it over (0.3 s of the line before it, 0.12 s after), no prompt: without
+    digital silence before it tiny.en heard "Yeee!" and "Yee-haw." for "Yes." (real SIP calls of the caller
+    corpus), nothing for "Frank Young." and "10 report." for "Henry Ford."."""
+    from agent.audio.wav import read_wav
+
+    audio, rate = read_wav(Path(__file__).resolve().parents[2] / "fixtures/callers/audio" / wav)
+    audio = resample(audio, rate, 8000)
+    frames = audio[: audio.size // 160 * 160].reshape(-1, 160).astype(np.float64)
+    speech = np.flatnonzero(np.sqrt((frames**2).mean(axis=1)) > 300)
+    cut = audio[max(0, (speech[0] - 15) * 160) : (speech[-1] + 7) * 160]
+    assert (await _heard(whisper, cut, 8000)).split() == said.split()
+
+
 async def test_an_utterance_longer_than_one_window_is_transcribed_whole(whisper: WhisperSTT) -> None:
     """Over 23 s (no room for the margin) the classic 30 s windows take over; both halves are heard."""
     from agent.audio.wav import read_wav

@@ -39,7 +39,7 @@ _YES_WORDS = ("yes", "yeah", "yep", "yup", "yah", "yay", "sure", "correct", "oka
 _NO_WORDS = ("no", "nope", "nah", "not", "know", "now", "never", "wrong", "incorrect", "negative", "don't")
 _SOFT_WORDS = frozenset({"oh", "um", "uh", "well", "that's", "it's", "is", "that", "very", "so"})
 # A yes as Whisper writes it from 8 kHz phone audio ("Yappo." for "Yep.", "Yeee!" for "Yes."), not "yet", "year".
-_YES_SOUND = re.compile(r"^(ye+[ahps]*|ya+[hpy]*o?|yu+p+|yip+)$")
+_YES_SOUND = re.compile(r"^(ye+[ahps]*o?|ya+[hpy]*o?|yu+p+|yip+)$")
 _BARE_ONLY = re.compile(r"^(right|good|great|fine|cool|awesome|excellent|works)$")
 
 _CORRECTION = re.compile(
