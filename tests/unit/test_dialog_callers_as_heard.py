@@ -62,7 +62,19 @@ def _state(awaiting: str | None = None, **slots: object) -> ConversationState:
 
 @pytest.mark.parametrize(
     "heard",
-    ["Yay!", "Corrector.", "Yeh.", "Yeah, yeah", "Correct.", "yup", "Yappo.", "Yeee!", "Yesss.", "Yepo."],
+    [
+        "Yay!",
+        "Corrector.",
+        "Yeh.",
+        "Yeah, yeah",
+        "Correct.",
+        "yup",
+        "Yappo.",
+        "Yeee!",
+        "Yesss.",
+        "Yepo.",
+        "Correcta",
+    ],
 )
 def test_a_yes_as_the_recogniser_writes_it_is_a_yes_when_yes_or_no_was_asked(heard: str) -> None:
     assert parse_yes_no(heard, asked=True) == "yes"

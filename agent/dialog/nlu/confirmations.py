@@ -99,8 +99,9 @@ def _sounds_like_yes(norm: str) -> bool:
         return False
     heard_yes = False
     for word in words:
-        if any(fuzz.ratio(word, no) >= 80 for no in _NO_WORDS):
-            return False
+        nearest_no = max(fuzz.ratio(word, no) for no in _NO_WORDS)
+        if nearest_no >= 80 and nearest_no >= max(fuzz.ratio(word, yes) for yes in _YES_WORDS):
+            return False  # "now", "know"; not "correcta", nearer "correct" than "incorrect"
         near = any(
             word == yes
             or _YES_SOUND.match(word) is not None
