@@ -22,7 +22,6 @@ Understand = Callable[[UserTurn], Awaitable[tuple[Utterance, TurnResult] | None]
 class Prepared:
     """A turn's answer, ready before the turn was taken: the dialog's result and its reply, synthesised and held."""
 
-    turn: UserTurn
     utterance: Utterance
     result: TurnResult
     handle: SpeechHandle  # held: its first sentence synthesised, nothing played
@@ -75,7 +74,7 @@ class AnswerPreparer:
         except asyncio.CancelledError:  # the call is closing: what it synthesised is not held forever
             await handle.interrupt()
             raise
-        return Prepared(turn, utterance, result, handle, (time.perf_counter() - started) * 1000)
+        return Prepared(utterance, result, handle, (time.perf_counter() - started) * 1000)
 
     def matches(self, turn: UserTurn) -> bool:
         """The preparation in flight is for `turn`: the same words of the same speech."""

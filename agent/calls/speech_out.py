@@ -106,17 +106,16 @@ class SpeechHandle:
 
     async def wait_first_audio(self) -> None:
         """Until the first audio is queued, or the utterance ended without any."""
-        if self._task is None:
-            return
-        waiter = asyncio.ensure_future(self._first_audio.wait())
-        await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
+        await self._until(self._first_audio)
 
     async def wait_ready(self) -> None:
         """Until the first sentence is synthesised (held or played), or the utterance ended without any."""
+        await self._until(self._ready)
+
+    async def _until(self, event: asyncio.Event) -> None:
         if self._task is None:
             return
-        waiter = asyncio.ensure_future(self._ready.wait())
+        waiter = asyncio.ensure_future(event.wait())
         await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
 
