@@ -338,7 +338,7 @@ class SipEndpoint:
                 await call.aclose()
             else:
                 await leg.hangup()
-            log.info("sip_call_closed", call_id=leg.call_id, reason=leg.close_reason)
+            log.info("sip_call_closed", call_id=leg.call_id, reason=leg.close_reason, **leg.media_quality())
             if missed is not None and self._on_unanswered is not None:
                 await self._on_unanswered(missed)
 

@@ -32,6 +32,9 @@ class StackConfig:
     rtp_port_min: int
     rtp_port_max: int
     media_timeout_s: float
+    # The receive jitter buffer ("off", "fixed", "adaptive") and its playout delay range in ms
+    jitter_buffer: str = "adaptive"
+    jitter_buffer_ms: tuple[int, int] = (20, 200)
     # New INVITEs from one source address: this many a second, bursts of this many; more get 503 at once
     invites_per_source_per_s: float = 2.0
     invite_burst_per_source: int = 10
@@ -149,6 +152,18 @@ class SipLeg:
         with contextlib.suppress(AudioNotActive, AudioRestarted):
             self._call.audio.flush_tx()
 
+    def media_quality(self) -> dict[str, float | int | None]:
+        """The closed call's receive side: jitter-buffer delay, late and lost packets, jitter (empty while open)."""
+        stats = self._call.final_stats
+        if stats is None:
+            return {}
+        return {
+            "jitter_buffer_delay_ms": stats.jbuf_delay_ms,
+            "jitter_buffer_late": stats.jbuf_late,
+            "rx_lost": stats.rx_lost,
+            "rx_jitter_ms": stats.rx_jitter_ms,
+        }
+
     def tx_buffered_samples(self) -> int:
         try:
             return self._call.audio.info().tx_buffered // 2
@@ -179,7 +194,13 @@ class SipStack:
 
     def _stack_config(self) -> Config:
         cfg = self._config
-        lines = [f"sip_listen {cfg.host}:{cfg.port}", f"rtp_ports {cfg.rtp_port_min}-{cfg.rtp_port_max}"]
+        low, high = cfg.jitter_buffer_ms
+        lines = [
+            f"sip_listen {cfg.host}:{cfg.port}",
+            f"rtp_ports {cfg.rtp_port_min}-{cfg.rtp_port_max}",
+            f"audio_jitter_buffer_type {cfg.jitter_buffer}",
+            f"audio_jitter_buffer_ms {low}-{high}",
+        ]
         if self.guarded:  # a TCP INVITE reaches the stack unscreened (no source address, no challenge)
             lines.append("sip_transports udp")
         # baresip reads an interface of 0.0.0.0 as none at all (it then listens nowhere); unset, it binds the

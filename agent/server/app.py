@@ -127,6 +127,8 @@ async def _sip(app: web.Application) -> AsyncIterator[None]:
             rtp_port_min=sip.rtp_port_min,
             rtp_port_max=sip.rtp_port_max,
             media_timeout_s=sip.media_timeout_s,
+            jitter_buffer=sip.sip_jitter_buffer,
+            jitter_buffer_ms=(sip.sip_jitter_buffer_min_ms, sip.sip_jitter_buffer_max_ms),
             invites_per_source_per_s=sip.sip_invites_per_source_per_s,
             invite_burst_per_source=sip.sip_invite_burst_per_source,
             busy_retry_after_s=sip.busy_retry_after_s,

@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 import pytest
+import structlog
 
 from agent.audio.wav import read_wav
 from agent.server.keys import CALL_LOG, CALL_RUNNER, HUMANS
@@ -221,3 +222,25 @@ async def test_a_caller_whose_media_stops_is_timed_out(tmp_path: Path) -> None:
             caller.stop()
         record = (await app[CALL_LOG].recent())[0]
         assert record.ended_by == "timeout"
+
+
+async def test_the_receive_jitter_buffer_is_the_one_configured(tmp_path: Path) -> None:
+    """Every millisecond the jitter buffer holds delays the moment the agent hears the caller stop; baresip's own
+    default holds 100 ms. The call's closing log line reports the delay the stack actually used."""
+    settings = sip_settings(
+        tmp_path, sip_jitter_buffer="fixed", sip_jitter_buffer_min_ms=40, sip_jitter_buffer_max_ms=200
+    )
+    wav = caller_audio(tmp_path / "short.wav", [(4.0, None)])
+    with structlog.testing.capture_logs() as logs:
+        async with sip_agent(settings) as app:
+            caller = Baresip(tmp_path / "caller", 5080, 5580, (30000, 30010), wav=wav)
+            caller.start(dial=f"sip:agent@127.0.0.1:{AGENT_PORT}")
+            try:
+                await caller.wait_calls_ended(1, 30)
+            finally:
+                caller.stop()
+            await wait_until(lambda: active_calls(app) == 0, 10, "the call to end")
+    closed = [line for line in logs if line["event"] == "sip_call_closed"]
+    assert len(closed) == 1
+    assert closed[0]["jitter_buffer_delay_ms"] == 40
+    assert closed[0]["rx_lost"] == 0

@@ -176,3 +176,10 @@ def test_sip_settings_refuse_a_bad_peer_and_half_a_credential() -> None:
         Settings(sip_auth_username="phones", _env_file=None)
     settings = Settings(sip_trusted_peers=("203.0.113.0/28",), sip_allow_untrusted=False, _env_file=None)
     assert settings.sip.sip_allow_untrusted is False and settings.sip.sip_auth_username == ""
+
+
+def test_sip_settings_refuse_a_jitter_buffer_range_upside_down() -> None:
+    with pytest.raises(ValidationError, match="sip_jitter_buffer_max_ms must be above"):
+        Settings(sip_jitter_buffer_min_ms=200, sip_jitter_buffer_max_ms=100, _env_file=None)
+    with pytest.raises(ValidationError, match="sip_jitter_buffer"):
+        Settings(sip_jitter_buffer="elastic", _env_file=None)
