@@ -7,6 +7,8 @@ STT), so it is asked about:
 - every turn with a phone number in it, asked for or said in passing: kept when it heard ten clean digits (while
   the dialog waits for a number, base decodes first, and tiny.en only when base heard no whole number: one
   decode instead of two on the turn that has one);
+- a day said with no clock time but with words where one would be ("Friday, and tell him the morning" for a
+  formant voice's "Friday at 10 in the morning"): base's hearing is kept when it has a time;
 - a name, asked for, that tiny.en was unsure of: the hearing with the more common names is kept (US census
   shares, `agent/dialog/nlu/name_frequency.py`); base's own confidence is no guide: it was surer of "Lisa Moa"
   than tiny.en of "Lisa Moore".
@@ -33,7 +35,7 @@ from agent.speech.stt import SpeechToText, Transcript
 
 log = get_logger(__name__)
 
-Reason = Literal["number", "name"]
+Reason = Literal["number", "name", "time"]
 # Whisper's prompt while a phone number is due (the listener's choice), in place of the dealership's words, which
 # cost digits. Measured on the corpus's 39 numbers (benchmarks/stt_turns.py, and fragments cut at the caller's
 # pauses): tiny.en heard 28 right with this prompt, 27 with none, 22 with the dealership's; base 38, 37, 36; with
@@ -44,6 +46,19 @@ NUMBER_PROMPT = "My number is 555-014-2233."
 # with under 0.8 s of sound, none of them a service or a car, 98.8 % of the words with no prompt, 94.2 % with it).
 SHORT_ANSWER_S = 1.0  # the utterance's audio, its pre-roll and the end-of-speech grace included
 UNSURE_OF_A_NAME_BELOW = -0.5  # tiny.en's mean token log-probability: below it, a name is heard again
+# A day, then words that are not a time, then a part of the day: tiny.en's hearing of "at 10 in the morning" in a
+# formant voice or under noise (real calls: "Friday, and tell him the morning", "Monday, and in the morning",
+# "Saturday, I'm green in the afternoon"; base heard the first "at 10"); "at night" for "at 9". A caller's own
+# "Friday in the morning" or "Friday morning" is not one.
+_DAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow)"
+_TIME_MISHEARD = re.compile(
+    rf"\b{_DAY}\b[,.]?\s+(?!in\b)(?:[a-z'-]+[\s,]+){{1,3}}(?:in\s+)?the\s+(?:morning|afternoon|evening)\b"
+    r"|\bat\s+night\b",
+    re.IGNORECASE,
+)
+_CLOCK_TIME = re.compile(
+    r"\b\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\b|o'clock|in the|,|\.|$)|\b(?:at|around)\s+\d{1,2}\b", re.I
+)
 
 
 def whisper_prompt(awaiting: str | None, audio_s: float, dealership: str | None) -> str | None:
@@ -64,6 +79,8 @@ def second_opinion_reason(heard: Transcript, awaiting: str | None) -> Reason | N
         return "number"  # asked for one, or one heard in passing, whole or garbled
     if awaiting == "name" and heard.avg_logprob < UNSURE_OF_A_NAME_BELOW:
         return "name"
+    if _TIME_MISHEARD.search(heard.text) and not _CLOCK_TIME.search(heard.text):
+        return "time"
     return None
 
 
@@ -73,6 +90,8 @@ def better_decode(first: Transcript, again: Transcript, reason: Reason) -> Trans
         return again if holds_a_whole_number(again) else first
     if again.empty or loops(again.text):
         return first
+    if reason == "time":
+        return again if _CLOCK_TIME.search(again.text) and not _TIME_MISHEARD.search(again.text) else first
     likelier = likelier_name(first.text, again.text)
     return again if likelier == again.text != first.text else first
 

