@@ -71,6 +71,10 @@ def _state(awaiting: str | None = None, **slots: object) -> ConversationState:
         "yup",
         "Yappo.",
         "Yeee!",
+        "Yeehaw!",  # "Yes." in the tebukuro voice, each heard so on a real call
+        "Yee-haw.",
+        "Yeeza!",
+        "Yai-e-e.",
         "Yesss.",
         "Yepo.",
         "Correcta",

@@ -37,9 +37,11 @@ _YES_CUES = re.compile(
 # What a recogniser writes for a spoken yes, near enough ("yeh", "yay", "corrector") when yes/no was asked.
 _YES_WORDS = ("yes", "yeah", "yep", "yup", "yah", "yay", "sure", "correct", "okay", "absolutely", "exactly")
 _NO_WORDS = ("no", "nope", "nah", "not", "know", "now", "never", "wrong", "incorrect", "negative", "don't")
-_SOFT_WORDS = frozenset({"oh", "um", "uh", "well", "that's", "it's", "is", "that", "very", "so"})
-# A yes as Whisper writes it from 8 kHz phone audio ("Yappo." for "Yep.", "Yeee!" for "Yes."), not "yet", "year".
-_YES_SOUND = re.compile(r"^(ye+[ahps]*o?|ya+[hpy]*o?|yu+p+|yip+)$")
+_SOFT_WORDS = frozenset({"oh", "um", "uh", "well", "that's", "it's", "is", "that", "very", "so", "e"})
+# A yes as Whisper writes it from 8 kHz phone audio ("Yappo." for "Yep.", "Yeee!", "Yeeza!", "Yee-haw." and "Yai-e-e."
+# for "Yes.", each from a real call), not "yet", "year".
+_YES_SOUND = re.compile(r"^(ye+[ahpsz]*o?|ye+-?ha+w+|ya+[hpy]*o?|ya+i+|yahoo+|yu+p+|yip+)$")
+_YES_SOUND_SPLIT = re.compile(r"\b(ye+) (ha+w+)\b")  # "Yee-haw." normalised to "yee haw"
 _BARE_ONLY = re.compile(r"^(right|good|great|fine|cool|awesome|excellent|works)$")
 
 _CORRECTION = re.compile(
@@ -94,7 +96,7 @@ def parse_yes_no(text: str, *, asked: bool = False) -> YesNo | None:
 
 def _sounds_like_yes(norm: str) -> bool:
     """ "Yay", "Corrector", "Yeh": a short reply whose words are yes-words misheard, and nothing like a no."""
-    words = norm.split()
+    words = _YES_SOUND_SPLIT.sub(r"\1\2", norm).split()
     if not words or len(words) > 3 or _NO_CUES.search(norm):
         return False
     heard_yes = False
