@@ -77,8 +77,8 @@ def second_opinion_reason(heard: Transcript, awaiting: str | None) -> Reason | N
         return None  # silence, noise or Whisper's inventions: nothing a caller said to hear better
     if garbled_number(heard.text, awaiting) or parse_phone(heard.text) is not None:
         return "number"  # asked for one, or one heard in passing, whole or garbled
-    if awaiting == "name" and heard.avg_logprob < UNSURE_OF_A_NAME_BELOW:
-        return "name"
+    if awaiting == "name" and (heard.avg_logprob < UNSURE_OF_A_NAME_BELOW or loops(heard.text)):
+        return "name"  # unsure, or looping on it ("Pony Evans, Pony Evans, ..." for "Tony Evans.")
     if _TIME_MISHEARD.search(heard.text) and not _CLOCK_TIME.search(heard.text):
         return "time"
     return None
@@ -88,6 +88,8 @@ def better_decode(first: Transcript, again: Transcript, reason: Reason) -> Trans
     """For a number, the second decode when it holds a whole one; for a name, the likelier name."""
     if reason == "number":
         return again if holds_a_whole_number(again) else first
+    if loops(first.text):
+        first = replace(first, text=first_phrase(first.text))
     if again.empty or loops(again.text):
         return first
     if reason == "time":
@@ -158,6 +160,12 @@ def loops(text: str) -> bool:
     """The same phrase three times in a row ("Paul Martin, Paul Martin, Paul Martin, ..."): Whisper looping."""
     phrases = [p.strip().lower() for p in re.split(r"[,.;!?]", text) if p.strip()]
     return any(phrases[i] == phrases[i + 1] == phrases[i + 2] for i in range(len(phrases) - 2))
+
+
+def first_phrase(text: str) -> str:
+    """What Whisper said before it began to loop: "Pony Evans, Pony Evans, ..." -> "Pony Evans."."""
+    phrase = next((p.strip() for p in re.split(r"[,.;!?]", text) if p.strip()), "")
+    return f"{phrase}." if phrase else text
 
 
 def words_of(text: str) -> list[str]:

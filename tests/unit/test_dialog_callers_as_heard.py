@@ -20,7 +20,7 @@ from agent.dialog.nodes.router import answer_to_booking_question, plan_requests
 from agent.dialog.slot_parsing import SlotParser, parse_code
 from agent.dialog.state import BookingSlots, ConversationState
 from agent.dialog.tools.dealership import DealershipKnowledge, same_person
-from agent.dialog.vehicle_match import describe_vehicle
+from agent.dialog.vehicle_match import describe_vehicle, find_vehicle
 from agent.store.models import InventoryVehicle, ServiceType
 
 pytestmark = pytest.mark.unit
@@ -238,3 +238,10 @@ def test_a_name_said_with_the_address_repairs_its_misheard_dot(parser: SlotParse
     update = parser.parse(said, _state("name"), NOW)
     assert update.name == "Lisa Moore"
     assert update.email == "lisa.moore@gmail.com"
+
+
+def test_the_cnr_is_the_sienna() -> None:
+    """Whisper's "the CNR" for "the Sienna" (two voices, real calls): the car, not "Which car?"."""
+    heard = "Hi, this is Jason Lee. I'd like to test drive the CNR on Friday at 4 in the afternoon."
+    car = find_vehicle(heard, CARS)
+    assert car is not None and car.model == "Sienna"

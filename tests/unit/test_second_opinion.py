@@ -32,6 +32,14 @@ def heard(text: str, logprob: float = -0.1) -> Transcript:
     return Transcript(text, 0.0, logprob, 1.0, "en")
 
 
+def test_a_looped_name_is_heard_once_and_the_likelier_hearing_kept() -> None:
+    looped = heard("Pony Evans, Pony Evans, Pony Evans, Pony Evans, Pony Evans,")
+    assert better_decode(looped, heard("Tony Evans."), "name").text == "Tony Evans."
+    assert (
+        better_decode(looped, heard(""), "name").text == "Pony Evans."
+    )  # base heard nothing: the loop, once
+
+
 def test_a_time_is_taken_from_the_second_decode_only_when_it_has_one() -> None:
     first = heard("Can I book a tire rotation on Friday, and tell him the morning?")
     right = heard("Can I book a tire rotation on Friday at 10 in the morning?")
@@ -50,6 +58,7 @@ def test_a_time_is_taken_from_the_second_decode_only_when_it_has_one() -> None:
         ("It's Laura Young, 555-014-6602.", -0.1, None, "number"),  # volunteered with a name
         ("Lotha King.", -1.07, "name", "name"),
         ("Sarah Miller.", -0.21, "name", None),  # sure of itself: tiny.en's words stand
+        ("Pony Evans, Pony Evans, Pony Evans, Pony Evans,", -0.1, "name", "name"),  # sure, but looping
         ("Yup.", -0.6, "confirm", None),  # unsure, but no name asked for
         ("Do you have a used 2019 Camry under 25,000?", -0.1, None, None),
         ("I don't have it handy.", -0.1, "phone", None),

@@ -21,6 +21,8 @@ _MAKE_ALIASES = {
     "beemer": "bmw",
     "bimmer": "bmw",
 }
+# Whisper's hearings of a model's name, each from a real call: "the CNR" for "the Sienna" (twice, two voices).
+_MODEL_ALIASES = {"cnr": "sienna"}
 _COLOR_ALIASES = {"grey": "gray", "gray": "grey", "maroon": "red", "navy": "blue", "charcoal": "gray"}
 _BASIC_COLORS = (
     "red",
@@ -224,7 +226,7 @@ def parse_inventory_query(
     )
     return InventoryQuery(
         make=_match_name(grams, known_makes, _MAKE_ALIASES),
-        model=_match_name(grams, known_models, heads_too=True),
+        model=_match_name(grams, known_models, _MODEL_ALIASES, heads_too=True),
         color=color,
         is_new=is_new,
         max_price=_max_price(norm),
