@@ -57,7 +57,9 @@ _TIME_MISHEARD = re.compile(
     re.IGNORECASE,
 )
 _CLOCK_TIME = re.compile(
-    r"\b\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\b|o'clock|in the|,|\.|$)|\b(?:at|around)\s+\d{1,2}\b", re.I
+    r"\b\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\b|o'clock|in the|,|\.|$)|\b(?:at|around)\s+\d{1,2}\b"
+    r"|\b(?:at|around)\s+(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)\b",
+    re.I,
 )
 
 

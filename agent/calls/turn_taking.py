@@ -6,6 +6,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from agent.dialog.nlu.name_frequency import name_share
+
 # Words that mean the caller is mid-way through something they are reading out.
 _UNFINISHED = re.compile(
     r"(\b(and|or|but|so|um|uh|er|my|is|it's|the|a|at|dot|number|name|email|phone|address|to|on)\s*$)"
@@ -133,6 +135,7 @@ def _complete_anyway(bare: str, awaiting: str | None) -> bool:
 
 
 UNSURE_LOGPROB = -0.6  # mean token log-probability below which a short burst's words are doubted
+FULL_NAME_MIN_SHARE = 0.02  # percent of people with it: "brooke" 0.039, "will" 0.018, "man" 0.004
 _TAKES_THE_FLOOR = {"stop", "wait", "no", "hold", "sorry", "hello", "hey", "excuse", "pardon", "what"}
 
 
@@ -154,6 +157,13 @@ def is_backchannel(transcript: str) -> bool:
     return bool(_BACKCHANNEL.match(transcript))
 
 
+def is_full_name(words: list[str]) -> bool:
+    """Two words that are both common names ("anna brooke"), not what Whisper makes of a murmur ("man, man")."""
+    return (
+        len(words) == 2 and words[0] != words[1] and all(name_share(w) >= FULL_NAME_MIN_SHARE for w in words)
+    )
+
+
 def is_false_interruption(
     transcript: str, speech_s: float, short_s: float = 0.8, *, avg_logprob: float = 0.0
 ) -> bool:
@@ -163,7 +173,9 @@ def is_false_interruption(
     text = transcript.strip()
     if not text or is_backchannel(text):
         return True
+    words = re.findall(r"[a-z']+", text.lower())
+    if is_full_name(words):
+        return False  # a caller giving their name over a question ("Anna, Brooke." under babble, a real call)
     if speech_s < short_s and avg_logprob < UNSURE_LOGPROB:
         return True
-    words = re.findall(r"[a-z']+", text.lower())
     return speech_s < short_s and len(words) <= 2 and not (set(words) & _TAKES_THE_FLOOR)

@@ -327,6 +327,8 @@ def test_backchannels() -> None:
         ("Wait", 0.4, False),
         ("sorry, what's your phone number", 1.2, False),
         ("Amendment.", 1.5, False),
+        ("Anna, Brooke.", 0.6, False),  # a name said over the agent's question (a real call, under babble)
+        ("Man, man.", 0.5, True),
     ],
 )
 def test_false_interruptions(text: str, speech_s: float, false: bool) -> None:

@@ -78,6 +78,7 @@ def test_a_time_is_taken_from_the_second_decode_only_when_it_has_one() -> None:
         ("Tuesday morning works.", -0.3, "time", None),
         ("Friday at 10 in the morning.", -0.3, "time", None),
         ("Friday or Saturday, 3 in the afternoon.", -0.3, "time", None),
+        ("Can you fit me in on Monday at one in the afternoon?", -0.1, None, None),
     ],
 )
 def test_which_turns_get_a_second_opinion(
