@@ -92,7 +92,9 @@ def better_decode(first: Transcript, again: Transcript, reason: Reason) -> Trans
         return again if holds_a_whole_number(again) else first
     if loops(first.text):
         first = replace(first, text=first_phrase(first.text))
-    if again.empty or loops(again.text):
+    if loops(again.text):  # base looped too, on a live cut ("Tony Evans, Tony Evans, ..."): its words, once
+        again = replace(again, text=first_phrase(again.text))
+    if again.empty:
         return first
     if reason == "time":
         return again if _CLOCK_TIME.search(again.text) and not _TIME_MISHEARD.search(again.text) else first
