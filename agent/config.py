@@ -194,8 +194,8 @@ class SipSettings(Section):
     busy_retry_after_s: int = Field(default=30, ge=1)
     media_timeout_s: float = Field(default=15.0, gt=0)  # end a call whose RTP stopped this long ago
     # The receive jitter buffer: every millisecond it holds is a millisecond later the agent hears the caller
-    # stop. baresip's own default (fixed, 100 ms) is sized for a person listening; adaptive from 20 ms stays
-    # at 20-40 ms on a clean trunk and grows only with the jitter it measures (README: SIP figures)
+    # stop. baresip's own default (fixed, 100 ms) is sized for a person listening; adaptive from 20 ms held
+    # 20 ms on every corpus call over loopback and grows only with the jitter it measures (README: SIP figures)
     sip_jitter_buffer: Literal["off", "fixed", "adaptive"] = "adaptive"
     sip_jitter_buffer_min_ms: int = Field(default=20, ge=0, le=1000)
     sip_jitter_buffer_max_ms: int = Field(default=200, ge=20, le=2000)
