@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from agent.calls.session import CallParts
 from agent.config import Settings, SttSettings, TtsSettings
 from agent.dialog.assembly import Dialog, assemble_dialog
 from agent.dialog.conversation import EventSink
+from agent.dialog.nlu.name_frequency import load_names
 from agent.log import get_logger
 from agent.speech.stt import SpeechToText, WhisperSTT
 from agent.speech.tts import TextToSpeech
@@ -99,6 +101,7 @@ async def open_voice(stt_settings: SttSettings, tts_settings: TtsSettings) -> Vo
     tts = FallbackTTS(tts_engines(tts_settings))
     await stt.load()
     await tts.load()
+    await asyncio.to_thread(load_names)  # turn-taking asks whether words over the agent are a caller's name
     return Voice(stt, tts, await _number_model(stt_settings))
 
 

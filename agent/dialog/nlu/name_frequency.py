@@ -22,6 +22,11 @@ def _shares() -> dict[str, float]:
     return shares
 
 
+def load_names() -> None:
+    """Read the census lists now (about 20 ms), off the event loop, not at a call's first barge-in."""
+    _shares()
+
+
 def name_share(word: str) -> float:
     """Percent of people with `word` as a given or family name ("walter" 0.399, "lolter" UNHEARD_OF)."""
     return _shares().get(word.lower(), UNHEARD_OF)
