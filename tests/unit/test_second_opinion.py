@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from agent.calls.factory import CallFactory
-from agent.calls.second_opinion import NUMBER_PROMPT, better_decode, second_opinion_reason, whisper_prompt
+from agent.calls.second_opinion import (
+    NUMBER_PROMPT,
+    TIME_PROMPT,
+    better_decode,
+    hear_with_second_opinion,
+    second_opinion_reason,
+    whisper_prompt,
+    with_time_heard,
+)
 from agent.calls.session import CallParts
 from agent.dialog.conversation import TurnResult
 from agent.dialog.nlu.name_frequency import UNHEARD_OF, name_share
@@ -47,6 +55,66 @@ def test_a_time_is_taken_from_the_second_decode_only_when_it_has_one() -> None:
     assert better_decode(first, heard("On Friday, and tell them the morning?"), "time") is first
     assert better_decode(first, heard("Friday in the morning."), "time") is first  # no time: no better
     assert better_decode(first, heard(""), "time") is first
+
+
+@pytest.mark.parametrize(
+    ("first", "third", "kept"),
+    [
+        (
+            "I need an oil change on Monday, and in the morning.",
+            "I need an oil can't on Monday at 10 in the morning.",
+            "I need an oil change on Monday at 10 in the morning.",  # the hour, and the first hearing's words
+        ),
+        (
+            "Saturday, I'm really in the afternoon.",
+            "Saturday at 3 in the afternoon.",
+            "Saturday at 3 in the afternoon.",
+        ),
+        (
+            "Monday, and in the morning.",
+            "Monday at 9 in the morning.",
+            None,
+        ),  # the prompt's own hour: its echo?
+        ("Monday, and in the morning.", "Friday at 10 in the morning.", None),  # another day
+        ("Monday, and in the morning.", "Monday, and in the morning.", None),  # no hour this time either
+        ("Tuesday at night.", "Tuesday at 10.", None),  # nothing but "at night" to put it on
+    ],
+)
+def test_a_time_heard_the_third_time_replaces_only_the_misheard_time(
+    first: str, third: str, kept: str | None
+) -> None:
+    assert with_time_heard(first, third) == kept
+
+
+class PromptedSTT(SpeechToText):
+    """Hears the words given for its prompt (or `other` for any other prompt); records the prompts."""
+
+    name = "prompted"
+
+    def __init__(self, by_prompt: dict[str | None, str], other: str) -> None:
+        self.by_prompt, self.other = by_prompt, other
+        self.hints: list[str | None] = []
+
+    async def transcribe(self, samples16k: object, *, hint: str | None = None) -> Transcript:
+        self.hints.append(hint)
+        return heard(self.by_prompt.get(hint, self.other), -0.3)
+
+
+async def test_a_time_neither_model_heard_is_heard_a_third_time_with_times_for_a_prompt() -> None:
+    dealership = "Riverside Motors: oil change, tire rotation."
+    misheard = "I need an oil change on Monday, and in the morning."
+    fast = PromptedSTT({TIME_PROMPT: "I need an oil can't on Monday at 10 in the morning."}, misheard)
+    accurate = PromptedSTT({}, "I need a oil change on Monday and in the morning.")
+    audio = np.zeros(16000, np.int16)
+    kept = await hear_with_second_opinion(fast, accurate, audio, "datetime", dealership)
+    assert kept.text == "I need an oil change on Monday at 10 in the morning."
+    assert fast.hints == [dealership, TIME_PROMPT]
+    # base heard the hour: no third hearing
+    fast = PromptedSTT({}, misheard)
+    accurate = PromptedSTT({}, "I need an oil change on Monday at 10 in the morning.")
+    kept = await hear_with_second_opinion(fast, accurate, audio, "datetime", dealership)
+    assert kept.text == "I need an oil change on Monday at 10 in the morning."
+    assert fast.hints == [dealership]
 
 
 @pytest.mark.parametrize(
