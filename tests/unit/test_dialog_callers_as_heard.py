@@ -153,6 +153,24 @@ def test_a_family_name_that_is_a_car_make_is_a_name() -> None:
 
 
 @pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        (
+            "Anna, Brooke.",
+            "Anna Brooke",
+        ),  # a real SIP call: the read-back said "for Anna," and it was booked so
+        ("Karen, Scott,", "Karen Scott"),
+        ("John, thanks.", "John"),  # not a capitalised name
+        ("Anna, yes.", "Anna"),
+        ("Lotha, King.", "Lotha"),  # no common first name: the second opinion decides
+        ("Anna, Brooke Smith.", "Anna"),  # more than one word after the comma: not joined
+    ],
+)
+def test_a_full_name_with_a_comma_in_it_is_the_whole_name(said: str, name: str) -> None:
+    assert parse_name(said, expecting_name=True) == name
+
+
+@pytest.mark.parametrize(
     ("said", "stock"),
     [
         ("I'd like to test, drive the Sienna on Friday at 4 in the afternoon.", "T26150"),

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from agent.dialog.nlu.name_frequency import name_share
+
 _MAX_CHARS = 500
+# Whisper writes a full name said with a breath in it as "Anna, Brooke.": the second word is the family name when
+# both are common names (percent of people: "brooke" 0.039), not a word after a first name ("John, thanks.").
+_COMMON_NAME_SHARE = 0.02
 
 _STRONG_CUES = (
     ("my", "name", "is"),
@@ -193,6 +198,14 @@ def parse_name(text: str, *, expecting_name: bool = False) -> str | None:
     if start is None:
         return None
     words, stop = _collect(tokens, start)
+    if (
+        expecting_name
+        and len(words) == 1
+        and stop == ","
+        and _family_name_after_comma(words[0], tokens, start + 2)
+    ):
+        words = [words[0], tokens[start + 2]]
+        stop = tokens[start + 3] if start + 3 < len(tokens) else ""
     if not words or len(words) > 4 or all(len(w) == 1 for w in words):
         return None
     ends_cleanly = stop in ("", ",", ".", "!", "?", ";") or stop in _TERMINATORS
@@ -203,6 +216,17 @@ def parse_name(text: str, *, expecting_name: bool = False) -> str | None:
     if strong is None and weak is None and not ends_cleanly:
         return None
     return _titled(_respelled(words, tokens, start + len(words)))
+
+
+def _family_name_after_comma(first: str, tokens: list[str], at: int) -> bool:
+    """ "Anna, Brooke.": one capitalised word after the comma, and nothing more; both common names."""
+    second = tokens[at] if at < len(tokens) else ""
+    after = tokens[at + 1] if at + 1 < len(tokens) else ""
+    if not (_is_name_word(second) and second[0].isupper() and after in ("", ".", "!", ",")):
+        return False
+    if second.lower() == first.lower():
+        return False  # the name again, or spelled out ("Kim, K I M")
+    return min(name_share(first), name_share(second)) >= _COMMON_NAME_SHARE
 
 
 def name_part(text: str) -> Literal["first", "last"] | None:
