@@ -30,7 +30,7 @@ from agent.calls.events import (
 )
 from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
-from agent.calls.second_opinion import hear_again, hear_with_second_opinion, whisper_prompt
+from agent.calls.second_opinion import hear_again, hear_with_second_opinion, whisper_prompt, with_fives_heard
 from agent.calls.turn_taking import TurnTakingConfig, required_silence
 from agent.log import get_logger
 from agent.speech.stt import SpeechToText, Transcript
@@ -356,7 +356,8 @@ class Listener:
         hint = whisper_prompt(awaiting, audio.size / STT_RATE, self._config.stt_hint)
         async with self._io.working():
             if self._second_stt is None:
-                return await self._stt.transcribe(audio, hint=hint)
+                heard = await self._stt.transcribe(audio, hint=hint)
+                return with_fives_heard(heard) if awaiting == "phone" else heard
             return await hear_with_second_opinion(self._stt, self._second_stt, audio, awaiting, hint)
 
     async def hear_again(self, turn: UserTurn) -> str | None:

@@ -136,10 +136,10 @@ async def hear_with_second_opinion(
 ) -> Transcript:
     """One utterance decoded by tiny.en (`fast`) and, where this module says so, by base (`accurate`) too."""
     if awaiting == "phone":  # a number is the likely answer: base first, it is the one kept when it hears one
-        first = await accurate.transcribe(audio, hint=hint)
+        first = with_fives_heard(await accurate.transcribe(audio, hint=hint))
         if holds_a_whole_number(first):
             return replace(first, second_opinion=True)
-        heard = await fast.transcribe(audio, hint=hint)
+        heard = with_fives_heard(await fast.transcribe(audio, hint=hint))
         log.info(
             "stt_second_opinion",
             reason="number",
@@ -189,6 +189,41 @@ async def hear_again(accurate: SpeechToText, turn: UserTurn, hint: str | None) -
     differs = words_of(again.text) != words_of(turn.text)
     log.info("stt_heard_again", first=turn.text[-80:], again=again.text[-80:], differs=differs)
     return again.text.strip() if differs and not again.empty and not loops(again.text) else None
+
+
+# Whisper's words for a "five" said on its own in a number: "Bye bye bye." (piper voices, base, 19 of 68 fragments
+# that began "five five five") and "Time time time, 014-6161." (the espeak voice through G.711, tiny.en and base).
+_FIVE_HEARD_AS = frozenset({"bye", "time"})
+_DIGIT_WORD = re.compile(r"\d+|zero|oh|one|two|three|four|five|six|seven|eight|nine")
+_BEFORE_A_NUMBER = frozenset({"is", "it's", "its", "number"})
+
+
+def with_fives_heard(heard: Transcript) -> Transcript:
+    """A number with "five" heard as "bye" or "time" ("Time time time, 014-6161."): those words count as 5 when
+    they stand among the number's digits, before more of them, and the number is then whole; else as heard."""
+    if parse_phone(heard.text) is not None:
+        return heard
+    words = list(re.finditer(r"[a-z0-9']+", heard.text, re.IGNORECASE))
+    lows = [w.group(0).lower() for w in words]
+    fives: set[int] = set()
+    for i in range(len(words) - 1, -1, -1):  # from the end: a five leads to digits, or to a five that does
+        after = lows[i + 1] if i + 1 < len(lows) else ""
+        before = lows[i - 1] if i > 0 else ""
+        leads_on = bool(_DIGIT_WORD.fullmatch(after)) or (i + 1) in fives
+        follows = (
+            not before or before in _FIVE_HEARD_AS | _BEFORE_A_NUMBER or bool(_DIGIT_WORD.fullmatch(before))
+        )
+        if lows[i] in _FIVE_HEARD_AS and leads_on and follows:
+            fives.add(i)
+    if not fives:
+        return heard
+    text = heard.text
+    for i in sorted(fives, reverse=True):
+        text = text[: words[i].start()] + "five" + text[words[i].end() :]
+    if parse_phone(text) is None or is_digit_loop(text):
+        return heard
+    log.info("stt_fives_heard", words=len(fives))
+    return replace(heard, text=text)
 
 
 def holds_a_whole_number(heard: Transcript) -> bool:

@@ -25,8 +25,9 @@ _QUESTION = re.compile(
     re.IGNORECASE,
 )
 _EMAIL_SO_FAR = re.compile(r"\be-?mail\b[^.?!]*\b(is|it's)\b", re.IGNORECASE)
-# Whisper's hearing of "five five five" on its own, the first group of a number ("Bye bye bye.", "Bye, bye!").
-_BYE_BYE = re.compile(r"(bye\b[\s,.!-]*){2,}", re.IGNORECASE)
+# Whisper's hearing of "five five five" on its own, the first group of a number ("Bye bye bye.", "Bye, bye!"; the
+# espeak voice through G.711: "Time time time").
+_BYE_BYE = re.compile(r"((bye|time)\b[\s,.!-]*){2,}", re.IGNORECASE)
 _TRAILING_FILLER = re.compile(r"\b(and|or|but|so|um|uh|er)\s*$", re.IGNORECASE)
 _BACKCHANNEL = re.compile(
     r"^\s*(mm+[- ]?hmm+|uh[- ]?huh|mhm+|hmm+|mm+|okay|ok|yeah|yep|right|sure|i see|got it|uh|um|ah|oh)[.!,]*\s*$",

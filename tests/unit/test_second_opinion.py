@@ -16,6 +16,7 @@ from agent.calls.second_opinion import (
     hear_with_second_opinion,
     second_opinion_reason,
     whisper_prompt,
+    with_fives_heard,
     with_time_heard,
 )
 from agent.calls.session import CallParts
@@ -234,6 +235,30 @@ async def test_a_number_is_heard_with_a_number_for_a_prompt_not_the_dealerships_
     fast = FixedSTT("Walter King.", -0.3)
     await one_turn_call(fast, accurate, ["Thanks."], awaiting="name", stt_hint=hint)
     assert fast.hints == [hint]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Time time time, 014-6161.", "five five five, 014-6161."),  # the espeak voice through G.711, base
+        ("Bye bye bye, 014, 2233.", "five five five, 014, 2233."),
+        ("My number is time time time 014 6161", "My number is five five five 014 6161"),
+        ("Time time, 0-14-61-61.", None),  # a five lost altogether: still not a whole number
+        ("Any time, 555-014-223", None),  # "any time" is no digit
+        ("555-014-223, bye.", None),  # a goodbye after the digits is no last digit
+        ("Bye bye bye.", None),
+        ("555-014-2233, bye.", None),  # already whole
+    ],
+)
+def test_a_five_heard_as_a_word_counts_only_among_the_digits(text: str, kept: str | None) -> None:
+    assert with_fives_heard(heard(text)).text == (kept or text)
+
+
+async def test_a_number_whose_fives_were_heard_as_words_reaches_the_dialog_whole() -> None:
+    fast, accurate = FixedSTT("Time time, 0-14-61-61.", -0.3), FixedSTT("Time time time, 014-6161.", -0.3)
+    convo = await one_turn_call(fast, accurate, ["Thanks."], awaiting="phone")
+    assert convo.turns == ["five five five, 014-6161."]
+    assert fast.calls == 0  # base's hearing was whole: tiny.en was not asked
 
 
 async def test_an_unsure_name_reaches_the_dialog_as_the_likelier_name() -> None:
