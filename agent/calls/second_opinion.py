@@ -165,7 +165,7 @@ async def hear_with_second_opinion(
         first_logprob=round(heard.avg_logprob, 2),
         again=again.text[-80:],
         again_logprob=round(again.avg_logprob, 2),
-        kept="again" if kept.text == again.text else "first",
+        kept="first" if words_of(kept.text) == words_of(_once(heard.text)) else "again",
     )
     return kept
 
@@ -236,6 +236,11 @@ def loops(text: str) -> bool:
     """The same phrase three times in a row ("Paul Martin, Paul Martin, Paul Martin, ..."): Whisper looping."""
     phrases = [p.strip().lower() for p in re.split(r"[,.;!?]", text) if p.strip()]
     return any(phrases[i] == phrases[i + 1] == phrases[i + 2] for i in range(len(phrases) - 2))
+
+
+def _once(text: str) -> str:
+    """A hearing as `better_decode` weighs it: a looped one cut to its first phrase."""
+    return first_phrase(text) if loops(text) else text
 
 
 def first_phrase(text: str) -> str:
