@@ -19,6 +19,11 @@ _WHOLE_NUMBER_AT_END = re.compile(
     r"(\$\s?[\d,.]+|\b\d{1,3}(,\d{3})+|\b(at|by|around|after|before|until)\s+\d{1,2}(:\d{2})?|\b(19|20)\d{2})$",
     re.IGNORECASE,
 )
+# "one" as a word for a thing offered, not a digit: "The first one.", "Yes, use that one." (a slot picked).
+_ONE_OFFERED = re.compile(
+    r"\b(that|this|the|other|either|any|which|first|second|third|last|earlier|later|new|same)\s+one$",
+    re.IGNORECASE,
+)
 # A question ("what's your phone number?") is finished even when Whisper forgets its question mark.
 _QUESTION = re.compile(
     r"^(sorry,?\s+)?(what|what's|when|where|how|who|which|why|do|does|did|can|could|is|are|will|would)\b",
@@ -131,6 +136,8 @@ def _complete_anyway(bare: str, awaiting: str | None) -> bool:
     if _TRAILING_FILLER.search(bare):
         return False
     if _QUESTION.search(bare) and awaiting not in ("phone", "name"):
+        return True
+    if _ONE_OFFERED.search(bare) and awaiting not in ("phone", "code"):
         return True
     return awaiting not in ("phone", "code") and bool(_WHOLE_NUMBER_AT_END.search(bare))
 

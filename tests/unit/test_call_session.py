@@ -304,6 +304,11 @@ async def test_goodbye_hangs_up_and_dtmf_zero_asks_for_a_person() -> None:
         ("Bye, bye!", "phone", True),
         ("Bye, bye!", None, False),
         ("Time time time.", "phone", True),
+        # "one" for a slot offered is no digit still being read out
+        ("The first one.", "choice", False),
+        ("Yes, use that one.", "confirm", False),
+        ("The second one.", None, False),
+        ("555 014 one", None, True),
         ("Okay, bye.", "phone", False),
     ],
 )
