@@ -164,6 +164,7 @@ def test_a_family_name_that_is_a_car_make_is_a_name() -> None:
         ("Anna, yes.", "Anna"),
         ("Lotha, King.", "Lotha"),  # no common first name: the second opinion decides
         ("Anna, Brooke Smith.", "Anna"),  # more than one word after the comma: not joined
+        ("Anna, Brooke, B R O O K S.", "Anna Brooks"),  # and spelled after it
     ],
 )
 def test_a_full_name_with_a_comma_in_it_is_the_whole_name(said: str, name: str) -> None:

@@ -198,14 +198,15 @@ def parse_name(text: str, *, expecting_name: bool = False) -> str | None:
     if start is None:
         return None
     words, stop = _collect(tokens, start)
+    end = start + len(words)  # the token after the name
     if (
         expecting_name
         and len(words) == 1
         and stop == ","
-        and _family_name_after_comma(words[0], tokens, start + 2)
+        and _family_name_after_comma(words[0], tokens, end + 1)
     ):
-        words = [words[0], tokens[start + 2]]
-        stop = tokens[start + 3] if start + 3 < len(tokens) else ""
+        words, end = [words[0], tokens[end + 1]], end + 2
+        stop = tokens[end].lower() if end < len(tokens) else ""
     if not words or len(words) > 4 or all(len(w) == 1 for w in words):
         return None
     ends_cleanly = stop in ("", ",", ".", "!", "?", ";") or stop in _TERMINATORS
@@ -215,7 +216,7 @@ def parse_name(text: str, *, expecting_name: bool = False) -> str | None:
             return None
     if strong is None and weak is None and not ends_cleanly:
         return None
-    return _titled(_respelled(words, tokens, start + len(words)))
+    return _titled(_respelled(words, tokens, end))
 
 
 def _family_name_after_comma(first: str, tokens: list[str], at: int) -> bool:
