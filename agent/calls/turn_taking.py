@@ -67,10 +67,12 @@ _DIGIT_TOKEN = re.compile(r"\d+|\b(?:zero|oh|one|two|three|four|five|six|seven|e
 def is_digit_loop(text: str) -> bool:
     """Whisper looping on a number read out slowly ("5, 5, 5, 5, 5, 5", "555 555 555 555"): the same digit
     group four times or more in a row is not what a caller says, and not a whole phone number."""
-    tokens = [token.lower() for token in _DIGIT_TOKEN.findall(text)]
+    found = list(_DIGIT_TOKEN.finditer(text))
     run = 1
-    for previous, token in itertools.pairwise(tokens):
-        run = run + 1 if token == previous else 1
+    for previous, token in itertools.pairwise(found):
+        # words between them end the run: "the first one, the first one, ..." is a phrase looping, not a digit
+        adjacent = not re.search(r"[a-z]", text[previous.end() : token.start()], re.IGNORECASE)
+        run = run + 1 if adjacent and token.group(0).lower() == previous.group(0).lower() else 1
         if run >= 4:
             return True
     return False

@@ -309,6 +309,8 @@ async def test_goodbye_hangs_up_and_dtmf_zero_asks_for_a_person() -> None:
         ("Yes, use that one.", "confirm", False),
         ("The second one.", None, False),
         ("555 014 one", None, True),
+        # Whisper looping on the phrase (a real SIP call): not a digit loop, and a slot picked
+        ("The first one, the first one, the first one, the first one, the first one,", "choice", False),
         ("Okay, bye.", "phone", False),
     ],
 )
