@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from agent.calls.continuations import Utterance
 from agent.calls.events import UserTurn
-from agent.calls.turn_taking import garbled_number, is_digit_loop
+from agent.calls.turn_taking import DIGIT_TOKEN, FIVE_HEARD_AS, garbled_number, is_digit_loop
 from agent.dialog.conversation import Conversations, TurnResult
 from agent.dialog.nlu.contacts import parse_phone
 from agent.dialog.nlu.name_frequency import likelier_name
@@ -191,10 +191,6 @@ async def hear_again(accurate: SpeechToText, turn: UserTurn, hint: str | None) -
     return again.text.strip() if differs and not again.empty and not loops(again.text) else None
 
 
-# Whisper's words for a "five" said on its own in a number: "Bye bye bye." (piper voices, base, 19 of 68 fragments
-# that began "five five five") and "Time time time, 014-6161." (the espeak voice through G.711, tiny.en and base).
-_FIVE_HEARD_AS = frozenset({"bye", "time"})
-_DIGIT_WORD = re.compile(r"\d+|zero|oh|one|two|three|four|five|six|seven|eight|nine")
 _BEFORE_A_NUMBER = frozenset({"is", "it's", "its", "number"})
 
 
@@ -209,11 +205,11 @@ def with_fives_heard(heard: Transcript) -> Transcript:
     for i in range(len(words) - 1, -1, -1):  # from the end: a five leads to digits, or to a five that does
         after = lows[i + 1] if i + 1 < len(lows) else ""
         before = lows[i - 1] if i > 0 else ""
-        leads_on = bool(_DIGIT_WORD.fullmatch(after)) or (i + 1) in fives
+        leads_on = bool(DIGIT_TOKEN.fullmatch(after)) or (i + 1) in fives
         follows = (
-            not before or before in _FIVE_HEARD_AS | _BEFORE_A_NUMBER or bool(_DIGIT_WORD.fullmatch(before))
+            not before or before in FIVE_HEARD_AS | _BEFORE_A_NUMBER or bool(DIGIT_TOKEN.fullmatch(before))
         )
-        if lows[i] in _FIVE_HEARD_AS and leads_on and follows:
+        if lows[i] in FIVE_HEARD_AS and leads_on and follows:
             fives.add(i)
     if not fives:
         return heard
