@@ -6,7 +6,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from agent.dialog.nlu.name_frequency import name_share
+from agent.dialog.nlu.name_frequency import COMMON_NAME_SHARE, name_share
 
 # Words that mean the caller is mid-way through something they are reading out.
 _UNFINISHED = re.compile(
@@ -147,7 +147,6 @@ def _complete_anyway(bare: str, awaiting: str | None) -> bool:
 
 
 UNSURE_LOGPROB = -0.6  # mean token log-probability below which a short burst's words are doubted
-FULL_NAME_MIN_SHARE = 0.02  # percent of people with it: "brooke" 0.039, "will" 0.018, "man" 0.004
 _TAKES_THE_FLOOR = {"stop", "wait", "no", "hold", "sorry", "hello", "hey", "excuse", "pardon", "what"}
 
 
@@ -171,9 +170,7 @@ def is_backchannel(transcript: str) -> bool:
 
 def is_full_name(words: list[str]) -> bool:
     """Two words that are both common names ("anna brooke"), not what Whisper makes of a murmur ("man, man")."""
-    return (
-        len(words) == 2 and words[0] != words[1] and all(name_share(w) >= FULL_NAME_MIN_SHARE for w in words)
-    )
+    return len(words) == 2 and words[0] != words[1] and all(name_share(w) >= COMMON_NAME_SHARE for w in words)
 
 
 def is_false_interruption(

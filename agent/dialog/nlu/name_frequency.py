@@ -9,6 +9,8 @@ from pathlib import Path
 
 _NAMES_DIR = Path(__file__).resolve().parents[2] / "assets" / "census-names"
 UNHEARD_OF = 1e-4  # percent: below the rarest family name kept (0.001 %), for a word no list has
+# A common name: at least this percent of people have it ("brooke" 0.039, "will" 0.018, "man" 0.004).
+COMMON_NAME_SHARE = 0.02
 
 
 @cache

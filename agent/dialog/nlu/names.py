@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from agent.dialog.nlu.name_frequency import name_share
+from agent.dialog.nlu.name_frequency import COMMON_NAME_SHARE, name_share
 
 _MAX_CHARS = 500
-# Whisper writes a full name said with a breath in it as "Anna, Brooke.": the second word is the family name when
-# both are common names (percent of people: "brooke" 0.039), not a word after a first name ("John, thanks.").
-_COMMON_NAME_SHARE = 0.02
 
 _STRONG_CUES = (
     ("my", "name", "is"),
@@ -220,14 +217,15 @@ def parse_name(text: str, *, expecting_name: bool = False) -> str | None:
 
 
 def _family_name_after_comma(first: str, tokens: list[str], at: int) -> bool:
-    """ "Anna, Brooke.": one capitalised word after the comma, and nothing more; both common names."""
+    """ "Anna, Brooke.": one capitalised word after the comma, and nothing more; both common names (Whisper's
+    comma for a breath inside a full name, not a word after a first name: "John, thanks.")."""
     second = tokens[at] if at < len(tokens) else ""
     after = tokens[at + 1] if at + 1 < len(tokens) else ""
     if not (_is_name_word(second) and second[0].isupper() and after in ("", ".", "!", ",")):
         return False
     if second.lower() == first.lower():
         return False  # the name again, or spelled out ("Kim, K I M")
-    return min(name_share(first), name_share(second)) >= _COMMON_NAME_SHARE
+    return min(name_share(first), name_share(second)) >= COMMON_NAME_SHARE
 
 
 def name_part(text: str) -> Literal["first", "last"] | None:
