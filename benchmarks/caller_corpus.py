@@ -1,7 +1,7 @@
 """The caller corpus (fixtures/callers/corpus.yaml) on every channel: task success, word recall, turns, latency.
 
 Usage: python -m benchmarks.caller_corpus --channel typed|replay|sip|all [--subset N] [--only NAME ...] [--gap S]
-       [--transcripts]
+       [--transcripts] [--missed] [--slow N]
 
 - typed: each turn's script text through POST /api/chat of a fresh agent (pinned clock, caller id).
 - replay: the WAVs through the QA replay (VAD, Whisper, dialog, TTS on the virtual clock).
@@ -161,7 +161,16 @@ async def sip_conversation(
     finally:
         await runner.cleanup()
     turns: list[dict[str, Any]] = [t for record in records for t in record.turns if t.get("caller_text")]
-    outcome.transcript = [AgentTurn(str(t["caller_text"]), str(t.get("agent_text", ""))) for t in turns]
+    outcome.transcript = [
+        AgentTurn(
+            str(t["caller_text"]),
+            str(t.get("agent_text", "")),
+            voice_to_voice_ms=t.get("voice_to_voice_ms"),
+            endpoint_wait_ms=t.get("endpoint_wait_ms"),
+            stt_ms=t.get("stt_ms"),
+        )
+        for t in turns
+    ]
     everything = " ".join(turn.reply for turn in outcome.transcript)
     outcome.failures = end_state_failures(conversation, everything, appointment_rows(database))
     if not records:
@@ -191,6 +200,7 @@ def report(
     conversations: dict[str, Conversation],
     show_transcripts: bool,
     show_missed: bool = False,
+    show_slow: int = 0,
 ) -> None:
     """The channel's figures, then each failing conversation with the first thing that went wrong."""
     passed = sum(o.passed for o in outcomes)
@@ -237,6 +247,8 @@ def report(
                 print(f"    {outcome.name}#{index + 1}: {' '.join(words)!r} of {said!r}")
             if outcome.missed:
                 print(f"      heard: {' | '.join(turn.heard for turn in outcome.transcript)}")
+    if show_slow and channel != "typed":
+        print_slowest(outcomes, show_slow)
     failing = [o for o in outcomes if not o.passed]
     if failing:
         print(f"  failing conversations ({len(failing)}):")
@@ -245,6 +257,18 @@ def report(
             if show_transcripts:
                 for turn in outcome.transcript:
                     print(f"        caller: {turn.heard!r}\n        agent:  {turn.reply[:150]!r}")
+
+
+def print_slowest(outcomes: list[Outcome], count: int) -> None:
+    """The `count` slowest agent turn records, with the words heard and where the time went."""
+    records = [(o.name, t) for o in outcomes for t in o.transcript if t.voice_to_voice_ms is not None]
+    records.sort(key=lambda record: record[1].voice_to_voice_ms or 0.0, reverse=True)
+    print(f"  the {min(count, len(records))} slowest agent turn records (silence waited, Whisper, total):")
+    for name, turn in records[:count]:
+        print(
+            f"    {turn.voice_to_voice_ms or 0:5.0f} ms  wait {turn.endpoint_wait_ms or 0:5.0f}  "
+            f"stt {turn.stt_ms or 0:5.0f}  {name}: {turn.heard[:90]!r}"
+        )
 
 
 async def bench(args: argparse.Namespace) -> None:
@@ -262,7 +286,7 @@ async def bench(args: argparse.Namespace) -> None:
                 results[channel] = await sip_channel(conversations, args.gap)
     by_name = {conversation.name: conversation for conversation in conversations}
     for channel, outcomes in results.items():
-        report(channel, outcomes, by_name, args.transcripts, args.missed)
+        report(channel, outcomes, by_name, args.transcripts, args.missed, args.slow)
 
 
 def main() -> None:
@@ -274,6 +298,7 @@ def main() -> None:
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="one conversation")
     parser.add_argument("--transcripts", action="store_true", help="print what failing conversations said")
     parser.add_argument("--missed", action="store_true", help="print each caller turn's words not heard")
+    parser.add_argument("--slow", type=int, default=0, metavar="N", help="print the N slowest agent turns")
     parser.add_argument(
         "--log-level", default="error", help="the agent's log level (info shows second opinions)"
     )

@@ -18,6 +18,7 @@ The listener also lets it hear again a turn the dialog did not understand (`List
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from typing import Literal
@@ -32,7 +33,7 @@ from agent.dialog.conversation import Conversations, TurnResult
 from agent.dialog.nlu.contacts import parse_phone
 from agent.dialog.nlu.name_frequency import likelier_name
 from agent.log import get_logger
-from agent.speech.stt import SpeechToText, Transcript
+from agent.speech.stt import SAMPLE_RATE, SpeechToText, Transcript
 
 log = get_logger(__name__)
 
@@ -46,6 +47,9 @@ NUMBER_PROMPT = "My number is 555-014-2233."
 # write "Yeee-ha." and "Corrector." (`python -m benchmarks.stt_turns --short 0.8 [--hint]`: on the corpus's 58 turns
 # with under 0.8 s of sound, none of them a service or a car, 98.8 % of the words with no prompt, 94.2 % with it).
 SHORT_ANSWER_S = 1.0  # the utterance's audio, its pre-roll and the end-of-speech grace included
+# An utterance at least this long may hold a number or a time said in passing: with the models idle, base hears it
+# beside tiny.en rather than after it (a name's answer is heard by both too).
+SIDE_BY_SIDE_FROM_S = 2.5
 UNSURE_OF_A_NAME_BELOW = -0.5  # tiny.en's mean token log-probability: below it, a name is heard again
 # A day, then words that are not a time, then a part of the day: tiny.en's hearing of "at 10 in the morning" in a
 # formant voice or under noise (real calls: "Friday, and tell him the morning", "Monday, and in the morning",
@@ -134,27 +138,29 @@ async def hear_with_second_opinion(
     awaiting: str | None,
     hint: str | None,
 ) -> Transcript:
-    """One utterance decoded by tiny.en (`fast`) and, where this module says so, by base (`accurate`) too."""
-    if awaiting == "phone":  # a number is the likely answer: base first, it is the one kept when it hears one
-        first = with_fives_heard(await accurate.transcribe(audio, hint=hint))
-        if holds_a_whole_number(first):
-            return replace(first, second_opinion=True)
-        heard = with_fives_heard(await fast.transcribe(audio, hint=hint))
-        log.info(
-            "stt_second_opinion",
-            reason="number",
-            first=first.text[-80:],
-            again=heard.text[-80:],
-            kept="again",
-        )
-        return replace(heard, second_opinion=True)
-    heard = await fast.transcribe(audio, hint=hint)
-    reason = second_opinion_reason(heard, awaiting)
-    if reason is None:
-        return heard
-    # The dealership's words stay the prompt for a number said in passing: base heard "the Sienna on Friday at 4
-    # ..., my number is ..." as "the CNR" with a number for a prompt, and the car is as much of the booking.
-    again = await accurate.transcribe(audio, hint=hint)
+    """One utterance decoded by tiny.en (`fast`) and, where this module says so, by base (`accurate`) too.
+
+    When neither model has other work (a call alone on the machine, or a quiet moment), the two decode side by
+    side, one per core, where the second is likely to be wanted: a number's turn, a name, an utterance long
+    enough to hold a number or a time said in passing. A decode that turns out not to be needed is dropped; when
+    the models are busy, the second decode waits for the first's verdict as before."""
+    side_by_side = fast.idle and accurate.idle
+    if awaiting == "phone":
+        return await _hear_a_number(fast, accurate, audio, hint, side_by_side)
+    ahead: asyncio.Task[Transcript] | None = None
+    if side_by_side and (awaiting == "name" or audio.size / SAMPLE_RATE >= SIDE_BY_SIDE_FROM_S):
+        ahead = asyncio.create_task(accurate.transcribe(audio, hint=hint), name="stt-second-opinion")
+    try:
+        heard = await fast.transcribe(audio, hint=hint)
+        reason = second_opinion_reason(heard, awaiting)
+        if reason is None:
+            return heard
+        # The dealership's words stay the prompt for a number said in passing: base heard "the Sienna on Friday
+        # at 4 ..., my number is ..." as "the CNR" with a number for a prompt, and the car is as much of it.
+        again = await (ahead if ahead is not None else accurate.transcribe(audio, hint=hint))
+    finally:
+        if ahead is not None and not ahead.done():
+            ahead.cancel()
     kept = replace(better_decode(heard, again, reason), second_opinion=True)
     if reason == "time" and kept.text != again.text:
         kept = await _hear_the_time_again(fast, audio, kept)
@@ -166,8 +172,38 @@ async def hear_with_second_opinion(
         again=again.text[-80:],
         again_logprob=round(again.avg_logprob, 2),
         kept="first" if words_of(kept.text) == words_of(_once(heard.text)) else "again",
+        side_by_side=ahead is not None,
     )
     return kept
+
+
+async def _hear_a_number(
+    fast: SpeechToText,
+    accurate: SpeechToText,
+    audio: npt.NDArray[np.int16],
+    hint: str | None,
+    side_by_side: bool,
+) -> Transcript:
+    """A number is the likely answer: base's hearing is kept when it holds a whole one, else tiny.en's (decoding
+    beside base when the models are idle, after it otherwise)."""
+    spare = asyncio.create_task(fast.transcribe(audio, hint=hint), name="stt-fast") if side_by_side else None
+    try:
+        first = with_fives_heard(await accurate.transcribe(audio, hint=hint))
+        if holds_a_whole_number(first):
+            return replace(first, second_opinion=True)
+        heard = with_fives_heard(await (spare if spare is not None else fast.transcribe(audio, hint=hint)))
+    finally:
+        if spare is not None and not spare.done():
+            spare.cancel()
+    log.info(
+        "stt_second_opinion",
+        reason="number",
+        first=first.text[-80:],
+        again=heard.text[-80:],
+        kept="again",
+        side_by_side=spare is not None,
+    )
+    return replace(heard, second_opinion=True)
 
 
 async def _hear_the_time_again(

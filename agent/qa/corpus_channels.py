@@ -77,7 +77,13 @@ async def play_replay(
         conversation.name, "replay", failures=[*result.failures, *corpus_failures(scenario, result)]
     )
     outcome.transcript = [
-        AgentTurn(heard=turn.caller_text, reply=turn.agent_text, voice_to_voice_ms=turn.voice_to_voice_ms)
+        AgentTurn(
+            heard=turn.caller_text,
+            reply=turn.agent_text,
+            voice_to_voice_ms=turn.voice_to_voice_ms,
+            endpoint_wait_ms=turn.endpoint_wait_ms,
+            stt_ms=turn.stt_ms,
+        )
         for turn in result.turns
     ]
     outcome.voice_to_voice_ms = [turn.voice_to_voice_ms for turn in result.turns]

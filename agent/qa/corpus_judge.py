@@ -176,7 +176,9 @@ class AgentTurn:
 
     heard: str
     reply: str
-    voice_to_voice_ms: float | None = None
+    voice_to_voice_ms: float | None = None  # the agent's own turn record (speech end to its first audio)
+    endpoint_wait_ms: float | None = None  # of which the end-of-turn silence waited
+    stt_ms: float | None = None  # and Whisper (it overlaps the silence)
 
 
 @dataclass

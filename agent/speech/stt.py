@@ -65,6 +65,12 @@ class SpeechToText(ABC):
         """True while other work waits for or runs on this engine (optional work can then step aside)."""
         return False
 
+    @property
+    def idle(self) -> bool:
+        """True when nothing at all runs or waits on this engine: work that may be wasted costs no one time.
+        An engine that cannot tell says False."""
+        return False
+
     async def aclose(self) -> None:
         return None
 
@@ -156,6 +162,10 @@ class WhisperSTT(SpeechToText):
     @property
     def busy(self) -> bool:
         return self._worker.saturated
+
+    @property
+    def idle(self) -> bool:
+        return self._worker.idle and not self._worker.closed
 
     async def transcribe(
         self, samples16k: npt.NDArray[np.int16] | npt.NDArray[np.float32], *, hint: str | None = None

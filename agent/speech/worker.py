@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -28,6 +29,7 @@ class InferenceWorker:
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
         self._queued = 0
+        self._count_lock = threading.Lock()  # `_queued` goes down on a worker thread
 
     @property
     def closed(self) -> bool:
@@ -35,8 +37,15 @@ class InferenceWorker:
 
     @property
     def queued(self) -> int:
-        """Calls submitted and not yet finished (those running included)."""
+        """Calls submitted and not yet finished (those running included, and those whose caller stopped waiting
+        for them: a thread cannot be stopped mid-inference, so a cancelled call that already began still counts
+        until it ends)."""
         return self._queued
+
+    @property
+    def idle(self) -> bool:
+        """Nothing runs or waits here."""
+        return self._queued == 0
 
     @property
     def saturated(self) -> bool:
@@ -49,11 +58,16 @@ class InferenceWorker:
             raise RuntimeError(f"{self.name} worker is closed")
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix=self.name)
-        loop = asyncio.get_running_loop()
-        self._queued += 1
-        try:
-            return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
-        finally:
+        with self._count_lock:
+            self._queued += 1
+        job = self._executor.submit(functools.partial(fn, *args, **kwargs))
+        job.add_done_callback(
+            self._finished
+        )  # on the thread that ran it, or here if cancelled before it began
+        return await asyncio.wrap_future(job)
+
+    def _finished(self, _job: Future[T]) -> None:
+        with self._count_lock:
             self._queued -= 1
 
     async def aclose(self) -> None:

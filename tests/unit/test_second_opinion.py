@@ -337,3 +337,81 @@ def test_a_short_answer_is_heard_without_the_dealerships_words_unless_they_are_t
     assert whisper_prompt("service", 0.7, dealership) == dealership
     assert whisper_prompt(None, 2.5, dealership) == dealership
     assert whisper_prompt("phone", 0.7, dealership) == NUMBER_PROMPT
+
+
+class IdleSTT(FixedSTT):
+    """A FixedSTT that says it has no other work, and takes `delay_s` to decode; records starts and ends."""
+
+    def __init__(
+        self, text: str, logprob: float = -0.3, delay_s: float = 0.05, log: list[str] | None = None
+    ) -> None:
+        super().__init__(text, logprob)
+        self.delay_s, self.finished = delay_s, 0
+        self.log = log if log is not None else []
+
+    @property
+    def idle(self) -> bool:
+        return True
+
+    async def transcribe(self, samples16k: object, *, hint: str | None = None) -> Transcript:
+        self.calls += 1
+        self.log.append(f"{self.text.split()[0]} begins")
+        await asyncio.sleep(self.delay_s)
+        self.finished += 1
+        self.log.append(f"{self.text.split()[0]} ends")
+        return heard(self.text, self.logprob)
+
+
+LONG = np.zeros(3 * 16000, np.int16)  # long enough to hold a number said in passing
+SHORT = np.zeros(16000, np.int16)
+
+
+async def test_with_the_models_idle_a_number_is_heard_by_both_at_once_and_base_kept_when_whole() -> None:
+    fast, accurate = IdleSTT("555-114-9876.", delay_s=0.5), IdleSTT("555-014-9876.", delay_s=0.05)
+    kept = await hear_with_second_opinion(fast, accurate, SHORT, "phone", NUMBER_PROMPT)
+    assert kept.text == "555-014-9876."
+    assert fast.calls == 1 and fast.finished == 0  # started beside base, dropped once base heard it whole
+
+
+async def test_with_the_models_idle_tiny_hears_the_number_base_did_not_without_a_second_decode() -> None:
+    fast, accurate = IdleSTT("555-014-9876."), IdleSTT("555-014-98.")
+    kept = await hear_with_second_opinion(fast, accurate, SHORT, "phone", NUMBER_PROMPT)
+    assert kept.text == "555-014-9876."
+    assert (fast.calls, accurate.calls) == (1, 1)
+
+
+async def test_with_the_models_idle_a_long_turn_is_heard_by_base_beside_tiny() -> None:
+    log: list[str] = []
+    fast = IdleSTT("Hi, my number is 555-114-881, and I need an oil change.", log=log)
+    accurate = IdleSTT("Oh hi, my number is 555-014-8812, and I need an oil change.", log=log)
+    kept = await hear_with_second_opinion(fast, accurate, LONG, None, None)
+    assert kept.text == accurate.text and kept.second_opinion
+    assert accurate.calls == 1  # the decode begun beside tiny.en was the one used, not a second one
+    assert log.index("Oh begins") < log.index("Hi, ends")  # base began before tiny.en's verdict
+
+
+async def test_a_side_by_side_decode_not_needed_is_dropped_and_tiny_kept() -> None:
+    fast, accurate = (
+        IdleSTT("I need an oil change on Friday at 10."),
+        IdleSTT("I need a oil change.", delay_s=0.5),
+    )
+    kept = await hear_with_second_opinion(fast, accurate, LONG, None, None)
+    assert kept.text == fast.text and not kept.second_opinion
+    assert accurate.calls == 1 and accurate.finished == 0
+    # a short answer is not heard twice on the chance of it
+    fast, accurate = IdleSTT("Yes, that's right."), IdleSTT("Yes, that's right.")
+    await hear_with_second_opinion(fast, accurate, SHORT, "confirm", None)
+    assert accurate.calls == 0
+
+
+async def test_with_the_models_busy_the_second_decode_waits_for_the_first() -> None:
+    fast, accurate = (
+        FixedSTT("I need an oil change on Friday at 10.", -0.3),
+        FixedSTT("I need a oil change.", -0.3),
+    )
+    kept = await hear_with_second_opinion(fast, accurate, LONG, None, None)
+    assert kept.text == fast.text
+    assert accurate.calls == 0  # FixedSTT cannot tell whether it is idle: nothing is decoded on a chance
+    fast, accurate = FixedSTT("555-014-9876.", -0.3), FixedSTT("555-014-9876.", -0.3)
+    await hear_with_second_opinion(fast, accurate, SHORT, "phone", NUMBER_PROMPT)
+    assert fast.calls == 0

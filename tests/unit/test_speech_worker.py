@@ -76,3 +76,50 @@ async def test_errors_reach_the_caller() -> None:
         await worker.run(broken)
     assert worker.queued == 0
     await worker.aclose()
+
+
+async def test_a_call_given_up_while_it_runs_counts_until_its_thread_is_done() -> None:
+    worker = InferenceWorker("test", threads=2)
+    release = threading.Event()
+    started = threading.Event()
+
+    def infer() -> str:
+        started.set()
+        release.wait(5)
+        return "late"
+
+    assert worker.idle
+    task = asyncio.create_task(worker.run(infer))
+    await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not worker.idle  # the thread is still decoding: other optional work must not assume a free core
+    release.set()
+    for _ in range(200):
+        if worker.idle:
+            break
+        await asyncio.sleep(0.01)
+    assert worker.idle
+    await worker.aclose()
+
+
+async def test_a_call_given_up_before_it_began_never_runs() -> None:
+    worker = InferenceWorker("test")
+    release = threading.Event()
+    ran: list[str] = []
+
+    def block() -> None:
+        release.wait(5)
+
+    first = asyncio.create_task(worker.run(block))
+    second = asyncio.create_task(worker.run(ran.append, "second"))
+    await asyncio.sleep(0.05)
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    release.set()
+    await first
+    await worker.aclose()
+    assert ran == []
+    assert worker.idle
