@@ -14,6 +14,8 @@ STT), so it is asked about:
   shares, `agent/dialog/nlu/name_frequency.py`); base's own confidence is no guide: it was surer of "Lisa Moa"
   than tiny.en of "Lisa Moore".
 The listener also lets it hear again a turn the dialog did not understand (`Listener.hear_again`).
+When neither model has other work, the second decode runs beside the first instead of after its verdict (on the
+turns where it is likely wanted), so a call alone on the machine waits for one decode, not two in a row.
 """
 
 from __future__ import annotations
