@@ -243,8 +243,8 @@ def report(
         print("  caller words not heard, by caller turn:")
         for outcome in outcomes:
             for index, words in sorted(outcome.missed.items()):
-                said = conversations[outcome.name].turns[index].text
-                print(f"    {outcome.name}#{index + 1}: {' '.join(words)!r} of {said!r}")
+                script = conversations[outcome.name].turns[index].text
+                print(f"    {outcome.name}#{index + 1}: {' '.join(words)!r} of {script!r}")
             if outcome.missed:
                 print(f"      heard: {' | '.join(turn.heard for turn in outcome.transcript)}")
     if show_slow and channel != "typed":

@@ -42,7 +42,7 @@ async def bench(args: argparse.Namespace) -> None:
             deadline = time.monotonic() + args.minutes * 60
 
             def over(soak: Soak) -> bool:
-                return time.monotonic() >= deadline
+                return bool(time.monotonic() >= deadline)
 
             soak = await soak_calls(
                 work / "soak", lanes=args.lanes, until=over, sample_every_s=args.sample_every

@@ -29,7 +29,7 @@ from agent.qa.corpus_judge import align, recall_words
 from agent.qa.corpus_manifest import CorpusTurn, load_corpus
 from agent.qa.voice_replay import EventLog
 from agent.runtime import open_runtime
-from agent.speech.stt import WhisperSTT
+from agent.speech.stt import WhisperName, WhisperSTT
 from benchmarks.brain_turns import percentile
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -53,7 +53,7 @@ def sound_s(wav: Path) -> float:
 
 
 async def decode_all(
-    model: str, margin: float, threads: int, turns: list[CorpusTurn], hint: str | None
+    model: WhisperName, margin: float, threads: int, turns: list[CorpusTurn], hint: str | None
 ) -> None:
     stt = WhisperSTT(model=model, threads=threads, workers=1, window_margin_s=margin or None)
     await stt.load()
