@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Literal
 
@@ -149,20 +151,15 @@ async def hear_with_second_opinion(
     side_by_side = fast.idle and accurate.idle
     if awaiting == "phone":
         return await _hear_a_number(fast, accurate, audio, hint, side_by_side)
-    ahead: asyncio.Task[Transcript] | None = None
-    if side_by_side and (awaiting == "name" or audio.size / SAMPLE_RATE >= SIDE_BY_SIDE_FROM_S):
-        ahead = asyncio.create_task(accurate.transcribe(audio, hint=hint), name="stt-second-opinion")
-    try:
+    ahead = side_by_side and (awaiting == "name" or audio.size / SAMPLE_RATE >= SIDE_BY_SIDE_FROM_S)
+    async with _decode(accurate, audio, hint, begin_now=ahead) as base_hearing:
         heard = await fast.transcribe(audio, hint=hint)
         reason = second_opinion_reason(heard, awaiting)
         if reason is None:
             return heard
         # The dealership's words stay the prompt for a number said in passing: base heard "the Sienna on Friday
         # at 4 ..., my number is ..." as "the CNR" with a number for a prompt, and the car is as much of it.
-        again = await (ahead if ahead is not None else accurate.transcribe(audio, hint=hint))
-    finally:
-        if ahead is not None and not ahead.done():
-            ahead.cancel()
+        again = await base_hearing()
     kept = replace(better_decode(heard, again, reason), second_opinion=True)
     if reason == "time" and kept.text != again.text:
         kept = await _hear_the_time_again(fast, audio, kept)
@@ -174,7 +171,7 @@ async def hear_with_second_opinion(
         again=again.text[-80:],
         again_logprob=round(again.avg_logprob, 2),
         kept="first" if words_of(kept.text) == words_of(_once(heard.text)) else "again",
-        side_by_side=ahead is not None,
+        side_by_side=ahead,
     )
     return kept
 
@@ -188,24 +185,38 @@ async def _hear_a_number(
 ) -> Transcript:
     """A number is the likely answer: base's hearing is kept when it holds a whole one, else tiny.en's (decoding
     beside base when the models are idle, after it otherwise)."""
-    spare = asyncio.create_task(fast.transcribe(audio, hint=hint), name="stt-fast") if side_by_side else None
-    try:
+    async with _decode(fast, audio, hint, begin_now=side_by_side) as tiny_hearing:
         first = with_fives_heard(await accurate.transcribe(audio, hint=hint))
         if holds_a_whole_number(first):
             return replace(first, second_opinion=True)
-        heard = with_fives_heard(await (spare if spare is not None else fast.transcribe(audio, hint=hint)))
-    finally:
-        if spare is not None and not spare.done():
-            spare.cancel()
+        heard = with_fives_heard(await tiny_hearing())
     log.info(
         "stt_second_opinion",
         reason="number",
         first=first.text[-80:],
         again=heard.text[-80:],
         kept="again",
-        side_by_side=spare is not None,
+        side_by_side=side_by_side,
     )
     return replace(heard, second_opinion=True)
+
+
+@asynccontextmanager
+async def _decode(
+    stt: SpeechToText, audio: npt.NDArray[np.int16], hint: str | None, *, begin_now: bool
+) -> AsyncIterator[Callable[[], Awaitable[Transcript]]]:
+    """A decode that may not be needed: begun now (`begin_now`, the models idle) or only when asked for; one
+    begun and not asked for by the end of the block is dropped."""
+    begun = asyncio.create_task(stt.transcribe(audio, hint=hint), name="stt-ahead") if begin_now else None
+
+    def hearing() -> Awaitable[Transcript]:
+        return begun if begun is not None else stt.transcribe(audio, hint=hint)
+
+    try:
+        yield hearing
+    finally:
+        if begun is not None and not begun.done():
+            begun.cancel()
 
 
 async def _hear_the_time_again(
