@@ -1,15 +1,22 @@
 """The caller corpus (fixtures/callers/corpus.yaml) on every channel: task success, word recall, turns, latency.
 
 Usage: python -m benchmarks.caller_corpus --channel typed|replay|sip|all [--subset N] [--only NAME ...] [--gap S]
-       [--transcripts] [--missed] [--slow N]
+       [--transcripts] [--missed] [--slow N] [--phone-line] [--save FILE] [--keep DIR]
+       python -m benchmarks.caller_corpus --pool FILE [FILE ...] [--transcripts] [--missed] [--slow N]
 
 - typed: each turn's script text through POST /api/chat of a fresh agent (pinned clock, caller id).
 - replay: the WAVs through the QA replay (VAD, Whisper, dialog, TTS on the virtual clock).
+  With --phone-line every turn goes through 8 kHz mu-law first, as the SIP channel's callers send it: the
+  phone band's share of SIP misses, measured offline in minutes instead of an hour of calls.
 - sip: real baresip callers against the embedded SIP endpoint in a loopback-only network namespace (the run
   re-executes itself under `unshare --net` when it is not in one). baresip plays a file and cannot wait for the
   agent, so the silence after each turn is the time the agent needs to say its typed-channel reply to it (a
   barge-in turn starts `barge_in_after_s` into the reply); voice-to-voice is measured on the caller's line as
   benchmarks.phone_calls does: from the true end of the caller's speech to the first audible agent audio.
+--save writes every conversation's outcome (each turn's words, latencies, misses) to a JSON file; --pool
+reports saved runs as one (a later file's conversation replaces an earlier one's), so a corpus played in parts
+gets one p95 over all its turns. --keep DIR keeps each SIP call's folder (the caller's dumps, the agent's
+recording) under DIR.
 Task success: the conversation's expected end state was reached (appointment rows, phrases heard).
 Word recall: the script's caller words found, in order, in what the agent transcribed (lower case, no
 punctuation, digits and number words folded, fillers such as "um" not counted).
@@ -19,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import statistics
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +66,7 @@ async def typed_channel(conversations: list[Conversation]) -> list[Outcome]:
 
 
 async def replay_channel(
-    conversations: list[Conversation], out_dir: Path, log_level: str = "error"
+    conversations: list[Conversation], out_dir: Path, log_level: str = "error", phone_line: bool = False
 ) -> list[Outcome]:
     settings = Settings(
         escalation_min_s=0.1,
@@ -69,7 +78,9 @@ async def replay_channel(
     outcomes = []
     try:
         for conversation in conversations:
-            outcomes.append(await play_replay(conversation, settings, voice, out_dir=out_dir))
+            outcomes.append(
+                await play_replay(conversation, settings, voice, out_dir=out_dir, phone_line=phone_line)
+            )
             _progress(outcomes[-1])
     finally:
         await voice.aclose()
@@ -179,14 +190,37 @@ async def sip_conversation(
     return outcome
 
 
-async def sip_channel(conversations: list[Conversation], gap_s: float) -> list[Outcome]:
+async def sip_channel(
+    conversations: list[Conversation], gap_s: float, keep: Path | None = None
+) -> list[Outcome]:
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
+        work = keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         for conversation in conversations:
             typed = await play_typed(conversation)  # its replies time the caller's silences
-            outcomes.append(await sip_conversation(Path(tmp), conversation, gap_s, typed))
+            outcomes.append(await sip_conversation(work, conversation, gap_s, typed))
             _progress(outcomes[-1])
     return outcomes
+
+
+def save_outcomes(path: Path, results: dict[str, list[Outcome]]) -> None:
+    """Every outcome of the run, by channel, as JSON `--pool` reads back."""
+    saved = {channel: [asdict(outcome) for outcome in outcomes] for channel, outcomes in results.items()}
+    path.write_text(json.dumps(saved, indent=1))
+
+
+def load_outcomes(paths: list[Path]) -> dict[str, list[Outcome]]:
+    """Saved runs as one: by channel, a later file's conversation replacing an earlier one's."""
+    pooled: dict[str, dict[str, Outcome]] = {}
+    for path in paths:
+        for channel, saved in json.loads(path.read_text()).items():
+            for entry in saved:
+                outcome = Outcome(**entry)
+                outcome.transcript = [AgentTurn(**turn) for turn in entry["transcript"]]
+                outcome.missed = {int(index): words for index, words in entry["missed"].items()}
+                pooled.setdefault(channel, {})[outcome.name] = outcome
+    return {channel: list(by_name.values()) for channel, by_name in pooled.items()}
 
 
 def _progress(outcome: Outcome) -> None:
@@ -272,6 +306,11 @@ def print_slowest(outcomes: list[Outcome], count: int) -> None:
 
 
 async def bench(args: argparse.Namespace) -> None:
+    if args.pool:
+        everything = {conversation.name: conversation for conversation in load_corpus().conversations}
+        for channel, saved in load_outcomes(args.pool).items():
+            report(channel, saved, everything, args.transcripts, args.missed, args.slow)
+        return
     conversations = pick(list(load_corpus().conversations), args.only, args.subset)
     channels = ["typed", "replay", "sip"] if args.channel == "all" else [args.channel]
     results: dict[str, list[Outcome]] = {}
@@ -281,9 +320,13 @@ async def bench(args: argparse.Namespace) -> None:
             if channel == "typed":
                 results[channel] = await typed_channel(conversations)
             elif channel == "replay":
-                results[channel] = await replay_channel(conversations, Path(tmp), args.log_level)
+                results[channel] = await replay_channel(
+                    conversations, Path(tmp), args.log_level, args.phone_line
+                )
             else:
-                results[channel] = await sip_channel(conversations, args.gap)
+                results[channel] = await sip_channel(conversations, args.gap, args.keep)
+    if args.save:
+        save_outcomes(args.save, results)
     by_name = {conversation.name: conversation for conversation in conversations}
     for channel, outcomes in results.items():
         report(channel, outcomes, by_name, args.transcripts, args.missed, args.slow)
@@ -305,8 +348,16 @@ def main() -> None:
     parser.add_argument(
         "--gap", type=float, default=12.0, help="sip: silence after a turn without a typed reply"
     )
+    parser.add_argument(
+        "--phone-line", action="store_true", help="replay: every turn through 8 kHz mu-law first"
+    )
+    parser.add_argument("--save", type=Path, metavar="FILE", help="write the outcomes to FILE (JSON)")
+    parser.add_argument(
+        "--pool", type=Path, nargs="+", metavar="FILE", help="report saved runs as one, playing nothing"
+    )
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="sip: keep each call's folder under DIR")
     args = parser.parse_args()
-    if args.channel in ("sip", "all"):
+    if args.channel in ("sip", "all") and not args.pool:
         from benchmarks.phone_calls import enter_loopback_namespace
 
         enter_loopback_namespace("benchmarks.caller_corpus")

@@ -68,10 +68,16 @@ async def play_typed(conversation: Conversation, settings: dict[str, Any] | None
 
 
 async def play_replay(
-    conversation: Conversation, settings: Settings, voice: Voice, *, out_dir: Path
+    conversation: Conversation,
+    settings: Settings,
+    voice: Voice,
+    *,
+    out_dir: Path,
+    phone_line: bool = False,
 ) -> Outcome:
-    """The conversation's WAVs through the QA replay (VAD, Whisper, dialog, TTS on the virtual clock)."""
-    scenario = replay_scenario_of(conversation)
+    """The conversation's WAVs through the QA replay (VAD, Whisper, dialog, TTS on the virtual clock); with
+    `phone_line`, every turn as a phone call carries it (8 kHz mu-law, as the SIP channel's callers send it)."""
+    scenario = replay_scenario_of(conversation) | {"phone_line": phone_line}
     result = await replay_scenario(scenario, settings, voice, out_dir=out_dir)
     outcome = Outcome(
         conversation.name, "replay", failures=[*result.failures, *corpus_failures(scenario, result)]

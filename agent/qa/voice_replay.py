@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from agent.audio.g711 import mulaw_decode, mulaw_encode
 from agent.audio.resample import resample
 from agent.audio.wav import read_wav, write_wav
 from agent.calls.turn_record import TurnRecord
@@ -33,6 +34,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 VOICE_FILE = FIXTURES / "scenarios" / "voice.yaml"
 PINNED_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("America/Chicago"))
 BAND_RATES = {"clean": 16000, "phone": 8000}
+PHONE_RATE = BAND_RATES["phone"]
 
 
 class EventLog:
@@ -64,8 +66,15 @@ class VoiceResult:
         return not self.failures
 
 
+def through_phone_line(samples: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
+    """The audio as a phone call carries it: 8 kHz, G.711 mu-law there and back (what a SIP caller sends)."""
+    narrow = resample(samples, rate, PHONE_RATE) if rate != PHONE_RATE else samples
+    return mulaw_decode(mulaw_encode(narrow)), PHONE_RATE
+
+
 async def caller_turns(scenario: dict[str, Any], rate: int, voice: Voice) -> list[CallerTurn]:
-    """Each turn's audio: its WAV (relative to fixtures/, or absolute), or its `text` synthesised now."""
+    """Each turn's audio: its WAV (relative to fixtures/, or absolute), or its `text` synthesised now; with
+    `phone_line` set, as a phone call carries it."""
     turns = []
     for turn in scenario["turns"]:
         if "wav" in turn:
@@ -74,6 +83,8 @@ async def caller_turns(scenario: dict[str, Any], rate: int, voice: Voice) -> lis
             spoken = await voice.tts.synthesize(turn["text"])
             pad = np.zeros(int(0.3 * voice.tts.sample_rate), np.int16)
             samples, wav_rate = np.concatenate([pad, spoken, pad, pad]), voice.tts.sample_rate
+        if scenario.get("phone_line"):
+            samples, wav_rate = through_phone_line(samples, wav_rate)
         if wav_rate != rate:
             samples = resample(samples, wav_rate, rate)
         turns.append(CallerTurn(samples, turn.get("pause_before_s", 0.6), turn.get("barge_in_after_s")))
@@ -129,7 +140,7 @@ async def replay_scenario(
 ) -> VoiceResult:
     """One scenario on a fresh database; the agent side is written to `out_dir/<name>.agent.wav`."""
     based = {s["name"]: s for s in load_scenarios()}.get(scenario.get("based_on", ""))
-    rate = BAND_RATES[scenario.get("band", "clean")]
+    rate = PHONE_RATE if scenario.get("phone_line") else BAND_RATES[scenario.get("band", "clean")]
     result = VoiceResult(scenario["name"])
     with tempfile.TemporaryDirectory() as tmp:
         scenario_settings = settings.replace(database_path=Path(tmp) / "replay.db")
