@@ -115,9 +115,11 @@ class Continuations:
             # "that's correct" after the "yes" that booked it asks for no answer of its own.
             said_first = "" if earlier.spoken else earlier.reply
             new_words = words_after(turn.text, earlier.text)
-            return Utterance(
-                "" if is_affirmation(new_words) else new_words, joined=False, say_first=said_first
-            )
+            if not is_affirmation(new_words):
+                return Utterance(new_words, joined=False, say_first=said_first)
+            if earlier.record is not None:  # the call's transcript keeps the words no answer was given for
+                earlier.record.caller_text = turn.text
+            return Utterance("", joined=False, say_first=said_first)
         self._answered.remove(earlier)
         if earlier.record is not None and earlier.record in records:
             records.remove(earlier.record)

@@ -32,6 +32,7 @@ from agent.calls.interim import InterimTranscripts
 from agent.calls.io import CallIO
 from agent.calls.second_opinion import hear_again, hear_with_second_opinion, whisper_prompt, with_fives_heard
 from agent.calls.turn_taking import TurnTakingConfig, required_silence
+from agent.dialog.nlu.name_frequency import with_lost_s_restored
 from agent.log import get_logger
 from agent.speech.stt import SpeechToText, Transcript
 
@@ -40,6 +41,7 @@ log = get_logger(__name__)
 Int16Array = npt.NDArray[np.int16]
 STT_RATE = 16000
 PRE_ROLL_FRAMES = 15  # 300 ms of audio kept before the VAD confirms speech
+PHONE_BAND_RATE = 8000  # a G.711 call (300-3,400 Hz): most of an "s" is lost on it
 TICK_FRAMES = 12  # a Tick every 240 ms of call time
 TAIL_OVER_FRAMES = 5  # 100 ms under the tail level: the sound after a turn's speech has ended
 MAX_LAST_LOOKS = 2  # decodes again of a turn for the sounds after it (once more if a second one follows)
@@ -357,8 +359,15 @@ class Listener:
         async with self._io.working():
             if self._second_stt is None:
                 heard = await self._stt.transcribe(audio, hint=hint)
-                return with_fives_heard(heard) if awaiting == "phone" else heard
-            return await hear_with_second_opinion(self._stt, self._second_stt, audio, awaiting, hint)
+                heard = with_fives_heard(heard) if awaiting == "phone" else heard
+            else:
+                heard = await hear_with_second_opinion(self._stt, self._second_stt, audio, awaiting, hint)
+        if awaiting == "name" and self._io.input_rate <= PHONE_BAND_RATE:
+            restored = with_lost_s_restored(heard.text)
+            if restored != heard.text:
+                log.info("name_s_restored", heard=heard.text[-60:], restored=restored[-60:])
+                heard = replace(heard, text=restored)
+        return heard
 
     async def hear_again(self, turn: UserTurn) -> str | None:
         """The second model's words for a turn the dialog did not understand (see `second_opinion.hear_again`)."""

@@ -143,6 +143,8 @@ async def test_agreeing_again_after_a_booking_was_written_gets_no_answer_of_its_
     await asyncio.wait_for(session.run(), 60)
     assert convo.turns == ["Yes."]  # "that's correct" was not sent to the dialog as a turn of its own
     assert "Anything else?" not in tts.said
+    # ... but the call's transcript keeps every word the caller said
+    assert [record.caller_text for record in session.turns] == ["Yes. That's correct."]
 
 
 async def test_a_reply_talked_over_by_an_agreement_that_adds_nothing_is_said_again_whole() -> None:
