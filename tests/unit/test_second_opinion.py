@@ -10,7 +10,9 @@ import pytest
 
 from agent.calls.factory import CallFactory
 from agent.calls.second_opinion import (
+    NAME_PROMPT,
     NUMBER_PROMPT,
+    READBACK_ANSWER_PROMPT,
     TIME_PROMPT,
     better_decode,
     hear_with_second_opinion,
@@ -92,13 +94,13 @@ class PromptedSTT(SpeechToText):
 
     name = "prompted"
 
-    def __init__(self, by_prompt: dict[str | None, str], other: str) -> None:
-        self.by_prompt, self.other = by_prompt, other
+    def __init__(self, by_prompt: dict[str | None, str], other: str, logprob: float = -0.3) -> None:
+        self.by_prompt, self.other, self.logprob = by_prompt, other, logprob
         self.hints: list[str | None] = []
 
     async def transcribe(self, samples16k: object, *, hint: str | None = None) -> Transcript:
         self.hints.append(hint)
-        return heard(self.by_prompt.get(hint, self.other), -0.3)
+        return heard(self.by_prompt.get(hint, self.other), self.logprob)
 
 
 async def test_a_time_neither_model_heard_is_heard_a_third_time_with_times_for_a_prompt() -> None:
@@ -337,6 +339,19 @@ def test_a_short_answer_is_heard_without_the_dealerships_words_unless_they_are_t
     assert whisper_prompt("service", 0.7, dealership) == dealership
     assert whisper_prompt(None, 2.5, dealership) == dealership
     assert whisper_prompt("phone", 0.7, dealership) == NUMBER_PROMPT
+    # at the read-back, the answers a caller gives there ("Yep." was "Yappo." with no prompt, on the phone band)
+    assert whisper_prompt("confirm", 0.7, dealership) == READBACK_ANSWER_PROMPT
+    assert whisper_prompt("confirm", 2.5, dealership) == dealership  # "Wait, make it 2 in the afternoon."
+
+
+async def test_base_hears_a_name_with_a_name_for_a_prompt_not_the_dealerships_cars() -> None:
+    # the dealership's words made base loop on a car ("Model 3, Model 3, ..." for "Walter King." in pink noise)
+    dealership = "Riverside Motors: oil change. Model 3, Camry."
+    fast = PromptedSTT({}, "Lolter King.", logprob=-1.1)  # unsure of the name
+    accurate = PromptedSTT({NAME_PROMPT: "Walter King."}, "Model 3, Model 3, Model 3, Model 3,")
+    kept = await hear_with_second_opinion(fast, accurate, np.zeros(32000, np.int16), "name", dealership)
+    assert kept.text == "Walter King."
+    assert accurate.hints == [NAME_PROMPT] and fast.hints == [dealership]
 
 
 class IdleSTT(FixedSTT):
