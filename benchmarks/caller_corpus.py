@@ -2,7 +2,7 @@
 
 Usage: python -m benchmarks.caller_corpus --channel typed|replay|sip|all [--subset N] [--only NAME ...] [--gap S]
        [--transcripts] [--missed] [--slow N] [--phone-line] [--save FILE] [--keep DIR]
-       python -m benchmarks.caller_corpus --pool FILE [FILE ...] [--transcripts] [--missed] [--slow N]
+       python -m benchmarks.caller_corpus --pool FILE [FILE ...] [--subset N] [--only NAME ...] [--missed] [--slow N]
 
 - typed: each turn's script text through POST /api/chat of a fresh agent (pinned clock, caller id).
 - replay: the WAVs through the QA replay (VAD, Whisper, dialog, TTS on the virtual clock).
@@ -266,6 +266,12 @@ def report(
             f"  voice-to-voice ({where})  p50 {percentile(latencies, 0.5):.0f} ms  "
             f"p95 {percentile(latencies, 0.95):.0f} ms  over {len(latencies)} turns"
         )
+    records = [t.voice_to_voice_ms for o in outcomes for t in o.transcript if t.voice_to_voice_ms is not None]
+    if channel == "sip" and records:
+        print(
+            f"  voice-to-voice (the agent's turn records)  p50 {percentile(records, 0.5):.0f} ms  "
+            f"p95 {percentile(records, 0.95):.0f} ms  over {len(records)} records"
+        )
     if channel != "typed":
         for label, key in (("band", "band"), ("voice", "voice")):
             groups: dict[str, list[Outcome]] = {}
@@ -306,12 +312,13 @@ def print_slowest(outcomes: list[Outcome], count: int) -> None:
 
 
 async def bench(args: argparse.Namespace) -> None:
-    if args.pool:
-        everything = {conversation.name: conversation for conversation in load_corpus().conversations}
-        for channel, saved in load_outcomes(args.pool).items():
-            report(channel, saved, everything, args.transcripts, args.missed, args.slow)
-        return
     conversations = pick(list(load_corpus().conversations), args.only, args.subset)
+    if args.pool:  # --only / --subset pick the same conversations from saved runs
+        chosen = {conversation.name: conversation for conversation in conversations}
+        for channel, saved in load_outcomes(args.pool).items():
+            picked = [outcome for outcome in saved if outcome.name in chosen]
+            report(channel, picked, chosen, args.transcripts, args.missed, args.slow)
+        return
     channels = ["typed", "replay", "sip"] if args.channel == "all" else [args.channel]
     results: dict[str, list[Outcome]] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -75,7 +75,8 @@ def test_saved_runs_pool_into_one_report(tmp_path: Path, capsys: pytest.CaptureF
     printed = capsys.readouterr().out
     assert "task success                 1/2 (50.0 %)" in printed
     assert "word recall                  14/15 (93.3 %)" in printed
-    assert "over 3 turns" in printed
+    assert "over 3 turns" in printed  # the caller's line, over both runs
+    assert "p50 650 ms  p95 650 ms  over 1 records" in printed  # the agent's own turn records
     assert "'yes'" in printed
 
     replaced = load_outcomes([tmp_path / "one.json", tmp_path / "two.json", tmp_path / "three.json"])["sip"]
