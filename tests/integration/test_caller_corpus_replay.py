@@ -28,7 +28,7 @@ PASSING_TODAY = (
 )
 # Over the phone line (8 kHz mu-law, as SIP callers send it), where they once failed on a name: "Anna Brooks." in a
 # noisy cafe lost its "s" to the band; base looped on a car from its prompt for "Walter King." in pink noise.
-PASSING_ON_THE_PHONE_LINE = ("test_drive_number_first_noisy", "pink_noise_booking")
+PASSING_ON_THE_PHONE_LINE = ("pink_noise_booking", "test_drive_number_first_noisy")
 CONVERSATIONS = [c for c in load_corpus().conversations if c.name in PASSING_TODAY]
 ON_THE_PHONE_LINE = [c for c in load_corpus().conversations if c.name in PASSING_ON_THE_PHONE_LINE]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "caller-corpus"
