@@ -259,19 +259,11 @@ def report(
     if channel == "replay":
         prepared, unsaid = sum(o.answers_prepared for o in outcomes), sum(o.prepared_unsaid for o in outcomes)
         print(f"  answers prepared in the silence  {prepared} said, {unsaid} dropped (the caller went on)")
-    latencies = [v for o in outcomes for v in o.voice_to_voice_ms]
-    if latencies:
-        where = "the agent's turn records" if channel == "replay" else "the caller's line"
-        print(
-            f"  voice-to-voice ({where})  p50 {percentile(latencies, 0.5):.0f} ms  "
-            f"p95 {percentile(latencies, 0.95):.0f} ms  over {len(latencies)} turns"
-        )
-    records = [t.voice_to_voice_ms for o in outcomes for t in o.transcript if t.voice_to_voice_ms is not None]
-    if channel == "sip" and records:
-        print(
-            f"  voice-to-voice (the agent's turn records)  p50 {percentile(records, 0.5):.0f} ms  "
-            f"p95 {percentile(records, 0.95):.0f} ms  over {len(records)} records"
-        )
+    where = "the agent's turn records" if channel == "replay" else "the caller's line"
+    _print_percentiles(where, [v for o in outcomes for v in o.voice_to_voice_ms], "turns")
+    if channel == "sip":
+        records = [t.voice_to_voice_ms for o in outcomes for t in o.transcript]
+        _print_percentiles("the agent's turn records", [v for v in records if v is not None], "records")
     if channel != "typed":
         for label, key in (("band", "band"), ("voice", "voice")):
             groups: dict[str, list[Outcome]] = {}
@@ -297,6 +289,15 @@ def report(
             if show_transcripts:
                 for turn in outcome.transcript:
                     print(f"        caller: {turn.heard!r}\n        agent:  {turn.reply[:150]!r}")
+
+
+def _print_percentiles(where: str, latencies: list[float], counted: str) -> None:
+    """One voice-to-voice line: p50 and p95 of `latencies`, if any."""
+    if latencies:
+        print(
+            f"  voice-to-voice ({where})  p50 {percentile(latencies, 0.5):.0f} ms  "
+            f"p95 {percentile(latencies, 0.95):.0f} ms  over {len(latencies)} {counted}"
+        )
 
 
 def print_slowest(outcomes: list[Outcome], count: int) -> None:
